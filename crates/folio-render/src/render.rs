@@ -1,0 +1,209 @@
+//! Compiling a translation with Typst and exporting PDF or page SVGs.
+
+use std::collections::HashSet;
+use std::ops::Range;
+
+use typst::WorldExt;
+use typst::diag::{SourceDiagnostic, Warned};
+use typst::foundations::{Datetime, Smart};
+use typst::syntax::DiagSpan;
+use typst_layout::PagedDocument;
+use typst_pdf::{PdfOptions, Timestamp};
+
+use crate::translate::{FragmentKind, Translation, translate_with_fallbacks};
+use crate::warning::{Warning, WarningKind};
+use crate::world::SandboxWorld;
+use crate::{RenderError, RenderOptions};
+
+/// A rendered PDF.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    /// The PDF bytes (tagged PDF).
+    pub pdf: Vec<u8>,
+    /// Number of pages.
+    pub pages: usize,
+    /// The document title used for metadata.
+    pub title: String,
+    /// What was dropped or replaced, with markdown lines.
+    pub warnings: Vec<Warning>,
+}
+
+/// Page previews: one SVG per page, from the same layout as the PDF.
+#[derive(Debug, Clone)]
+pub struct PagesSvg {
+    /// One standalone SVG document per page.
+    pub pages: Vec<String>,
+    /// The document title.
+    pub title: String,
+    /// What was dropped or replaced, with markdown lines.
+    pub warnings: Vec<Warning>,
+}
+
+/// Renders markdown to a PDF.
+pub fn render_pdf(markdown: &str, options: &RenderOptions) -> Result<Rendered, RenderError> {
+    let (document, translation, warnings) = compile(markdown, options)?;
+    let pdf_options = PdfOptions {
+        ident: Smart::Auto,
+        creator: Smart::Custom(Some(format!(
+            "folio {} (Typst {})",
+            crate::engine_versions().folio_render,
+            crate::engine_versions().typst
+        ))),
+        timestamp: options.timestamp.and_then(timestamp),
+        ..PdfOptions::default()
+    };
+    let pdf =
+        typst_pdf::pdf(&document, &pdf_options).map_err(|errors| typeset_error(&errors, None))?;
+    Ok(Rendered { pdf, pages: document.pages().len(), title: translation.title, warnings })
+}
+
+/// Renders markdown to one SVG per page (the page-accurate preview).
+pub fn render_pages_svg(markdown: &str, options: &RenderOptions) -> Result<PagesSvg, RenderError> {
+    let (document, translation, warnings) = compile(markdown, options)?;
+    let svg_options = typst_svg::SvgOptions::default();
+    let pages = document.pages().iter().map(|page| typst_svg::svg(page, &svg_options)).collect();
+    Ok(PagesSvg { pages, title: translation.title, warnings })
+}
+
+/// How many times a render retries with failing fragments replaced by their fallbacks.
+const MAX_FALLBACK_ROUNDS: usize = 8;
+
+/// Translates and lays out. When Typst rejects a formula or an image, that fragment is replaced
+/// by its fallback (with a warning) and the document is compiled again, so one bad formula or
+/// corrupt image never costs the whole document.
+fn compile(
+    markdown: &str,
+    options: &RenderOptions,
+) -> Result<(PagedDocument, Translation, Vec<Warning>), RenderError> {
+    let mut fallbacks = HashSet::new();
+    for _ in 0..=MAX_FALLBACK_ROUNDS {
+        let translation = translate_with_fallbacks(markdown, options, &fallbacks)?;
+        let world = SandboxWorld::new(translation.source.clone(), &translation.files);
+        let Warned { output, warnings: diagnostics } = typst::compile::<PagedDocument>(&world);
+        // Keep memory flat across many different documents (comemo's cache is global).
+        typst::comemo::evict(10);
+        match output {
+            Ok(document) => {
+                let pages = document.pages().len();
+                if pages > options.limits.max_pages {
+                    return Err(RenderError::PageLimitExceeded {
+                        pages,
+                        limit: options.limits.max_pages,
+                    });
+                }
+                let mut warnings = translation.warnings.clone();
+                for diagnostic in &diagnostics {
+                    let line = diagnostic_line(&world, &translation, diagnostic).unwrap_or(0);
+                    let warning = Warning {
+                        line,
+                        kind: WarningKind::Typesetter,
+                        message: diagnostic.message.to_string(),
+                    };
+                    if !warnings.contains(&warning) {
+                        warnings.push(warning);
+                    }
+                }
+                return Ok((document, translation, warnings));
+            }
+            Err(errors) => {
+                let failing = failing_fragments(&world, &translation, &errors);
+                let new: Vec<usize> =
+                    failing.into_iter().filter(|i| !fallbacks.contains(i)).collect();
+                if new.is_empty() {
+                    let line =
+                        errors.first().and_then(|e| diagnostic_line(&world, &translation, e));
+                    return Err(typeset_error(&errors, line));
+                }
+                fallbacks.extend(new);
+            }
+        }
+    }
+    Err(RenderError::Typeset {
+        message: "too many formulas or images failed".to_owned(),
+        line: None,
+    })
+}
+
+/// The ranges of the main source a diagnostic points at: its span and its call trace.
+fn main_ranges(world: &SandboxWorld, diagnostic: &SourceDiagnostic) -> Vec<Range<usize>> {
+    let main = typst::World::main(world);
+    std::iter::once(diagnostic.span)
+        .chain(diagnostic.trace.iter().map(|point| DiagSpan::from_span(point.span, None)))
+        .filter(|span| span.id() == Some(main))
+        .filter_map(|span| world.range(span))
+        .collect()
+}
+
+fn failing_fragments(
+    world: &SandboxWorld,
+    translation: &Translation,
+    errors: &[SourceDiagnostic],
+) -> Vec<usize> {
+    let mut failing = Vec::new();
+    for error in errors {
+        for range in main_ranges(world, error) {
+            for (index, fragment) in translation.fragments.iter().enumerate() {
+                let overlaps = range.start < fragment.range.end && fragment.range.start < range.end;
+                if overlaps && matches!(fragment.what, FragmentKind::Math | FragmentKind::Image) {
+                    failing.push(index);
+                }
+            }
+        }
+    }
+    failing
+}
+
+fn diagnostic_line(
+    world: &SandboxWorld,
+    translation: &Translation,
+    diagnostic: &SourceDiagnostic,
+) -> Option<usize> {
+    main_ranges(world, diagnostic).first().and_then(|range| translation.line_at(range.start))
+}
+
+fn typeset_error(errors: &[SourceDiagnostic], line: Option<usize>) -> RenderError {
+    let message = errors.iter().map(|e| e.message.to_string()).collect::<Vec<_>>().join("; ");
+    RenderError::Typeset { message, line }
+}
+
+/// A PDF timestamp from seconds since the Unix epoch (UTC).
+fn timestamp(seconds: i64) -> Option<Timestamp> {
+    let days = seconds.div_euclid(86_400);
+    let secs = seconds.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    let datetime = Datetime::from_ymd_hms(
+        i32::try_from(year).ok()?,
+        month,
+        day,
+        (secs / 3600) as u8,
+        (secs % 3600 / 60) as u8,
+        (secs % 60) as u8,
+    )?;
+    Some(Timestamp::new_utc(datetime))
+}
+
+/// Days since 1970-01-01 → (year, month, day), Howard Hinnant's algorithm.
+fn civil_from_days(days: i64) -> (i64, u8, u8) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_417), (2025, 11, 25));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+    }
+}

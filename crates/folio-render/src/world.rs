@@ -1,0 +1,133 @@
+//! The sandboxed Typst world: it serves the generated source, folio's template, the embedded
+//! fonts and the caller's images — nothing else. No file system, no network, no packages.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{LazyLock, Mutex};
+
+use typst::diag::{FileError, FileResult};
+use typst::foundations::{Bytes, Datetime};
+use typst::syntax::{FileId, RootedPath, Source, VirtualPath, VirtualRoot};
+use typst::text::{Font, FontBook};
+use typst::utils::LazyHash;
+use typst::{Library, LibraryExt, World};
+
+use crate::translate::TEMPLATE_PATH;
+
+/// The template every document imports: its look and the helpers the translator calls.
+const TEMPLATE: &str = include_str!("template.typ");
+
+/// What every render shares: the standard library, the embedded fonts and the template.
+/// Built once per process; the first render pays for it.
+struct Shared {
+    library: LazyHash<Library>,
+    book: LazyHash<FontBook>,
+    fonts: Vec<Font>,
+    template: Source,
+}
+
+static SHARED: LazyLock<Shared> = LazyLock::new(|| {
+    let fonts: Vec<Font> =
+        typst_assets::fonts().flat_map(|data| Font::iter(Bytes::new(data))).collect();
+    Shared {
+        library: LazyHash::new(Library::builder().build()),
+        book: LazyHash::new(FontBook::from_fonts(&fonts)),
+        fonts,
+        template: Source::new(file_id(TEMPLATE_PATH), TEMPLATE.to_owned()),
+    }
+});
+
+/// The standard library folio compiles against (also used to vet converted math).
+pub(crate) fn library() -> &'static Library {
+    &SHARED.library
+}
+
+/// Interns a project path as a file id.
+pub(crate) fn file_id(path: &str) -> FileId {
+    let vpath = VirtualPath::new(path).unwrap_or_else(|_| {
+        // Only paths written by this crate reach here; they are all valid.
+        VirtualPath::new("/invalid").expect("a constant path is valid")
+    });
+    RootedPath::new(VirtualRoot::Project, vpath).intern()
+}
+
+/// One compilation's world.
+pub(crate) struct SandboxWorld {
+    main: Source,
+    files: HashMap<FileId, Bytes>,
+    /// Every file request, granted or not, for the sandbox tests.
+    requests: Mutex<Vec<String>>,
+}
+
+impl SandboxWorld {
+    /// A world for `main` that also serves `files` (virtual path → bytes).
+    pub(crate) fn new(main: String, files: &BTreeMap<String, Vec<u8>>) -> Self {
+        let files =
+            files.iter().map(|(path, bytes)| (file_id(path), Bytes::new(bytes.clone()))).collect();
+        Self { main: Source::new(file_id("/main.typ"), main), files, requests: Mutex::default() }
+    }
+
+    /// The paths of every file the compiler asked for (the main source included).
+    #[cfg(test)]
+    pub(crate) fn requests(&self) -> Vec<String> {
+        self.requests.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    fn record(&self, id: FileId) {
+        if let Ok(mut requests) = self.requests.lock() {
+            requests.push(format!("{:?}", id.get()));
+        }
+    }
+}
+
+impl World for SandboxWorld {
+    fn library(&self) -> &LazyHash<Library> {
+        &SHARED.library
+    }
+
+    fn book(&self) -> &LazyHash<FontBook> {
+        &SHARED.book
+    }
+
+    fn main(&self) -> FileId {
+        self.main.id()
+    }
+
+    fn source(&self, id: FileId) -> FileResult<Source> {
+        self.record(id);
+        if id == self.main.id() {
+            Ok(self.main.clone())
+        } else if id == SHARED.template.id() {
+            Ok(SHARED.template.clone())
+        } else {
+            Err(denied(id))
+        }
+    }
+
+    fn file(&self, id: FileId) -> FileResult<Bytes> {
+        self.record(id);
+        if let Some(bytes) = self.files.get(&id) {
+            Ok(bytes.clone())
+        } else if id == self.main.id() {
+            Ok(Bytes::from_string(self.main.clone()))
+        } else {
+            Err(denied(id))
+        }
+    }
+
+    fn font(&self, index: usize) -> Option<Font> {
+        SHARED.fonts.get(index).cloned()
+    }
+
+    fn today(&self, _offset: Option<typst::foundations::Duration>) -> Option<Datetime> {
+        // A fixed "today" keeps output reproducible; documents never ask for it.
+        Datetime::from_ymd(2000, 1, 1)
+    }
+}
+
+fn denied(id: FileId) -> FileError {
+    if matches!(id.get().root(), VirtualRoot::Package(_)) {
+        FileError::Other(Some("packages are not available in folio".into()))
+    } else {
+        FileError::AccessDenied
+    }
+}

@@ -1,0 +1,107 @@
+//! Limits: oversize, deep nesting, page cap, invalid UTF-8 and empty input → typed errors,
+//! never a panic or a stack overflow.
+
+use folio_render::{Limits, RenderError, RenderOptions, decode_markdown, render_html, render_pdf};
+
+use crate::render;
+
+fn err(markdown: &str) -> RenderError {
+    match render_pdf(markdown, &RenderOptions::default()) {
+        Ok(_) => panic!("expected an error for {} bytes of markdown", markdown.len()),
+        Err(err) => err,
+    }
+}
+
+#[test]
+fn oversize_source_is_refused_before_parsing() {
+    let big = "a".repeat(512 * 1024 + 1);
+    assert!(
+        matches!(err(&big), RenderError::SourceTooLarge { size, limit } if size == big.len() && limit == 512 * 1024)
+    );
+    assert_eq!(err(&big).code(), "source_too_large");
+}
+
+#[test]
+fn hundred_thousand_nested_quotes_fail_cleanly() {
+    let deep = format!("{} deep", ">".repeat(100_000));
+    let error = err(&deep);
+    assert!(matches!(error, RenderError::NestingTooDeep { limit: 32, line: 1, .. }), "{error:?}");
+    assert_eq!(error.code(), "nesting_too_deep");
+    assert!(render_html(&deep, &RenderOptions::default()).is_err());
+}
+
+#[test]
+fn deeply_nested_lists_and_emphasis_fail_cleanly() {
+    let lists: String = (0..500).map(|i| format!("{}- item\n", "  ".repeat(i))).collect();
+    assert!(matches!(err(&lists), RenderError::NestingTooDeep { .. }));
+    // However comrak nests these, the answer is a PDF or a typed error, never a crash.
+    let emphasis = format!("{}x{}", "*_".repeat(5_000), "_*".repeat(5_000));
+    let images = format!("{}x{}", "![".repeat(5_000), "](a.png)".repeat(5_000));
+    let strong = format!("{}x{}", "**".repeat(5_000), "**".repeat(5_000));
+    for doc in [emphasis, images, strong] {
+        match render_pdf(&doc, &RenderOptions::default()) {
+            Ok(_) | Err(RenderError::NestingTooDeep { .. }) => {}
+            Err(other) => panic!("{other}"),
+        }
+    }
+}
+
+#[test]
+fn nesting_up_to_the_limit_lays_out() {
+    let quotes = format!("{} thirty-one quotes", ">".repeat(31));
+    let text = crate::pdf_text(&render(&quotes).pdf);
+    assert!(text.contains("thirty-one quotes"), "{text}");
+    let lists: String = (0..31).map(|i| format!("{}- level {i}\n", "  ".repeat(i))).collect();
+    let text = crate::pdf_text(&render(&lists).pdf);
+    assert!(text.contains("level 30"), "{text}");
+    // Quotes and lists alternating, with every kind of inline markup at the bottom.
+    let mut mixed: String =
+        (0..14).map(|i| format!("{}- > level {i}\n", "    ".repeat(i))).collect();
+    mixed.pop();
+    mixed.push_str(" # *a **b ~~c [d](https://e.org)~~***\n");
+    let _ = render(&mixed);
+    let bundle = |n: usize| {
+        let q = format!("{} ", ">".repeat(n));
+        format!(
+            "{q}# Heading *emph*\n{q}\n{q}Text *a **b [d](https://e.org)** e* note[^1]\n{q}\n{q}| a | b |\n{q}|---|---|\n{q}| *x* | y |\n{q}\n{q}```rust\n{q}fn x() {{}}\n{q}```\n\n[^1]: The **note**.\n"
+        )
+    };
+    for n in 0..40 {
+        match render_pdf(&bundle(n), &RenderOptions::default()) {
+            Ok(_) | Err(RenderError::NestingTooDeep { .. }) => {}
+            Err(other) => panic!("{n} quotes: {other}"),
+        }
+    }
+}
+
+#[test]
+fn page_cap_is_checked_after_layout() {
+    let long: String =
+        (0..400).map(|i| format!("Paragraph {i} with some words in it.\n\n")).collect();
+    let options = RenderOptions {
+        limits: Limits { max_pages: 3, ..Limits::default() },
+        ..Default::default()
+    };
+    match render_pdf(&long, &options) {
+        Err(RenderError::PageLimitExceeded { pages, limit: 3 }) => assert!(pages > 3),
+        other => panic!("expected page_limit_exceeded, got {other:?}"),
+    }
+}
+
+#[test]
+fn invalid_utf8_is_a_clear_error() {
+    let bytes = b"# Title\n\nline two \xff\xfe here";
+    match decode_markdown(bytes) {
+        Err(RenderError::InvalidUtf8 { offset: 18, line: 3 }) => {}
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(decode_markdown("ok ✓".as_bytes()), Ok("ok ✓"));
+}
+
+#[test]
+fn empty_documents_are_refused() {
+    for empty in ["", "   \n\n  ", "---\ntitle: x\n---\n"] {
+        let result = render_pdf(empty, &RenderOptions::default());
+        assert!(matches!(result, Err(RenderError::Empty)), "{empty:?}: {result:?}");
+    }
+}

@@ -1,0 +1,50 @@
+//! Property: any text the embedded fonts can draw, in any context, compiles and appears in the
+//! PDF's text.
+
+use proptest::prelude::*;
+
+use crate::{escape_markdown, pdf_text, render, squash};
+
+/// Characters the embedded fonts draw: printable ASCII, Latin-1, Latin Extended-A, Greek and
+/// Cyrillic letters. (U+00AD, the soft hyphen, is invisible by design and left out.)
+fn drawable_char() -> impl Strategy<Value = char> {
+    prop_oneof![
+        4 => (0x20u32..=0x7E),
+        1 => (0xA1u32..=0xFF).prop_filter("soft hyphen", |c| *c != 0xAD),
+        1 => 0x100u32..=0x17F,
+        1 => (0x391u32..=0x3C9).prop_filter("unassigned", |c| *c != 0x3A2),
+        1 => 0x410u32..=0x44F,
+    ]
+    .prop_map(|c| char::from_u32(c).unwrap_or('?'))
+}
+
+fn drawable_text() -> impl Strategy<Value = String> {
+    proptest::collection::vec(drawable_char(), 1..40)
+        .prop_map(|chars| chars.into_iter().collect::<String>())
+        .prop_filter("needs something visible", |s| !s.trim().is_empty())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_drawable_text_appears_in_every_context(text in drawable_text()) {
+        let e = escape_markdown(text.trim());
+        let contexts = [
+            e.clone(),
+            format!("## {e}"),
+            format!("| {e} |\n|---|\n| x |"),
+            format!("- {e}"),
+            format!("> {e}"),
+            format!("[{e}](https://example.com)"),
+            format!("*{e}*"),
+            format!("Note[^a]\n\n[^a]: {e}"),
+        ];
+        let doc = contexts.join("\n\n");
+        let rendered = render(&doc);
+        let extracted = squash(&pdf_text(&rendered.pdf));
+        let wanted = squash(text.trim());
+        let found = extracted.matches(&wanted).count();
+        prop_assert!(found >= contexts.len(), "{:?} found {} times in {:?}", text, found, extracted);
+    }
+}

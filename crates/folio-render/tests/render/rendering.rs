@@ -1,0 +1,230 @@
+//! What a reader relies on: structure, links, images, metadata, warnings with lines, previews.
+
+use std::collections::BTreeSet;
+
+use folio_render::{Assets, Paper, RenderOptions, WarningKind, render_html, render_pages_svg};
+use lopdf::{Document, Object};
+
+use crate::{pdf_text, render, render_with};
+
+/// A small PNG made for these tests.
+const PNG: &[u8] = include_bytes!("../fixtures/dot.png");
+
+fn load(pdf: &[u8]) -> Document {
+    match Document::load_mem(pdf) {
+        Ok(doc) => doc,
+        Err(err) => panic!("invalid PDF: {err}"),
+    }
+}
+
+/// Every string value stored under `key` anywhere in the PDF, nested dictionaries included.
+fn strings_under(doc: &Document, key: &[u8]) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    let mut stack: Vec<&Object> = doc.objects.values().collect();
+    while let Some(object) = stack.pop() {
+        match object {
+            Object::Dictionary(dict) => {
+                for (k, v) in dict.iter() {
+                    match v {
+                        Object::String(bytes, _) if k.as_slice() == key => {
+                            found.insert(String::from_utf8_lossy(bytes).into_owned());
+                        }
+                        other => stack.push(other),
+                    }
+                }
+            }
+            Object::Array(items) => stack.extend(items.iter()),
+            _ => {}
+        }
+    }
+    found
+}
+
+fn count_images(doc: &Document) -> usize {
+    doc.objects
+        .values()
+        .filter(|o| match o {
+            Object::Stream(s) => {
+                s.dict.get(b"Subtype").ok().and_then(|v| v.as_name().ok())
+                    == Some(b"Image".as_slice())
+            }
+            _ => false,
+        })
+        .count()
+}
+
+#[test]
+fn headings_become_bookmarks() {
+    let rendered = render("# One\n\ntext\n\n## Two *styled*\n\ntext\n\n### Three\n");
+    let doc = load(&rendered.pdf);
+    let toc = doc.get_toc().map(|t| t.toc.into_iter().map(|e| e.title).collect::<Vec<_>>());
+    assert_eq!(toc.ok(), Some(vec!["One".to_owned(), "Two styled".to_owned(), "Three".to_owned()]));
+}
+
+#[test]
+fn only_allowed_schemes_become_links() {
+    let rendered = render(
+        "[web](https://example.com/a?b=1) [mail](mailto:a@example.com) [js](javascript:alert(1)) \
+         [file](file:///etc/passwd) [rel](other.md) <https://auto.example.org>\n\n# Target\n\n[anchor](#target)",
+    );
+    let doc = load(&rendered.pdf);
+    let uris = strings_under(&doc, b"URI");
+    assert_eq!(
+        uris,
+        BTreeSet::from([
+            "https://example.com/a?b=1".to_owned(),
+            "mailto:a@example.com".to_owned(),
+            "https://auto.example.org".to_owned(),
+        ])
+    );
+    let text = pdf_text(&rendered.pdf);
+    for word in ["web", "mail", "js", "file", "rel", "anchor"] {
+        assert!(text.contains(word), "{word} missing");
+    }
+    let dropped: Vec<_> =
+        rendered.warnings.iter().filter(|w| w.kind == WarningKind::LinkDropped).collect();
+    assert_eq!(dropped.len(), 3, "{dropped:?}");
+}
+
+#[test]
+fn supplied_images_are_embedded_and_others_are_placeholders() {
+    let mut assets = Assets::new();
+    assets.insert("img/dot.png".to_owned(), PNG.to_vec());
+    let options = RenderOptions { assets, ..Default::default() };
+    let markdown =
+        "![a dot](img/dot.png)\n\n![remote](https://example.com/x.png)\n\n![missing](nope.png)\n";
+    let rendered = render_with(markdown, &options);
+    assert_eq!(count_images(&load(&rendered.pdf)), 1);
+    let text = pdf_text(&rendered.pdf);
+    assert!(text.contains("remote") && text.contains("missing"), "{text}");
+    let lines: Vec<_> = rendered
+        .warnings
+        .iter()
+        .filter(|w| w.kind == WarningKind::ImageMissing)
+        .map(|w| w.line)
+        .collect();
+    assert_eq!(lines, [3, 5]);
+}
+
+#[test]
+fn a_corrupt_image_costs_only_itself() {
+    let mut corrupt = PNG[..20].to_vec();
+    corrupt.extend_from_slice(b"garbage garbage garbage");
+    let mut assets = Assets::new();
+    assets.insert("bad.png".to_owned(), corrupt);
+    let options = RenderOptions { assets, ..Default::default() };
+    let rendered = render_with("Before.\n\n![broken](bad.png)\n\nAfter.", &options);
+    let text = pdf_text(&rendered.pdf);
+    assert!(
+        text.contains("Before.") && text.contains("After.") && text.contains("broken"),
+        "{text}"
+    );
+    assert!(rendered.warnings.iter().any(|w| w.kind == WarningKind::ImageMissing && w.line == 3));
+}
+
+#[test]
+fn math_is_typeset_and_unsafe_math_falls_back_to_code() {
+    let rendered =
+        render("Inline $a^2 + b^2 = c^2$ and display:\n\n$$\\int_0^1 x\\,dx = \\frac{1}{2}$$\n");
+    assert!(
+        !rendered.warnings.iter().any(|w| w.kind == WarningKind::MathFallback),
+        "{:?}",
+        rendered.warnings
+    );
+    let rendered = render("Line one\n\n$\\iftypst #read(\"/etc/passwd\") \\fi$\n");
+    let text = pdf_text(&rendered.pdf);
+    assert!(!text.contains("root:"), "{text}");
+    let rendered = render(&format!("x\n\n${}y{}$", "{".repeat(40), "}".repeat(40)));
+    let fallback: Vec<_> =
+        rendered.warnings.iter().filter(|w| w.kind == WarningKind::MathFallback).collect();
+    assert_eq!(fallback.len(), 1);
+    assert_eq!(fallback[0].line, 3);
+}
+
+#[test]
+fn raw_html_keeps_text_drops_active_content_and_warns_with_lines() {
+    let markdown = "Intro.\n\n<div align=\"center\">\n  <b>Kept</b> <kbd>Ctrl</kbd>+<kbd>C</kbd> H<sub>2</sub>O x<sup>2</sup>\n  <script>stolen()</script><style>p{}</style>\n  <iframe src=\"https://evil\">framed</iframe>\n</div>\n\nInline <span>span text</span> and <marquee>tag</marquee> and <script>alert(1)</script>.\n";
+    let rendered = render(markdown);
+    let text = pdf_text(&rendered.pdf);
+    for kept in ["Kept", "Ctrl", "H", "2", "O", "span text", "tag"] {
+        assert!(text.contains(kept), "{kept} missing: {text}");
+    }
+    for dropped in ["stolen", "framed", "alert"] {
+        assert!(!text.contains(dropped), "{dropped} shown: {text}");
+    }
+    let html: Vec<_> = rendered
+        .warnings
+        .iter()
+        .filter(|w| w.kind == WarningKind::HtmlDropped)
+        .map(|w| w.line)
+        .collect();
+    assert_eq!(html, [5, 5, 6, 9, 9], "{:?}", rendered.warnings);
+}
+
+#[test]
+fn front_matter_sets_metadata_paper_and_contents() {
+    let markdown = "---\ntitle: The Title\nauthor: Ada\npaper: us-letter\ntoc: true\nlang: de\n---\n\n# Kapitel\n\nText.\n";
+    let rendered = render(markdown);
+    assert_eq!(rendered.title, "The Title");
+    let doc = load(&rendered.pdf);
+    let text = pdf_text(&rendered.pdf);
+    assert!(text.contains("The Title") && text.contains("Ada"), "{text}");
+    assert!(text.contains("Inhaltsverzeichnis"), "German contents heading: {text}");
+    let media_boxes: Vec<_> = doc
+        .page_iter()
+        .filter_map(|id| {
+            doc.get_dictionary(id).ok()?.get(b"MediaBox").ok()?.as_array().ok().cloned()
+        })
+        .collect();
+    let width = media_boxes.first().and_then(|b| b.get(2)).and_then(|w| w.as_float().ok());
+    assert_eq!(width.map(f32::round), Some(612.0), "US Letter is 612pt wide");
+    // Explicit options win over front matter.
+    let options = RenderOptions {
+        paper: Some(Paper::A5),
+        title: Some("Override".into()),
+        ..Default::default()
+    };
+    assert_eq!(render_with(markdown, &options).title, "Override");
+}
+
+#[test]
+fn output_is_reproducible_without_a_timestamp() {
+    let markdown = "# Same\n\nSame text, same bytes.";
+    assert_eq!(render(markdown).pdf, render(markdown).pdf);
+}
+
+#[test]
+fn page_svgs_come_from_the_same_layout() {
+    let long: String =
+        (0..120).map(|i| format!("Paragraph {i} of a longer document.\n\n")).collect();
+    let pages = render_pages_svg(&long, &RenderOptions::default()).map_err(|e| e.to_string());
+    let pages = pages.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(pages.pages.len(), render(&long).pages);
+    assert!(pages.pages.len() > 1);
+    assert!(pages.pages.iter().all(|svg| svg.starts_with("<svg")));
+}
+
+#[test]
+fn html_preview_follows_the_same_policy() {
+    let preview = render_html(
+        "# Title\n\n[ok](https://e.org) [bad](javascript:x) <script>x()</script>\n\n![img](a.png)\n",
+        &RenderOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        preview.html.contains("<h1 data-line=\"1\" id=\"title\">Title</h1>"),
+        "{}",
+        preview.html
+    );
+    assert!(preview.html.contains("href=\"https://e.org\""));
+    assert!(!preview.html.contains("javascript") && !preview.html.contains("<script"));
+    assert!(preview.html.contains("image-placeholder"));
+    assert!(preview.warnings.iter().any(|w| w.kind == WarningKind::HtmlDropped && w.line == 3));
+}
+
+#[test]
+fn warnings_name_their_markdown_lines() {
+    let rendered = render("line 1\n\nline 3 [x](ftp://a)\n\n- item\n- ![r](http://x/y.png)\n");
+    let lines: Vec<_> = rendered.warnings.iter().map(|w| (w.kind, w.line)).collect();
+    assert_eq!(lines, [(WarningKind::LinkDropped, 3), (WarningKind::ImageMissing, 6)]);
+}
