@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::ops::Range;
 
 use typst::WorldExt;
-use typst::diag::{SourceDiagnostic, Warned};
+use typst::diag::{SourceDiagnostic, SourceResult, Warned};
 use typst::foundations::{Datetime, Smart};
 use typst::syntax::DiagSpan;
 use typst_layout::PagedDocument;
@@ -41,7 +41,6 @@ pub struct PagesSvg {
 
 /// Renders markdown to a PDF.
 pub fn render_pdf(markdown: &str, options: &RenderOptions) -> Result<Rendered, RenderError> {
-    let (document, translation, warnings) = compile(markdown, options)?;
     let pdf_options = PdfOptions {
         ident: Smart::Auto,
         creator: Smart::Custom(Some(format!(
@@ -52,45 +51,63 @@ pub fn render_pdf(markdown: &str, options: &RenderOptions) -> Result<Rendered, R
         timestamp: options.timestamp.and_then(timestamp),
         ..PdfOptions::default()
     };
-    let pdf =
-        typst_pdf::pdf(&document, &pdf_options).map_err(|errors| typeset_error(&errors, None))?;
-    Ok(Rendered { pdf, pages: document.pages().len(), title: translation.title, warnings })
+    let output = compile(markdown, options, |document| typst_pdf::pdf(document, &pdf_options))?;
+    Ok(Rendered {
+        pdf: output.value,
+        pages: output.pages,
+        title: output.translation.title,
+        warnings: output.warnings,
+    })
 }
 
 /// Renders markdown to one SVG per page (the page-accurate preview).
 pub fn render_pages_svg(markdown: &str, options: &RenderOptions) -> Result<PagesSvg, RenderError> {
-    let (document, translation, warnings) = compile(markdown, options)?;
     let svg_options = typst_svg::SvgOptions::default();
-    let pages = document.pages().iter().map(|page| typst_svg::svg(page, &svg_options)).collect();
-    Ok(PagesSvg { pages, title: translation.title, warnings })
+    let output = compile(markdown, options, |document| {
+        Ok(document.pages().iter().map(|page| typst_svg::svg(page, &svg_options)).collect())
+    })?;
+    Ok(PagesSvg { pages: output.value, title: output.translation.title, warnings: output.warnings })
+}
+
+/// What [`compile`] produces: the exported value and what went into it.
+struct Output<T> {
+    value: T,
+    pages: usize,
+    translation: Translation,
+    warnings: Vec<Warning>,
 }
 
 /// How many times a render retries with failing fragments replaced by their fallbacks.
 const MAX_FALLBACK_ROUNDS: usize = 8;
 
-/// Translates and lays out. When Typst rejects a formula or an image, that fragment is replaced
-/// by its fallback (with a warning) and the document is compiled again, so one bad formula or
-/// corrupt image never costs the whole document.
-fn compile(
+/// Translates, lays out and exports with `export`. When Typst rejects a formula or an image, that
+/// fragment is replaced by its fallback (with a warning) and the document is compiled again, so
+/// one bad formula or image never costs the whole document.
+fn compile<T>(
     markdown: &str,
     options: &RenderOptions,
-) -> Result<(PagedDocument, Translation, Vec<Warning>), RenderError> {
+    export: impl Fn(&PagedDocument) -> SourceResult<T>,
+) -> Result<Output<T>, RenderError> {
     let mut fallbacks = HashSet::new();
     for _ in 0..=MAX_FALLBACK_ROUNDS {
         let translation = translate_with_fallbacks(markdown, options, &fallbacks)?;
         let world = SandboxWorld::new(translation.source.clone(), &translation.files);
         let Warned { output, warnings: diagnostics } = typst::compile::<PagedDocument>(&world);
+        let result = output.and_then(|document| {
+            let pages = document.pages().len();
+            if pages > options.limits.max_pages {
+                return Ok(Err(RenderError::PageLimitExceeded {
+                    pages,
+                    limit: options.limits.max_pages,
+                }));
+            }
+            export(&document).map(|value| Ok((value, pages)))
+        });
         // Keep memory flat across many different documents (comemo's cache is global).
         typst::comemo::evict(10);
-        match output {
-            Ok(document) => {
-                let pages = document.pages().len();
-                if pages > options.limits.max_pages {
-                    return Err(RenderError::PageLimitExceeded {
-                        pages,
-                        limit: options.limits.max_pages,
-                    });
-                }
+        match result {
+            Ok(Err(limit)) => return Err(limit),
+            Ok(Ok((value, pages))) => {
                 let mut warnings = translation.warnings.clone();
                 for diagnostic in &diagnostics {
                     let line = diagnostic_line(&world, &translation, diagnostic).unwrap_or(0);
@@ -103,12 +120,19 @@ fn compile(
                         warnings.push(warning);
                     }
                 }
-                return Ok((document, translation, warnings));
+                return Ok(Output { value, pages, translation, warnings });
             }
             Err(errors) => {
                 let failing = failing_fragments(&world, &translation, &errors);
-                let new: Vec<usize> =
+                let mut new: Vec<usize> =
                     failing.into_iter().filter(|i| !fallbacks.contains(i)).collect();
+                if new.is_empty() {
+                    // Errors raised while laying out or exporting an image (an SVG linking other
+                    // files, a decoder failing late) point into the template or nowhere, not at
+                    // the image's call site: show every image as a placeholder rather than fail.
+                    new =
+                        image_fragments(&translation).filter(|i| !fallbacks.contains(i)).collect();
+                }
                 if new.is_empty() {
                     let line =
                         errors.first().and_then(|e| diagnostic_line(&world, &translation, e));
@@ -151,6 +175,15 @@ fn failing_fragments(
         }
     }
     failing
+}
+
+fn image_fragments(translation: &Translation) -> impl Iterator<Item = usize> + '_ {
+    translation
+        .fragments
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.what == FragmentKind::Image)
+        .map(|(i, _)| i)
 }
 
 fn diagnostic_line(
@@ -199,6 +232,69 @@ fn civil_from_days(days: i64) -> (i64, u8, u8) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Assets;
+
+    /// Compiles Typst source in the sandbox; returns whether it compiled and what was requested.
+    fn compile_raw(
+        source: &str,
+        files: &std::collections::BTreeMap<String, Vec<u8>>,
+    ) -> (bool, Vec<String>) {
+        let world = SandboxWorld::new(source.to_owned(), files);
+        let Warned { output, .. } = typst::compile::<PagedDocument>(&world);
+        (output.is_ok(), world.requests())
+    }
+
+    #[test]
+    fn the_world_serves_no_file_system_no_packages() {
+        for hostile in [
+            r#"#read("/etc/passwd")"#,
+            r#"#read("../../../../etc/passwd")"#,
+            r#"#image("/etc/passwd")"#,
+            r#"#include "/etc/hosts""#,
+            r#"#import "@preview/cetz:0.3.0": *"#,
+            r#"#import "/etc/passwd""#,
+            r#"#json("/proc/self/environ")"#,
+            r#"#plugin("/lib/x.wasm")"#,
+            r#"#pdf.attach("/etc/passwd")"#,
+            r#"#image("/assets/0.png")"#,
+        ] {
+            let (compiled, requests) = compile_raw(hostile, &Default::default());
+            // The request reached the world (or Typst's own checks) and was refused.
+            assert!(!compiled, "{hostile} compiled; requests: {requests:?}");
+        }
+    }
+
+    #[test]
+    fn hostile_markdown_requests_only_its_own_files() {
+        let mut assets = Assets::new();
+        assets.insert("ok.svg".to_owned(), br#"<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="10" height="10"><image href="file:///etc/passwd" width="5" height="5"/><image xlink:href="/etc/hostname" width="5" height="5"/><rect width="10" height="10"/></svg>"#.to_vec());
+        let options = RenderOptions { assets, ..Default::default() };
+        let markdown = concat!(
+            "# #read(\"/etc/passwd\") #import \"@preview/x:0.1.0\"\n\n",
+            "![svg](ok.svg) ![p](/etc/passwd) ![f](file:///etc/passwd) ![r](https://e.org/x.png)\n\n",
+            "<img src=\"/etc/passwd\"> <iframe src=\"file:///etc/passwd\"></iframe>\n\n",
+            "$\\iftypst #read(\"/etc/passwd\") \\fi$ $#image(\"/etc/passwd\")$\n\n",
+            "[x](file:///etc/passwd) `#read(\"/etc/passwd\")`\n",
+        );
+        let translation = crate::translate(markdown, &options).unwrap_or_else(|e| panic!("{e}"));
+        // Typst itself refuses the SVG's links to absolute paths; the document still renders.
+        let rendered = render_pdf(markdown, &options).map_err(|e| e.to_string());
+        assert!(
+            rendered
+                .as_ref()
+                .is_ok_and(|r| r.warnings.iter().any(|w| w.kind == WarningKind::ImageMissing)),
+            "{rendered:?}"
+        );
+        let (_, requests) = compile_raw(&translation.source, &translation.files);
+        let allowed = ["/main.typ", crate::translate::TEMPLATE_PATH, "/assets/0.svg"];
+        for request in &requests {
+            assert!(
+                allowed.iter().any(|a| request.ends_with(a)),
+                "unexpected file request {request:?} in {requests:?}"
+            );
+        }
+        assert!(requests.iter().any(|r| r == "/assets/0.svg"), "{requests:?}");
+    }
 
     #[test]
     fn civil_dates() {

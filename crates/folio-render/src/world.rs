@@ -74,7 +74,13 @@ impl SandboxWorld {
 
     fn record(&self, id: FileId) {
         if let Ok(mut requests) = self.requests.lock() {
-            requests.push(format!("{:?}", id.get()));
+            let path = id.get();
+            requests.push(match path.root() {
+                VirtualRoot::Project => path.vpath().get_with_slash().to_owned(),
+                VirtualRoot::Package(package) => {
+                    format!("{package}{}", path.vpath().get_with_slash())
+                }
+            });
         }
     }
 }

@@ -9,7 +9,7 @@ use crate::{escape_markdown, pdf_text, render, squash};
 /// Cyrillic letters. (U+00AD, the soft hyphen, is invisible by design and left out.)
 fn drawable_char() -> impl Strategy<Value = char> {
     prop_oneof![
-        4 => (0x20u32..=0x7E),
+        4 => 0x20u32..=0x7E,
         1 => (0xA1u32..=0xFF).prop_filter("soft hyphen", |c| *c != 0xAD),
         1 => 0x100u32..=0x17F,
         1 => (0x391u32..=0x3C9).prop_filter("unassigned", |c| *c != 0x3A2),
