@@ -30,7 +30,7 @@ pub use limits::Limits;
 pub use links::local_image_path;
 pub use options::{Assets, Paper, RenderOptions};
 pub use render::{PagesSvg, Rendered, render_pages_svg, render_pdf};
-pub use translate::{Translation, image_references, translate};
+pub use translate::{ImageReference, Translation, image_references, translate};
 pub use warning::{Warning, WarningKind};
 
 /// Decodes markdown bytes as UTF-8, or says where they stop being UTF-8.

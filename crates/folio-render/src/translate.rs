@@ -102,18 +102,28 @@ pub(crate) fn translate_with_fallbacks(
     })
 }
 
-/// The image references of a document, as written, in order, without repeats: what a caller
-/// may want to supply as [`crate::Assets`].
-pub fn image_references(markdown: &str) -> Vec<String> {
+/// An image a document refers to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageReference {
+    /// The reference as written (the key to use in [`crate::Assets`]).
+    pub url: String,
+    /// The markdown line of its first use.
+    pub line: usize,
+}
+
+/// The image references of a document, in order, without repeats: what a caller may want to
+/// supply as [`crate::Assets`].
+pub fn image_references(markdown: &str) -> Vec<ImageReference> {
     let arena = Arena::new();
     let root = parse(&arena, markdown);
     let mut seen = HashSet::new();
     let mut refs = Vec::new();
     for node in root.descendants() {
-        if let NodeValue::Image(link) = &node.data.borrow().value
+        let data = node.data.borrow();
+        if let NodeValue::Image(link) = &data.value
             && seen.insert(link.url.clone())
         {
-            refs.push(link.url.clone());
+            refs.push(ImageReference { url: link.url.clone(), line: data.sourcepos.start.line });
         }
     }
     refs

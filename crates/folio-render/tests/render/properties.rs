@@ -48,3 +48,51 @@ proptest! {
         prop_assert!(found >= contexts.len(), "{:?} found {} times in {:?}", text, found, extracted);
     }
 }
+
+/// Markdown-ish noise: the characters that carry markdown, HTML, LaTeX and Typst syntax.
+fn markdownish() -> impl Strategy<Value = String> {
+    let pieces = prop_oneof![
+        Just("\n".to_owned()),
+        Just("\n\n".to_owned()),
+        Just("  ".to_owned()),
+        Just("- ".to_owned()),
+        Just("1. ".to_owned()),
+        Just("> ".to_owned()),
+        Just("# ".to_owned()),
+        Just("```".to_owned()),
+        Just("$".to_owned()),
+        Just("$$".to_owned()),
+        Just("|".to_owned()),
+        Just("---".to_owned()),
+        Just("[^n]".to_owned()),
+        Just("[^n]: ".to_owned()),
+        Just("<b>".to_owned()),
+        Just("</b>".to_owned()),
+        Just("<script>".to_owned()),
+        Just("<img alt=x>".to_owned()),
+        Just("![i](a.png)".to_owned()),
+        Just("[l](https://e.org)".to_owned()),
+        Just("\\frac{".to_owned()),
+        Just("\\begin{pmatrix}".to_owned()),
+        Just("#read(\"x\")".to_owned()),
+        "[a-z*_~`<>\\[\\](){}!#\\\\&;=+@-]{1,6}",
+    ];
+    proptest::collection::vec(pieces, 1..60).prop_map(|p| p.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Whatever the markdown, rendering answers with a PDF or a typed limit error — never a
+    /// panic, and never a typesetter failure (which would mean the translation emitted
+    /// something Typst rejects).
+    #[test]
+    fn any_markdown_renders_or_fails_cleanly(markdown in markdownish()) {
+        match folio_render::render_pdf(&markdown, &folio_render::RenderOptions::default()) {
+            Ok(rendered) => prop_assert!(rendered.pdf.starts_with(b"%PDF-")),
+            Err(folio_render::RenderError::Empty | folio_render::RenderError::NestingTooDeep { .. }) => {}
+            Err(other) => prop_assert!(false, "{other}"),
+        }
+        let _ = folio_render::render_html(&markdown, &folio_render::RenderOptions::default());
+    }
+}

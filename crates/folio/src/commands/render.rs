@@ -4,7 +4,9 @@ use std::fs;
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
-use folio_render::{Assets, RenderError, RenderOptions, image_references, local_image_path};
+use folio_render::{
+    Assets, ImageReference, RenderError, RenderOptions, image_references, local_image_path,
+};
 
 use crate::args::RenderArgs;
 use crate::failure::Failure;
@@ -86,13 +88,13 @@ fn load_images(markdown: &str, base_dir: &Path) -> (Assets, Vec<(usize, String)>
     let mut assets = Assets::new();
     let mut warnings = Vec::new();
     let Ok(base) = base_dir.canonicalize() else { return (assets, warnings) };
-    for reference in image_references(markdown) {
+    for ImageReference { url: reference, line } in image_references(markdown) {
         let Some(relative) = local_image_path(&reference) else {
             continue; // remote, absolute or climbing out: the renderer warns with the line
         };
         let Ok(path) = base.join(&relative).canonicalize() else { continue };
         if !path.starts_with(&base) {
-            warnings.push((0, format!("the image {reference:?} resolves outside the document's folder and was not read")));
+            warnings.push((line, format!("the image {reference:?} resolves outside the document's folder and was not read")));
             continue;
         }
         match fs::metadata(&path) {
@@ -102,7 +104,7 @@ fn load_images(markdown: &str, base_dir: &Path) -> (Assets, Vec<(usize, String)>
                 }
             }
             Ok(meta) if meta.is_file() => warnings.push((
-                0,
+                line,
                 format!(
                     "the image {reference:?} is larger than {} MiB and was not read",
                     MAX_IMAGE_BYTES >> 20

@@ -1,0 +1,190 @@
+//! End-to-end tests of the `folio` binary: arguments, files, exit codes and messages.
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn folio(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_folio"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run folio: {e}"))
+}
+
+fn folio_stdin(args: &[&str], dir: &Path, input: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_folio"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run folio: {e}"));
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(input).unwrap_or_else(|e| panic!("{e}"));
+    }
+    child.wait_with_output().unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn temp() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn text_of(pdf: &[u8]) -> String {
+    assert!(pdf.starts_with(b"%PDF-"), "not a PDF");
+    pdf_extract::extract_text_from_mem(pdf).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A small valid PNG.
+const PNG: &[u8] = include_bytes!("../../../folio-render/tests/fixtures/dot.png");
+
+#[test]
+fn renders_a_file_next_to_itself_by_default() {
+    let dir = temp();
+    fs::write(dir.path().join("notes.md"), "# Notes\n\nHello from the command line.\n")
+        .unwrap_or_default();
+    let out = folio(&["render", "notes.md"], dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let pdf = fs::read(dir.path().join("notes.pdf")).unwrap_or_default();
+    assert!(text_of(&pdf).contains("Hello from the command line."));
+}
+
+#[test]
+fn reads_stdin_and_writes_stdout() {
+    let dir = temp();
+    let out = folio_stdin(&["render", "-"], dir.path(), b"# Piped\n\nThrough a pipe.");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(text_of(&out.stdout).contains("Through a pipe."));
+    let out = folio_stdin(
+        &["render", "-", "-o", "piped.pdf", "--paper", "us-letter", "--toc"],
+        dir.path(),
+        b"# A\n\ntext",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        text_of(&fs::read(dir.path().join("piped.pdf")).unwrap_or_default()).contains("Contents")
+    );
+}
+
+#[test]
+fn warnings_name_file_and_line_on_stderr() {
+    let dir = temp();
+    fs::write(dir.path().join("w.md"), "ok\n\n[x](javascript:alert(1))\n").unwrap_or_default();
+    let out = folio(&["render", "w.md", "-o", "w.pdf"], dir.path());
+    assert!(out.status.success());
+    let err = stderr(&out);
+    assert!(err.starts_with("warning: w.md:3: "), "{err}");
+}
+
+#[test]
+fn images_beside_the_file_are_embedded_and_escapes_are_refused() {
+    let root = temp();
+    let docs = root.path().join("docs");
+    fs::create_dir_all(docs.join("img")).unwrap_or_default();
+    fs::write(docs.join("img/dot.png"), PNG).unwrap_or_default();
+    fs::write(root.path().join("secret.png"), PNG).unwrap_or_default();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(root.path().join("secret.png"), docs.join("link.png"))
+        .unwrap_or_default();
+    fs::write(
+        docs.join("doc.md"),
+        "![inside](img/dot.png)\n\n![climb](../secret.png)\n\n![abs](/etc/passwd)\n\n![link](link.png)\n\n![enc](%2e%2e/secret.png)\n",
+    )
+    .unwrap_or_default();
+    let out = folio(&["render", "docs/doc.md", "-o", "doc.pdf"], root.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let pdf = fs::read(root.path().join("doc.pdf")).unwrap_or_default();
+    let images = lopdf_image_count(&pdf);
+    assert_eq!(images, 1, "only the image inside the folder is embedded\n{}", stderr(&out));
+    let text = text_of(&pdf);
+    for placeholder in ["climb", "abs", "link", "enc"] {
+        assert!(text.contains(placeholder), "{placeholder}: {text}");
+    }
+}
+
+fn lopdf_image_count(pdf: &[u8]) -> usize {
+    // Each embedded raster image is an XObject with /Subtype /Image.
+    let doc = lopdf::Document::load_mem(pdf).unwrap_or_else(|e| panic!("{e}"));
+    doc.objects
+        .values()
+        .filter(|o| {
+            o.as_stream()
+                .ok()
+                .and_then(|s| s.dict.get(b"Subtype").ok())
+                .and_then(|v| v.as_name().ok())
+                == Some(b"Image".as_slice())
+        })
+        .count()
+}
+
+#[test]
+fn failures_say_what_and_exit_one() {
+    let dir = temp();
+    let out = folio(&["render", "missing.md"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.starts_with("error: cannot read missing.md: no such file or directory"), "{err}");
+    assert!(err.contains("hint: "), "{err}");
+
+    fs::write(dir.path().join("bad.md"), b"ok\n\xff\xfe").unwrap_or_default();
+    let out = folio(&["render", "bad.md"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("not valid UTF-8"), "{}", stderr(&out));
+    assert!(!dir.path().join("bad.pdf").exists());
+
+    fs::write(dir.path().join("deep.md"), ">".repeat(100_000)).unwrap_or_default();
+    let out = folio(&["render", "deep.md"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("nests"), "{}", stderr(&out));
+
+    fs::write(dir.path().join("big.md"), "a".repeat(600 * 1024)).unwrap_or_default();
+    let out = folio(&["render", "big.md"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("the limit is 524288 bytes"), "{}", stderr(&out));
+
+    fs::write(dir.path().join("empty.md"), "\n\n").unwrap_or_default();
+    let out = folio(&["render", "empty.md"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("empty"), "{}", stderr(&out));
+
+    let out = folio(&["render", "empty.md", "-o", "no/such/dir/x.pdf"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn usage_errors_exit_two() {
+    let dir = temp();
+    for args in [
+        &["render"][..],
+        &["render", "a.md", "--paper", "a0"],
+        &["frobnicate"],
+        &["render", "a.md", "--bogus"],
+    ] {
+        let out = folio(args, dir.path());
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("error:"), "{args:?}");
+    }
+}
+
+#[test]
+fn the_showcase_renders() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let out_dir = temp();
+    let out_path = out_dir.path().join("showcase.pdf");
+    let out_arg = out_path.to_string_lossy().into_owned();
+    let out = folio(&["render", "showcase.md", "-o", &out_arg], &examples);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let pdf = fs::read(&out_path).unwrap_or_default();
+    assert_eq!(lopdf_image_count(&pdf), 1, "the banner beside the showcase is embedded");
+    let text = text_of(&pdf);
+    for words in ["The folio showcase", "Mathematics", "Ctrl", "scripts are dropped"] {
+        let present = text.contains(words);
+        assert_eq!(present, words != "scripts are dropped", "{words:?} in {text}");
+    }
+}
