@@ -1,0 +1,131 @@
+//! The dispatcher: delivers events from the event log to the indexer, at least once, retrying
+//! failures with backoff and parking events that cannot succeed in the dead-letter list.
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::functions::index_object_event;
+use crate::ports::Delivery;
+use crate::{Error, Pipeline, Result};
+
+/// How failures are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Deliveries before an event is dead-lettered.
+    pub max_attempts: u32,
+    /// Delay after the first failure; doubles each time.
+    pub first_delay: Duration,
+    /// The longest delay.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            first_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(30),
+        }
+    }
+}
+
+impl RetryPolicy {
+    fn delay(&self, attempt: u32) -> Duration {
+        let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(20));
+        self.first_delay.saturating_mul(factor).min(self.max_delay)
+    }
+}
+
+/// What one pass over due events did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DispatchReport {
+    /// Events indexed (or ignored as not relevant) and acked.
+    pub delivered: usize,
+    /// Events that failed and will be retried.
+    pub retried: usize,
+    /// Events parked in the dead-letter list.
+    pub dead_lettered: usize,
+}
+
+/// Delivers every event that is due now, once; returns what happened.
+pub async fn dispatch_due(pipeline: &Pipeline, policy: &RetryPolicy) -> Result<DispatchReport> {
+    let mut report = DispatchReport::default();
+    loop {
+        let batch = pipeline.events.receive(64).await?;
+        if batch.is_empty() {
+            return Ok(report);
+        }
+        for delivery in batch {
+            deliver(pipeline, policy, &delivery, &mut report).await?;
+        }
+    }
+}
+
+async fn deliver(
+    pipeline: &Pipeline,
+    policy: &RetryPolicy,
+    delivery: &Delivery,
+    report: &mut DispatchReport,
+) -> Result<()> {
+    match index_object_event(pipeline, &delivery.event).await {
+        Ok(_) => {
+            pipeline.events.ack(delivery).await?;
+            report.delivered += 1;
+        }
+        Err(err) if is_poison(&err) || delivery.attempt >= policy.max_attempts => {
+            tracing::warn!(key = %delivery.event.key, attempt = delivery.attempt, error = %err, "event dead-lettered");
+            pipeline.events.dead_letter(delivery, &err.to_string()).await?;
+            report.dead_lettered += 1;
+        }
+        Err(err) => {
+            tracing::debug!(key = %delivery.event.key, attempt = delivery.attempt, error = %err, "event will be retried");
+            pipeline
+                .events
+                .retry_later(delivery, policy.delay(delivery.attempt), &err.to_string())
+                .await?;
+            report.retried += 1;
+        }
+    }
+    Ok(())
+}
+
+/// Errors no retry can fix: the stored data is not what folio wrote.
+fn is_poison(err: &Error) -> bool {
+    matches!(err, Error::Corrupt(_) | Error::InvalidRequest(_))
+}
+
+/// Runs until `shutdown` turns true: delivers due events, then waits for new ones.
+pub async fn run_dispatcher(
+    pipeline: Pipeline,
+    policy: RetryPolicy,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        if let Err(err) = dispatch_due(&pipeline, &policy).await {
+            tracing::warn!(error = %err, "event dispatch failed; retrying shortly");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        tokio::select! {
+            () = pipeline.events.wait(Duration::from_secs(1)) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let policy = RetryPolicy::default();
+        assert_eq!(policy.delay(1), Duration::from_millis(100));
+        assert_eq!(policy.delay(2), Duration::from_millis(200));
+        assert_eq!(policy.delay(4), Duration::from_millis(800));
+        assert_eq!(policy.delay(30), Duration::from_secs(30));
+    }
+}

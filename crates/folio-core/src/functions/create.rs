@@ -1,0 +1,158 @@
+//! create-pdf: render, then store source, manifest and PDF (the PDF last: the commit point).
+
+use object_store::{ObjectStoreExt, PutPayload};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::document::{MANIFEST_VERSION, Manifest};
+use crate::ids::{DocumentId, IdentityId, ObjectKey, ObjectKind};
+use crate::ports::RenderRequest;
+use crate::{Error, Pipeline, Result};
+
+/// The most characters a title may have.
+pub const MAX_TITLE_CHARS: usize = 300;
+
+/// What a caller asks create-pdf for. The owner is never part of it: it is the verified caller.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRequest {
+    /// Title; else the front matter's, the first heading, or "Untitled".
+    #[serde(default)]
+    pub title: Option<String>,
+    /// The markdown source.
+    pub markdown: String,
+    /// Options.
+    #[serde(default)]
+    pub options: CreateOptions,
+}
+
+/// Render options of a create request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOptions {
+    /// `a4`, `us-letter` or `a5`.
+    #[serde(default)]
+    pub paper: Option<String>,
+    /// Table of contents.
+    #[serde(default)]
+    pub toc: Option<bool>,
+}
+
+/// What create-pdf returns: everything the caller needs at once (the library catches up).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Created {
+    /// The new document's id.
+    pub id: DocumentId,
+    /// Its title.
+    pub title: String,
+    /// Pages.
+    pub pages: u32,
+    /// PDF size in bytes.
+    pub bytes: u64,
+    /// Creation time (RFC 3339).
+    pub created: String,
+    /// A signed URL that downloads the PDF for a while.
+    pub download_url: String,
+    /// Render warnings (`line N: …`).
+    pub warnings: Vec<String>,
+}
+
+/// Renders and stores a new document owned by `caller`.
+pub async fn create_pdf(
+    pipeline: &Pipeline,
+    caller: &IdentityId,
+    request: CreateRequest,
+) -> Result<Created> {
+    create_pdf_with_id(pipeline, caller, DocumentId::new(), request).await
+}
+
+/// [`create_pdf`] with a given document id (idempotent retries reuse the id they recorded:
+/// writing the same document again replaces its objects with equal ones).
+pub async fn create_pdf_with_id(
+    pipeline: &Pipeline,
+    caller: &IdentityId,
+    id: DocumentId,
+    request: CreateRequest,
+) -> Result<Created> {
+    let title = validate(pipeline, &request)?;
+    let rendered = pipeline
+        .renderer
+        .render(RenderRequest {
+            markdown: request.markdown.clone(),
+            title,
+            paper: request.options.paper.clone(),
+            toc: request.options.toc,
+        })
+        .await?;
+    let created_ms = pipeline.clock.now_ms();
+    let manifest = Manifest {
+        version: MANIFEST_VERSION,
+        owner: *caller,
+        id,
+        title: rendered.title.clone(),
+        pages: rendered.pages,
+        bytes: rendered.pdf.len() as u64,
+        source_sha256: hex(&Sha256::digest(request.markdown.as_bytes())),
+        engine: rendered.engine.clone(),
+        created_ms,
+    };
+    let manifest_json =
+        serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Corrupt(e.to_string()))?;
+    let key = |kind| ObjectKey::new(*caller, id, kind).path();
+    let objects = &pipeline.objects;
+    objects.put(&key(ObjectKind::Source), PutPayload::from(request.markdown.into_bytes())).await?;
+    objects.put(&key(ObjectKind::Manifest), PutPayload::from(manifest_json)).await?;
+    objects.put(&key(ObjectKind::Pdf), PutPayload::from(rendered.pdf)).await?;
+
+    let record =
+        crate::DocumentRecord::from_manifest(&manifest, crate::event::Sequencer::from_number(0));
+    let summary = super::summarize(pipeline, &record);
+    Ok(Created {
+        id,
+        title: summary.title,
+        pages: summary.pages,
+        bytes: summary.bytes,
+        created: summary.created,
+        download_url: summary.download_url,
+        warnings: rendered.warnings,
+    })
+}
+
+/// Checks a request before any work; returns the trimmed title.
+fn validate(pipeline: &Pipeline, request: &CreateRequest) -> Result<Option<String>> {
+    if request.markdown.len() > pipeline.settings.max_source_bytes {
+        return Err(Error::Render {
+            code: "source_too_large",
+            message: format!(
+                "the markdown is {} bytes; the limit is {} bytes",
+                request.markdown.len(),
+                pipeline.settings.max_source_bytes
+            ),
+            retryable: false,
+        });
+    }
+    if request.markdown.trim().is_empty() {
+        return Err(Error::InvalidRequest("the markdown is empty".to_owned()));
+    }
+    let Some(title) = &request.title else { return Ok(None) };
+    let title = title.trim();
+    let chars = title.chars().count();
+    if chars == 0 {
+        return Err(Error::InvalidRequest(
+            "the title is empty; leave it out to use the document's own".to_owned(),
+        ));
+    }
+    if chars > MAX_TITLE_CHARS {
+        return Err(Error::InvalidRequest(format!(
+            "the title has {chars} characters; the limit is {MAX_TITLE_CHARS}"
+        )));
+    }
+    if title.chars().any(char::is_control) {
+        return Err(Error::InvalidRequest("the title contains control characters".to_owned()));
+    }
+    Ok(Some(title.to_owned()))
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,53 @@
+//! One document: get (with a fresh download URL), its source, delete.
+
+use object_store::ObjectStoreExt;
+
+use super::DocumentSummary;
+use crate::ids::{DocumentId, IdentityId, ObjectKey, ObjectKind};
+use crate::{Error, Pipeline, Result};
+
+/// One of the caller's documents. Another identity's document is `NotFound`, like a missing one.
+pub async fn get_document(
+    pipeline: &Pipeline,
+    caller: &IdentityId,
+    id: &DocumentId,
+) -> Result<DocumentSummary> {
+    match pipeline.index.get(caller, id).await? {
+        Some(record) => Ok(super::summarize(pipeline, &record)),
+        None => Err(Error::NotFound),
+    }
+}
+
+/// The markdown source of one of the caller's documents, for re-editing.
+pub async fn get_source(
+    pipeline: &Pipeline,
+    caller: &IdentityId,
+    id: &DocumentId,
+) -> Result<String> {
+    let key = ObjectKey::new(*caller, *id, ObjectKind::Pdf);
+    // A source without its PDF is an unfinished create, not a document.
+    pipeline.objects.head(&key.path()).await?;
+    let bytes =
+        pipeline.objects.get(&key.with_kind(ObjectKind::Source).path()).await?.bytes().await?;
+    String::from_utf8(bytes.to_vec())
+        .map_err(|_| Error::Corrupt(format!("the source of {key} is not UTF-8")))
+}
+
+/// Deletes one of the caller's documents: the PDF first (its removal event removes the record),
+/// then the manifest and the source.
+pub async fn delete_document(
+    pipeline: &Pipeline,
+    caller: &IdentityId,
+    id: &DocumentId,
+) -> Result<()> {
+    let pdf = ObjectKey::new(*caller, *id, ObjectKind::Pdf);
+    pipeline.objects.head(&pdf.path()).await?;
+    pipeline.objects.delete(&pdf.path()).await?;
+    for kind in [ObjectKind::Manifest, ObjectKind::Source] {
+        match pipeline.objects.delete(&pdf.with_kind(kind).path()).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(err) => return Err(Error::unavailable(err)),
+        }
+    }
+    Ok(())
+}

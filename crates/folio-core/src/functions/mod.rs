@@ -1,0 +1,44 @@
+//! The functions of the original serverless design — create-pdf, indexer, query — and their
+//! companions. Plain async functions over the ports; the caller's identity is an argument,
+//! always taken from a verified token by the adapter that calls them.
+
+mod create;
+mod documents;
+mod indexer;
+mod query;
+mod reindex;
+
+pub use create::{CreateRequest, Created, create_pdf, create_pdf_with_id};
+pub use documents::{delete_document, get_document, get_source};
+pub use indexer::{IndexOutcome, index_notification, index_object_event};
+pub use query::{DocumentPage, DocumentSummary, QueryParams, query_documents};
+pub use reindex::{ReindexReport, reindex};
+
+use crate::Pipeline;
+use crate::document::DocumentRecord;
+use crate::ids::{ObjectKey, ObjectKind};
+
+/// The summary a client sees of one document, with a fresh download URL.
+pub(crate) fn summarize(pipeline: &Pipeline, record: &DocumentRecord) -> DocumentSummary {
+    let key = ObjectKey::new(record.identity, record.id, ObjectKind::Pdf);
+    let expires = pipeline.clock.now_ms() / 1000 + pipeline.settings.download_ttl_secs;
+    DocumentSummary {
+        id: record.id,
+        title: record.title.clone(),
+        pages: record.pages,
+        bytes: record.bytes,
+        created: rfc3339(record.created_ms),
+        download_url: pipeline.signer.sign(&key, expires),
+    }
+}
+
+/// Milliseconds since the epoch as RFC 3339 (UTC, millisecond precision).
+pub fn rfc3339(ms: i64) -> String {
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_else(|| "1970-01-01T00:00:00.000Z".to_owned())
+}

@@ -1,0 +1,121 @@
+//! reindex: the bucket is the source of truth and the index a view. Reconciliation lists every
+//! object and publishes the events that bring the index back in line — a created event for a
+//! PDF without a record, a removed event for a record without a PDF — so the indexer, with its
+//! ordering rules, does the repair. Sources and manifests left without a PDF by a crash are
+//! removed once they are older than the grace period.
+
+use std::collections::BTreeMap;
+
+use futures::TryStreamExt;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt};
+use serde::Serialize;
+
+use crate::event::Change;
+use crate::ids::{DocumentId, IdentityId, ObjectKey, ObjectKind, UGC_PREFIX};
+use crate::ports::ObjectChange;
+use crate::{Error, Pipeline, Result};
+
+/// What a reconciliation found and did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ReindexReport {
+    /// PDFs in the store.
+    pub pdfs: usize,
+    /// Live records in the index.
+    pub records: usize,
+    /// PDFs without a record: a created event was published for each.
+    pub missing_records: usize,
+    /// Records without a PDF: a removed event was published for each.
+    pub stale_records: usize,
+    /// Sources and manifests without a PDF, older than the grace period, removed.
+    pub orphans_removed: usize,
+    /// Keys under `ugc/` that are not folio's (left alone).
+    pub foreign_keys: usize,
+}
+
+#[derive(Default)]
+struct Found {
+    pdf: Option<u64>,
+    others: Vec<(Path, i64)>,
+}
+
+/// Reconciles the index with the object store.
+pub async fn reindex(pipeline: &Pipeline) -> Result<ReindexReport> {
+    let mut report = ReindexReport::default();
+    let mut documents: BTreeMap<(IdentityId, DocumentId), Found> = BTreeMap::new();
+    let prefix = Path::from(UGC_PREFIX);
+    let mut listing = pipeline.objects.list(Some(&prefix));
+    while let Some(meta) = listing.try_next().await.map_err(Error::unavailable)? {
+        let Ok(key) = meta.location.as_ref().parse::<ObjectKey>() else {
+            report.foreign_keys += 1;
+            continue;
+        };
+        let found = documents.entry((key.identity, key.document)).or_default();
+        match key.kind {
+            ObjectKind::Pdf => found.pdf = Some(meta.size),
+            _ => found.others.push((meta.location, meta.last_modified.timestamp_millis())),
+        }
+    }
+
+    let now = pipeline.clock.now_ms();
+    for ((identity, id), found) in &documents {
+        match found.pdf {
+            Some(size) => {
+                report.pdfs += 1;
+                if pipeline.index.get(identity, id).await?.is_none() {
+                    let key = ObjectKey::new(*identity, *id, ObjectKind::Pdf);
+                    publish(pipeline, Change::Created, &key, Some(size)).await?;
+                    report.missing_records += 1;
+                }
+            }
+            None => {
+                for (path, modified) in &found.others {
+                    if now - modified >= pipeline.settings.orphan_grace_ms {
+                        match pipeline.objects.delete(path).await {
+                            Ok(()) | Err(object_store::Error::NotFound { .. }) => {
+                                report.orphans_removed += 1
+                            }
+                            Err(err) => return Err(Error::unavailable(err)),
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    let mut after = None;
+    loop {
+        let batch = pipeline.index.scan(after, 500).await?;
+        let Some(last) = batch.last().copied() else { break };
+        for (identity, id) in batch {
+            report.records += 1;
+            let has_pdf = documents.get(&(identity, id)).is_some_and(|f| f.pdf.is_some());
+            // Double-check the store: the document may have been created after the listing.
+            let key = ObjectKey::new(identity, id, ObjectKind::Pdf);
+            if !has_pdf
+                && matches!(
+                    pipeline.objects.head(&key.path()).await,
+                    Err(object_store::Error::NotFound { .. })
+                )
+            {
+                publish(pipeline, Change::Removed, &key, None).await?;
+                report.stale_records += 1;
+            }
+        }
+        after = Some(last);
+    }
+    Ok(report)
+}
+
+async fn publish(
+    pipeline: &Pipeline,
+    change: Change,
+    key: &ObjectKey,
+    size: Option<u64>,
+) -> Result<()> {
+    pipeline
+        .events
+        .publish(ObjectChange { change, key: key.to_string(), size, etag: None })
+        .await
+        .map(drop)
+}

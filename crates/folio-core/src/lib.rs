@@ -1,0 +1,28 @@
+//! folio's document pipeline, independent of where it runs.
+//!
+//! The flow of the original serverless design: **create-pdf** renders markdown and stores the
+//! source, a manifest and the PDF under `ugc/<identity>/`; storing the PDF raises an *object
+//! created* event (the S3 notification shape); the **indexer** records the document in its
+//! owner's index; **query** lists a library. The functions are plain async functions over
+//! ports (`object_store::ObjectStore`, [`ports::DocumentIndex`], [`ports::EventLog`],
+//! [`ports::Renderer`], [`ports::UrlSigner`]); adapters for SQLite, DynamoDB, PostgreSQL, NATS
+//! and S3 plug in. This crate knows no HTTP, SQL, AWS or Typst.
+
+mod dispatcher;
+mod document;
+mod error;
+pub mod event;
+pub mod functions;
+mod ids;
+mod pipeline;
+pub mod ports;
+mod publishing;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use dispatcher::{DispatchReport, RetryPolicy, dispatch_due, run_dispatcher};
+pub use document::{DocumentRecord, Engine, MANIFEST_VERSION, Manifest};
+pub use error::{Error, Result};
+pub use ids::{DocumentId, IdentityId, ObjectKey, ObjectKind, UGC_PREFIX};
+pub use pipeline::{Pipeline, Settings};
+pub use publishing::{EventFilter, PublishingStore};

@@ -1,0 +1,49 @@
+//! The pipeline: the ports one deployment wires together, passed to every function.
+
+use std::sync::Arc;
+
+use object_store::ObjectStore;
+
+use crate::ports::{Clock, DocumentIndex, EventLog, Renderer, UrlSigner};
+
+/// Limits and lifetimes of the functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// How long a download URL stays valid, in seconds (default 15 minutes).
+    pub download_ttl_secs: i64,
+    /// Largest markdown source in bytes (default 512 KiB).
+    pub max_source_bytes: usize,
+    /// How old a source or manifest without a PDF must be before reconciliation removes it
+    /// (default 15 minutes: longer than any create takes).
+    pub orphan_grace_ms: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            download_ttl_secs: 15 * 60,
+            max_source_bytes: 512 * 1024,
+            orphan_grace_ms: 15 * 60 * 1000,
+        }
+    }
+}
+
+/// Everything the functions need. Cheap to clone.
+#[derive(Clone)]
+pub struct Pipeline {
+    /// The object store, wrapped so that writes of watched keys publish events (or, on AWS,
+    /// S3 itself, which notifies).
+    pub objects: Arc<dyn ObjectStore>,
+    /// The document index.
+    pub index: Arc<dyn DocumentIndex>,
+    /// The event log (reconciliation publishes repairs through it).
+    pub events: Arc<dyn EventLog>,
+    /// The renderer.
+    pub renderer: Arc<dyn Renderer>,
+    /// Signs download URLs.
+    pub signer: Arc<dyn UrlSigner>,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+    /// Limits and lifetimes.
+    pub settings: Settings,
+}

@@ -1,0 +1,240 @@
+//! The ports: small object-safe traits that adapters implement (SQLite, DynamoDB, PostgreSQL,
+//! NATS, S3, …). Each documents its contract; `testing` has an in-memory fake and a conformance
+//! suite for each. The objects port is `object_store::ObjectStore` itself.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::event::{ObjectEvent, Sequencer};
+use crate::{DocumentId, DocumentRecord, IdentityId, ObjectKey, Result};
+
+/// A change to apply to the index, stamped with the sequencer of the event that caused it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexChange {
+    /// The document exists with these fields.
+    Upsert(DocumentRecord),
+    /// The document does not exist.
+    Remove {
+        /// Owner.
+        identity: IdentityId,
+        /// Document.
+        id: DocumentId,
+        /// The event's sequencer.
+        sequencer: Sequencer,
+    },
+}
+
+impl IndexChange {
+    /// The sequencer of this change.
+    pub fn sequencer(&self) -> &Sequencer {
+        match self {
+            Self::Upsert(record) => &record.sequencer,
+            Self::Remove { sequencer, .. } => sequencer,
+        }
+    }
+}
+
+/// Whether [`DocumentIndex::apply`] changed anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// The change was newer than what the index held and is now its state.
+    Changed,
+    /// The index already held this or a newer state for the document; nothing changed.
+    Stale,
+}
+
+/// A page of a library listing.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RecordPage {
+    /// Records, newest first.
+    pub items: Vec<DocumentRecord>,
+    /// The id after which the next page starts, if there may be more.
+    pub next_after: Option<DocumentId>,
+}
+
+/// A listing query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexQuery {
+    /// At most this many records (1–100).
+    pub limit: usize,
+    /// Only records with ids older (smaller) than this.
+    pub before: Option<DocumentId>,
+    /// Only titles containing this text, compared after [`fold_title`] on both sides.
+    pub title_contains: Option<String>,
+}
+
+/// Case folding for title search, the same in every backend: Unicode lowercase of the text
+/// with whitespace runs collapsed. Backends store the folded title and search it with plain
+/// substring matching (no LIKE wildcards).
+pub fn fold_title(title: &str) -> String {
+    title.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+}
+
+/// The document index: identity → documents (partition key identity, sort key document id).
+///
+/// Contract: [`apply`](Self::apply) is atomic per document and order-proof — a change is
+/// applied only if its sequencer is greater than the one stored for that document, *including
+/// removed documents* (the index remembers a removal's sequencer as a tombstone), so replayed,
+/// duplicated or reordered changes converge on the newest state. Reads never return another
+/// identity's records and never return removed ones.
+#[async_trait]
+pub trait DocumentIndex: Send + Sync + 'static {
+    /// Applies a change if it is newer than the stored state of its document.
+    async fn apply(&self, change: IndexChange) -> Result<Applied>;
+    /// One record, if it exists for this identity.
+    async fn get(&self, identity: &IdentityId, id: &DocumentId) -> Result<Option<DocumentRecord>>;
+    /// A page of an identity's records, newest first.
+    async fn query(&self, identity: &IdentityId, query: &IndexQuery) -> Result<RecordPage>;
+    /// Every live record's key, in (identity, id) order after `after`, at most `limit`: for
+    /// reconciliation, which walks the whole index.
+    async fn scan(
+        &self,
+        after: Option<(IdentityId, DocumentId)>,
+        limit: usize,
+    ) -> Result<Vec<(IdentityId, DocumentId)>>;
+}
+
+/// A change to an object that the objects adapter reports (the event log adds the sequencer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectChange {
+    /// Created or removed.
+    pub change: crate::event::Change,
+    /// The object key.
+    pub key: String,
+    /// Size (created).
+    pub size: Option<u64>,
+    /// Entity tag (created).
+    pub etag: Option<String>,
+}
+
+/// An event handed to a consumer, with what is needed to acknowledge it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// Identifies this delivery to `ack`, `retry_later` and `dead_letter`.
+    pub id: String,
+    /// The event.
+    pub event: ObjectEvent,
+    /// 1 for the first delivery, then 2, 3, …
+    pub attempt: u32,
+}
+
+/// An event that failed too often or could never succeed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadLetter {
+    /// Its id (for replay).
+    pub id: String,
+    /// The object key.
+    pub key: String,
+    /// `Created` or `Removed`.
+    pub change: crate::event::Change,
+    /// The sequencer.
+    pub sequencer: Sequencer,
+    /// Deliveries tried.
+    pub attempts: u32,
+    /// The last error.
+    pub error: String,
+}
+
+/// The event log: where object events are published and from which the indexer consumes them.
+///
+/// Contract: [`publish`](Self::publish) is durable when it returns and assigns a sequencer
+/// that is greater than that of every earlier event on the same key. Delivery is at least once:
+/// a received event comes back (after `retry_after`) until it is acked or dead-lettered.
+#[async_trait]
+pub trait EventLog: Send + Sync + 'static {
+    /// Records an event; returns it with its sequencer.
+    async fn publish(&self, change: ObjectChange) -> Result<ObjectEvent>;
+    /// Takes up to `max` events that are due, oldest first, without waiting.
+    async fn receive(&self, max: usize) -> Result<Vec<Delivery>>;
+    /// Waits until events may be due (or `timeout` passes).
+    async fn wait(&self, timeout: Duration);
+    /// The event was handled.
+    async fn ack(&self, delivery: &Delivery) -> Result<()>;
+    /// Deliver the event again after `delay`.
+    async fn retry_later(&self, delivery: &Delivery, delay: Duration, error: &str) -> Result<()>;
+    /// Park the event: it is not delivered again until replayed.
+    async fn dead_letter(&self, delivery: &Delivery, error: &str) -> Result<()>;
+    /// The parked events.
+    async fn dead_letters(&self) -> Result<Vec<DeadLetter>>;
+    /// Delivers parked events again (all of them, or the named ones); returns how many.
+    async fn replay(&self, ids: &[String]) -> Result<usize>;
+    /// Events published and not yet acked or parked.
+    async fn pending(&self) -> Result<u64>;
+}
+
+/// Signs download URLs for objects.
+///
+/// Contract: the URL, fetched over HTTP before it expires, returns the object; after expiry,
+/// or with any part altered, it is refused.
+pub trait UrlSigner: Send + Sync + 'static {
+    /// A URL (absolute, or a path relative to the server) that downloads `key` until
+    /// `expires_unix` (seconds).
+    fn sign(&self, key: &ObjectKey, expires_unix: i64) -> String;
+}
+
+/// Secrets shared by all processes of a deployment (signing keys, the URL secret).
+///
+/// Contract: `get_or_create` returns the same bytes for a name forever; concurrent first calls
+/// agree on one value.
+#[async_trait]
+pub trait SecretStore: Send + Sync + 'static {
+    /// The secret called `name`, created with `len` random bytes the first time.
+    async fn get_or_create(&self, name: &str, len: usize) -> Result<Vec<u8>>;
+}
+
+/// What a render needs.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RenderRequest {
+    /// The markdown.
+    pub markdown: String,
+    /// Title override.
+    pub title: Option<String>,
+    /// Paper override (`a4`, `us-letter`, `a5`).
+    pub paper: Option<String>,
+    /// Table of contents override.
+    pub toc: Option<bool>,
+}
+
+/// A rendered PDF.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedPdf {
+    /// The PDF.
+    pub pdf: Vec<u8>,
+    /// Pages.
+    pub pages: u32,
+    /// The title used.
+    pub title: String,
+    /// Warnings (`line: message`).
+    pub warnings: Vec<String>,
+    /// Engine versions.
+    pub engine: crate::document::Engine,
+}
+
+/// Renders markdown to PDF: in process for the CLI, in worker processes in the server.
+/// Failures are [`crate::Error::Render`] with the API error code.
+#[async_trait]
+pub trait Renderer: Send + Sync + 'static {
+    /// Renders one document.
+    async fn render(&self, request: RenderRequest) -> Result<RenderedPdf>;
+}
+
+/// The current time (injectable for tests).
+pub trait Clock: Send + Sync + 'static {
+    /// Milliseconds since the Unix epoch.
+    fn now_ms(&self) -> i64;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or(0)
+    }
+}

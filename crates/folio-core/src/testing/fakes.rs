@@ -1,0 +1,306 @@
+//! In-memory fakes.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use object_store::memory::InMemory;
+use tokio::sync::Notify;
+
+use crate::document::{DocumentRecord, Engine};
+use crate::event::{ObjectEvent, Sequencer};
+use crate::ids::{DocumentId, IdentityId, ObjectKey};
+use crate::pipeline::{Pipeline, Settings};
+use crate::ports::{
+    Applied, Clock, DeadLetter, Delivery, DocumentIndex, EventLog, IndexChange, IndexQuery,
+    ObjectChange, RecordPage, RenderRequest, RenderedPdf, Renderer, UrlSigner, fold_title,
+};
+use crate::publishing::{EventFilter, PublishingStore};
+use crate::{Error, Result};
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The index in memory, tombstones included.
+#[derive(Debug, Default)]
+pub struct MemoryIndex {
+    entries: Mutex<BTreeMap<(IdentityId, DocumentId), (Sequencer, Option<DocumentRecord>)>>,
+}
+
+#[async_trait]
+impl DocumentIndex for MemoryIndex {
+    async fn apply(&self, change: IndexChange) -> Result<Applied> {
+        let (key, value) = match &change {
+            IndexChange::Upsert(record) => ((record.identity, record.id), Some(record.clone())),
+            IndexChange::Remove { identity, id, .. } => ((*identity, *id), None),
+        };
+        let mut entries = lock(&self.entries);
+        if entries.get(&key).is_some_and(|(seq, _)| seq >= change.sequencer()) {
+            return Ok(Applied::Stale);
+        }
+        entries.insert(key, (change.sequencer().clone(), value));
+        Ok(Applied::Changed)
+    }
+
+    async fn get(&self, identity: &IdentityId, id: &DocumentId) -> Result<Option<DocumentRecord>> {
+        Ok(lock(&self.entries).get(&(*identity, *id)).and_then(|(_, r)| r.clone()))
+    }
+
+    async fn query(&self, identity: &IdentityId, query: &IndexQuery) -> Result<RecordPage> {
+        let entries = lock(&self.entries);
+        let mut items: Vec<DocumentRecord> = entries
+            .range((*identity, DocumentId::at(0))..)
+            .take_while(|((i, _), _)| i == identity)
+            .filter_map(|(_, (_, r))| r.clone())
+            .filter(|r| query.before.is_none_or(|b| r.id < b))
+            .filter(|r| {
+                query
+                    .title_contains
+                    .as_ref()
+                    .is_none_or(|q| fold_title(&r.title).contains(q.as_str()))
+            })
+            .collect();
+        items.reverse();
+        let more = items.len() > query.limit;
+        items.truncate(query.limit);
+        let next_after = if more { items.last().map(|r| r.id) } else { None };
+        Ok(RecordPage { items, next_after })
+    }
+
+    async fn scan(
+        &self,
+        after: Option<(IdentityId, DocumentId)>,
+        limit: usize,
+    ) -> Result<Vec<(IdentityId, DocumentId)>> {
+        Ok(lock(&self.entries)
+            .iter()
+            .filter(|(k, (_, r))| r.is_some() && after.is_none_or(|a| **k > a))
+            .take(limit)
+            .map(|(k, _)| *k)
+            .collect())
+    }
+}
+
+#[derive(Debug, Default)]
+struct LogState {
+    next: u64,
+    pending: BTreeMap<u64, Pending>,
+    dead: BTreeMap<u64, (ObjectEvent, u32, String)>,
+}
+
+#[derive(Debug)]
+struct Pending {
+    event: ObjectEvent,
+    attempts: u32,
+    due_ms: i64,
+    in_flight: bool,
+}
+
+/// The event log in memory.
+pub struct MemoryEventLog {
+    state: Mutex<LogState>,
+    notify: Notify,
+    clock: Arc<dyn Clock>,
+}
+
+impl MemoryEventLog {
+    /// An empty log using `clock` for retry delays.
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        Self { state: Mutex::default(), notify: Notify::new(), clock }
+    }
+}
+
+#[async_trait]
+impl EventLog for MemoryEventLog {
+    async fn publish(&self, change: ObjectChange) -> Result<ObjectEvent> {
+        let mut state = lock(&self.state);
+        state.next += 1;
+        let event = ObjectEvent {
+            change: change.change,
+            key: change.key,
+            size: change.size,
+            etag: change.etag,
+            sequencer: Sequencer::from_number(state.next),
+            time: crate::functions::rfc3339(self.clock.now_ms()),
+        };
+        let id = state.next;
+        state
+            .pending
+            .insert(id, Pending { event: event.clone(), attempts: 0, due_ms: 0, in_flight: false });
+        drop(state);
+        self.notify.notify_waiters();
+        Ok(event)
+    }
+
+    async fn receive(&self, max: usize) -> Result<Vec<Delivery>> {
+        let now = self.clock.now_ms();
+        let mut state = lock(&self.state);
+        let mut out = Vec::new();
+        for (id, pending) in state.pending.iter_mut() {
+            if out.len() >= max {
+                break;
+            }
+            if !pending.in_flight && pending.due_ms <= now {
+                pending.in_flight = true;
+                pending.attempts += 1;
+                out.push(Delivery {
+                    id: id.to_string(),
+                    event: pending.event.clone(),
+                    attempt: pending.attempts,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn wait(&self, timeout: Duration) {
+        let _ = tokio::time::timeout(timeout, self.notify.notified()).await;
+    }
+
+    async fn ack(&self, delivery: &Delivery) -> Result<()> {
+        lock(&self.state).pending.remove(&parse_id(&delivery.id)?);
+        Ok(())
+    }
+
+    async fn retry_later(&self, delivery: &Delivery, delay: Duration, _error: &str) -> Result<()> {
+        let due = self.clock.now_ms() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
+        if let Some(p) = lock(&self.state).pending.get_mut(&parse_id(&delivery.id)?) {
+            p.in_flight = false;
+            p.due_ms = due;
+        }
+        Ok(())
+    }
+
+    async fn dead_letter(&self, delivery: &Delivery, error: &str) -> Result<()> {
+        let id = parse_id(&delivery.id)?;
+        let mut state = lock(&self.state);
+        if let Some(p) = state.pending.remove(&id) {
+            state.dead.insert(id, (p.event, p.attempts, error.to_owned()));
+        }
+        Ok(())
+    }
+
+    async fn dead_letters(&self) -> Result<Vec<DeadLetter>> {
+        Ok(lock(&self.state)
+            .dead
+            .iter()
+            .map(|(id, (event, attempts, error))| DeadLetter {
+                id: id.to_string(),
+                key: event.key.clone(),
+                change: event.change,
+                sequencer: event.sequencer.clone(),
+                attempts: *attempts,
+                error: error.clone(),
+            })
+            .collect())
+    }
+
+    async fn replay(&self, ids: &[String]) -> Result<usize> {
+        let wanted: Vec<u64> = ids.iter().map(|i| parse_id(i)).collect::<Result<_>>()?;
+        let mut state = lock(&self.state);
+        let chosen: Vec<u64> = state
+            .dead
+            .keys()
+            .copied()
+            .filter(|id| wanted.is_empty() || wanted.contains(id))
+            .collect();
+        for id in &chosen {
+            if let Some((event, _, _)) = state.dead.remove(id) {
+                state
+                    .pending
+                    .insert(*id, Pending { event, attempts: 0, due_ms: 0, in_flight: false });
+            }
+        }
+        drop(state);
+        self.notify.notify_waiters();
+        Ok(chosen.len())
+    }
+
+    async fn pending(&self) -> Result<u64> {
+        Ok(lock(&self.state).pending.len() as u64)
+    }
+}
+
+fn parse_id(id: &str) -> Result<u64> {
+    id.parse().map_err(|_| Error::InvalidRequest(format!("not an event id: {id:?}")))
+}
+
+/// A clock tests move by hand.
+#[derive(Debug, Default)]
+pub struct ManualClock(AtomicI64);
+
+impl ManualClock {
+    /// A clock showing `ms`.
+    pub fn at(ms: i64) -> Self {
+        Self(AtomicI64::new(ms))
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, by: Duration) {
+        self.0.fetch_add(i64::try_from(by.as_millis()).unwrap_or(i64::MAX), Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_ms(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// A renderer that makes a tiny PDF-like document without Typst (for pipeline tests that are
+/// about storage, not typesetting). The title follows the same fallbacks as the real one.
+#[derive(Debug, Default)]
+pub struct FakeRenderer;
+
+#[async_trait]
+impl Renderer for FakeRenderer {
+    async fn render(&self, request: RenderRequest) -> Result<RenderedPdf> {
+        let title = request
+            .title
+            .or_else(|| {
+                request.markdown.lines().find_map(|l| l.strip_prefix("# ").map(str::to_owned))
+            })
+            .unwrap_or_else(|| "Untitled".to_owned());
+        let pdf = format!("%PDF-1.7\n% fake\n{}\n%%EOF\n", request.markdown).into_bytes();
+        Ok(RenderedPdf {
+            pages: 1 + request.markdown.len() as u32 / 3000,
+            pdf,
+            title,
+            warnings: Vec::new(),
+            engine: Engine { folio: "fake".to_owned(), typst: "none".to_owned() },
+        })
+    }
+}
+
+/// A signer that writes the key and expiry in the clear (no secret): for tests of the
+/// functions, where the URL only has to name the object.
+#[derive(Debug, Default)]
+pub struct PlainSigner;
+
+impl UrlSigner for PlainSigner {
+    fn sign(&self, key: &ObjectKey, expires_unix: i64) -> String {
+        format!("/files/{key}?exp={expires_unix}&sig=plain")
+    }
+}
+
+/// A pipeline on in-memory adapters (objects in `InMemory`, wrapped to publish events).
+pub fn memory_pipeline(clock: Arc<dyn Clock>) -> Pipeline {
+    let events: Arc<dyn EventLog> = Arc::new(MemoryEventLog::new(Arc::clone(&clock)));
+    let objects = PublishingStore::new(
+        Arc::new(InMemory::new()),
+        Arc::clone(&events),
+        EventFilter::default(),
+    );
+    Pipeline {
+        objects: Arc::new(objects),
+        index: Arc::new(MemoryIndex::default()),
+        events,
+        renderer: Arc::new(FakeRenderer),
+        signer: Arc::new(PlainSigner),
+        clock,
+        settings: Settings::default(),
+    }
+}

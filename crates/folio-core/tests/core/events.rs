@@ -1,0 +1,206 @@
+//! Events through the indexer: duplicates, reordering, foreign keys, poison.
+
+use std::sync::Arc;
+
+use folio_core::event::{Change, ObjectEvent, S3Notification, Sequencer};
+use folio_core::functions::{
+    CreateRequest, IndexOutcome, QueryParams, create_pdf, index_notification, index_object_event,
+    query_documents,
+};
+use folio_core::ports::DocumentIndex;
+use folio_core::{IdentityId, ObjectKey, ObjectKind, RetryPolicy, dispatch_due};
+use object_store::{ObjectStoreExt, PutPayload};
+
+use crate::pipeline;
+
+fn event(change: Change, key: &ObjectKey, seq: u64) -> ObjectEvent {
+    ObjectEvent {
+        change,
+        key: key.to_string(),
+        size: None,
+        etag: None,
+        sequencer: Sequencer::from_number(seq),
+        time: String::new(),
+    }
+}
+
+#[tokio::test]
+async fn duplicates_and_reordering_converge_on_the_store() {
+    let (p, _) = pipeline();
+    let me = IdentityId::derive("https://t", "e");
+    let created =
+        create_pdf(&p, &me, CreateRequest { markdown: "# Ordered".into(), ..Default::default() })
+            .await;
+    let id = created.map(|c| c.id).unwrap_or_else(|e| panic!("{e}"));
+    let key = ObjectKey::new(me, id, ObjectKind::Pdf);
+    let pending = p.events.receive(10).await.unwrap_or_default();
+    for d in &pending {
+        let _ = p.events.ack(d).await;
+    }
+
+    // The same created event three times, concurrently: one record.
+    let e = event(Change::Created, &key, 50);
+    let (a, b, c) = tokio::join!(
+        index_object_event(&p, &e),
+        index_object_event(&p, &e),
+        index_object_event(&p, &e)
+    );
+    let outcomes = [a, b, c].map(|r| r.unwrap_or_else(|err| panic!("{err}")));
+    assert_eq!(outcomes.iter().filter(|o| **o == IndexOutcome::Upserted).count(), 1);
+    let listed = query_documents(&p, &me, &QueryParams::default()).await.map(|p| p.items.len());
+    assert_eq!(listed.ok(), Some(1));
+
+    // An older created event after a newer one changes nothing.
+    assert_eq!(
+        index_object_event(&p, &event(Change::Created, &key, 40)).await.ok(),
+        Some(IndexOutcome::Stale)
+    );
+
+    // Removed (newer) then created (older, arriving late): the store decides, and the late
+    // event cannot resurrect the record.
+    let _ = p.objects.delete(&key.path()).await;
+    assert_eq!(
+        index_object_event(&p, &event(Change::Removed, &key, 60)).await.ok(),
+        Some(IndexOutcome::Removed)
+    );
+    assert_eq!(
+        index_object_event(&p, &event(Change::Created, &key, 55)).await.ok(),
+        Some(IndexOutcome::Stale)
+    );
+    // Even a *newer* created event for a PDF that no longer exists records the removal.
+    assert_eq!(
+        index_object_event(&p, &event(Change::Created, &key, 70)).await.ok(),
+        Some(IndexOutcome::Removed)
+    );
+    assert!(p.index.get(&me, &id).await.ok().flatten().is_none());
+}
+
+#[tokio::test]
+async fn other_keys_and_test_events_are_ignored() {
+    let (p, _) = pipeline();
+    let me = IdentityId::derive("https://t", "i");
+    let doc = folio_core::DocumentId::new();
+    for key in [
+        ObjectKey::new(me, doc, ObjectKind::Source).to_string(),
+        ObjectKey::new(me, doc, ObjectKind::Manifest).to_string(),
+        format!("other/{me}/{doc}.pdf"),
+        "ugc/not-an-id/x.pdf".to_owned(),
+        format!("ugc/{me}/../{doc}.pdf"),
+    ] {
+        let e = ObjectEvent {
+            key,
+            ..event(Change::Created, &ObjectKey::new(me, doc, ObjectKind::Pdf), 1)
+        };
+        assert_eq!(index_object_event(&p, &e).await.ok(), Some(IndexOutcome::Ignored), "{}", e.key);
+    }
+    let test_event = br#"{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2024-01-01T00:00:00.000Z","Bucket":"b"}"#;
+    let n = S3Notification::from_json(test_event).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(index_notification(&p, &n).await.map(|o| o.len()).ok(), Some(0));
+}
+
+#[tokio::test]
+async fn a_poison_event_is_dead_lettered_while_others_proceed() {
+    let (p, _) = pipeline();
+    let me = IdentityId::derive("https://t", "poison");
+    // A PDF whose manifest is garbage: retrying cannot help.
+    let bad = ObjectKey::new(me, folio_core::DocumentId::new(), ObjectKind::Pdf);
+    let _ = p
+        .objects
+        .put(&bad.with_kind(ObjectKind::Manifest).path(), PutPayload::from_static(b"{not json"))
+        .await;
+    let _ = p.objects.put(&bad.path(), PutPayload::from_static(b"%PDF-1.7")).await;
+    let good =
+        create_pdf(&p, &me, CreateRequest { markdown: "# Good".into(), ..Default::default() })
+            .await;
+    assert!(good.is_ok());
+
+    let report = dispatch_due(&p, &RetryPolicy::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((report.delivered, report.dead_lettered), (1, 1));
+    let dead = p.events.dead_letters().await.unwrap_or_default();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].key, bad.to_string());
+    assert!(dead[0].error.contains("manifest"), "{}", dead[0].error);
+    assert_eq!(
+        query_documents(&p, &me, &QueryParams::default()).await.map(|p| p.items.len()).ok(),
+        Some(1)
+    );
+
+    // Fixed by hand, then replayed: now it indexes.
+    let _ = p.objects.delete(&bad.path()).await;
+    let _ = p.events.receive(10).await.map(|ds| async move { ds });
+    assert_eq!(p.events.replay(&[]).await.ok(), Some(1));
+    let report = dispatch_due(&p, &RetryPolicy::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.dead_lettered == 0);
+}
+
+/// An index whose writes fail a number of times before succeeding.
+struct FlakyIndex {
+    inner: folio_core::testing::MemoryIndex,
+    failures: std::sync::atomic::AtomicU32,
+}
+
+#[async_trait::async_trait]
+impl DocumentIndex for FlakyIndex {
+    async fn apply(
+        &self,
+        change: folio_core::ports::IndexChange,
+    ) -> folio_core::Result<folio_core::ports::Applied> {
+        if self
+            .failures
+            .fetch_update(
+                std::sync::atomic::Ordering::SeqCst,
+                std::sync::atomic::Ordering::SeqCst,
+                |n| n.checked_sub(1),
+            )
+            .is_ok()
+        {
+            return Err(folio_core::Error::unavailable("injected index failure"));
+        }
+        self.inner.apply(change).await
+    }
+    async fn get(
+        &self,
+        identity: &IdentityId,
+        id: &folio_core::DocumentId,
+    ) -> folio_core::Result<Option<folio_core::DocumentRecord>> {
+        self.inner.get(identity, id).await
+    }
+    async fn query(
+        &self,
+        identity: &IdentityId,
+        query: &folio_core::ports::IndexQuery,
+    ) -> folio_core::Result<folio_core::ports::RecordPage> {
+        self.inner.query(identity, query).await
+    }
+    async fn scan(
+        &self,
+        after: Option<(IdentityId, folio_core::DocumentId)>,
+        limit: usize,
+    ) -> folio_core::Result<Vec<(IdentityId, folio_core::DocumentId)>> {
+        self.inner.scan(after, limit).await
+    }
+}
+
+#[tokio::test]
+async fn an_index_failing_five_times_then_succeeding_yields_one_record() {
+    let (mut p, clock) = pipeline();
+    p.index = Arc::new(FlakyIndex { inner: Default::default(), failures: 5.into() });
+    let me = IdentityId::derive("https://t", "flaky");
+    let created =
+        create_pdf(&p, &me, CreateRequest { markdown: "# Flaky".into(), ..Default::default() })
+            .await;
+    assert!(created.is_ok());
+    let policy = RetryPolicy::default();
+    let mut retried = 0;
+    for _ in 0..10 {
+        let report = dispatch_due(&p, &policy).await.unwrap_or_else(|e| panic!("{e}"));
+        retried += report.retried;
+        clock.advance(std::time::Duration::from_secs(60));
+    }
+    assert_eq!(retried, 5);
+    assert_eq!(
+        query_documents(&p, &me, &QueryParams::default()).await.map(|p| p.items.len()).ok(),
+        Some(1)
+    );
+    assert!(p.events.dead_letters().await.unwrap_or_default().is_empty());
+}

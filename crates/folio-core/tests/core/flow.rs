@@ -1,0 +1,131 @@
+//! The functions on fakes: contracts, validation, reconciliation.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use folio_core::functions::{CreateRequest, QueryParams, create_pdf, query_documents, reindex};
+use folio_core::testing::{
+    ManualClock, MemoryEventLog, MemoryIndex, check_document_index, check_event_log,
+    check_pipeline_flow, check_publishing_store,
+};
+use folio_core::{
+    Error, EventFilter, IdentityId, ObjectKey, ObjectKind, PublishingStore, RetryPolicy,
+    dispatch_due,
+};
+use object_store::memory::InMemory;
+use object_store::{ObjectStoreExt, PutPayload};
+
+use crate::pipeline;
+
+#[tokio::test]
+async fn fakes_pass_the_contracts() {
+    check_document_index(Arc::new(MemoryIndex::default())).await;
+    let clock = Arc::new(ManualClock::at(0));
+    let log = Arc::new(MemoryEventLog::new(clock.clone()));
+    check_event_log(log.clone(), |d| clock.advance(d)).await;
+    let store =
+        PublishingStore::new(Arc::new(InMemory::new()), log.clone(), EventFilter::default());
+    check_publishing_store(Arc::new(store), log).await;
+    check_pipeline_flow(&pipeline().0).await;
+}
+
+#[tokio::test]
+async fn create_validates_before_rendering() {
+    let (p, _) = pipeline();
+    let me = IdentityId::derive("https://t", "me");
+    let request = |markdown: &str, title: Option<&str>| CreateRequest {
+        markdown: markdown.to_owned(),
+        title: title.map(str::to_owned),
+        ..Default::default()
+    };
+    let code = |r: Result<_, Error>| r.err().map(|e: Error| e.code());
+    assert_eq!(code(create_pdf(&p, &me, request("  \n ", None)).await), Some("invalid_request"));
+    assert_eq!(code(create_pdf(&p, &me, request("x", Some("   "))).await), Some("invalid_request"));
+    assert_eq!(
+        code(create_pdf(&p, &me, request("x", Some(&"t".repeat(301)))).await),
+        Some("invalid_request")
+    );
+    assert_eq!(
+        code(create_pdf(&p, &me, request(&"x".repeat(512 * 1024 + 1), None)).await),
+        Some("source_too_large")
+    );
+    let ok = create_pdf(&p, &me, request("x", Some(&format!("  {}  ", "é".repeat(300))))).await;
+    assert_eq!(ok.map(|c| c.title.chars().count()).ok(), Some(300));
+}
+
+#[tokio::test]
+async fn query_validates_limits_and_cursors() {
+    let (p, _) = pipeline();
+    let me = IdentityId::derive("https://t", "q");
+    for params in [
+        QueryParams { limit: Some(0), ..Default::default() },
+        QueryParams { limit: Some(101), ..Default::default() },
+        QueryParams { cursor: Some("not a cursor".into()), ..Default::default() },
+        QueryParams { cursor: Some("AAAAAAAAAAAAAAAAAAAAAA".into()), ..Default::default() },
+    ] {
+        assert_eq!(
+            query_documents(&p, &me, &params).await.err().map(|e| e.code()),
+            Some("invalid_request"),
+            "{params:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn reindex_repairs_both_ways_and_clears_old_orphans() {
+    let (p, clock) = pipeline();
+    let me = IdentityId::derive("https://t", "r");
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let created = create_pdf(
+            &p,
+            &me,
+            CreateRequest { markdown: format!("# Doc {i}"), ..Default::default() },
+        )
+        .await;
+        ids.push(created.map(|c| c.id).unwrap_or_else(|e| panic!("{e}")));
+    }
+    // Lose every event (a crash before indexing), and drop one PDF behind the index's back.
+    let lost = p.events.receive(100).await.unwrap_or_default();
+    for d in &lost {
+        let _ = p.events.ack(d).await;
+    }
+    assert!(
+        query_documents(&p, &me, &QueryParams::default())
+            .await
+            .map(|p| p.items.is_empty())
+            .unwrap_or(false)
+    );
+    // An orphan source from a create that crashed before its PDF.
+    let orphan = ObjectKey::new(me, folio_core::DocumentId::new(), ObjectKind::Source);
+    let _ = p.objects.put(&orphan.path(), PutPayload::from_static(b"# orphan")).await;
+
+    let report = reindex(&p).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((report.pdfs, report.missing_records, report.orphans_removed), (3, 3, 0));
+    dispatch_due(&p, &RetryPolicy::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        query_documents(&p, &me, &QueryParams::default()).await.map(|p| p.items.len()).ok(),
+        Some(3)
+    );
+
+    // A record whose PDF vanished is removed; the orphan goes once the grace period is over.
+    let inner_delete = ObjectKey::new(me, ids[0], ObjectKind::Pdf).path();
+    let _ = p.objects.delete(&inner_delete).await;
+    let stray = p.events.receive(100).await.unwrap_or_default();
+    for d in &stray {
+        let _ = p.events.ack(d).await; // the removal event is lost too
+    }
+    clock.advance(Duration::from_secs(3600));
+    let report = reindex(&p).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (report.stale_records, report.orphans_removed),
+        (1, 1 + 2),
+        "the record, the orphan and the deleted PDF's leftovers"
+    );
+    dispatch_due(&p, &RetryPolicy::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        query_documents(&p, &me, &QueryParams::default()).await.map(|p| p.items.len()).ok(),
+        Some(2)
+    );
+    assert!(p.objects.head(&orphan.path()).await.is_err());
+}
