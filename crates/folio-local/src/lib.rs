@@ -1,1 +1,23 @@
-//! x
+//! folio's embedded adapters: everything on local disk under one data directory.
+//!
+//! - objects: `object_store`'s `LocalFileSystem` under `<data-dir>/objects`, fsynced after each
+//!   write ([`SyncedStore`]) and wrapped by `folio_core::PublishingStore`;
+//! - index, event log (outbox + dead letters) and secrets: SQLite in WAL mode at
+//!   `<data-dir>/folio.db` ([`Database`]);
+//! - download URLs: HMAC-signed `/files/…` paths ([`HmacSigner`]).
+
+mod database;
+mod embedded;
+mod events;
+mod index;
+mod secrets;
+mod signer;
+mod synced;
+
+pub use database::{Database, Durability};
+pub use embedded::Embedded;
+pub use events::SqliteEventLog;
+pub use index::SqliteIndex;
+pub use secrets::SqliteSecrets;
+pub use signer::{HmacSigner, SignatureError};
+pub use synced::SyncedStore;

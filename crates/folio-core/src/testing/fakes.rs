@@ -24,10 +24,13 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// A document's last sequencer and its record (`None` once removed: a tombstone).
+type Entry = (Sequencer, Option<DocumentRecord>);
+
 /// The index in memory, tombstones included.
 #[derive(Debug, Default)]
 pub struct MemoryIndex {
-    entries: Mutex<BTreeMap<(IdentityId, DocumentId), (Sequencer, Option<DocumentRecord>)>>,
+    entries: Mutex<BTreeMap<(IdentityId, DocumentId), Entry>>,
 }
 
 #[async_trait]
