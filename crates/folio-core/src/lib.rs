@@ -12,6 +12,7 @@ mod dispatcher;
 mod document;
 mod error;
 pub mod event;
+pub mod failpoint;
 pub mod functions;
 mod ids;
 mod pipeline;

@@ -195,6 +195,8 @@ pub struct RenderRequest {
     pub paper: Option<String>,
     /// Table of contents override.
     pub toc: Option<bool>,
+    /// Images the document may show, keyed by the reference as written in the markdown.
+    pub assets: std::collections::BTreeMap<String, Vec<u8>>,
 }
 
 /// A rendered PDF.

@@ -70,6 +70,8 @@ impl PublishingStore {
         if !self.filter.matches(location.as_ref()) {
             return Ok(());
         }
+        // The object is written; its event is not yet recorded.
+        crate::failpoint::failpoint("publish.before-event");
         let change = ObjectChange { change, key: location.to_string(), size, etag };
         self.events.publish(change).await.map(drop).map_err(|err| object_store::Error::Generic {
             store: "folio-events",

@@ -16,6 +16,111 @@ pub struct Cli {
 pub enum Command {
     /// Render a markdown file to PDF.
     Render(RenderArgs),
+    /// Work with stored documents without a server.
+    #[command(subcommand)]
+    Docs(DocsCommand),
+    /// Inspect and replay the event log's dead letters.
+    #[command(subcommand)]
+    Events(EventsCommand),
+    /// Reconcile the document index with the stored objects (the store is the truth).
+    Reindex(ReindexArgs),
+}
+
+/// `folio docs …`
+#[derive(Debug, Subcommand)]
+pub enum DocsCommand {
+    /// List an identity's documents, newest first.
+    List(DocsListArgs),
+    /// Render markdown files and store them as an identity's documents.
+    Import(DocsImportArgs),
+}
+
+/// `folio events …`
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// List events that could not be indexed.
+    Dead(EventsDeadArgs),
+    /// Deliver dead events again (all, or the given ids).
+    Retry(EventsRetryArgs),
+}
+
+/// Where folio keeps its data.
+#[derive(Debug, Args)]
+pub struct DataArgs {
+    /// The data directory (objects and folio.db); created on first use.
+    #[arg(long, env = "FOLIO_DATA_DIR", default_value = "folio-data", value_name = "DIR")]
+    pub data_dir: PathBuf,
+}
+
+/// Whose documents.
+#[derive(Debug, Args)]
+pub struct WhoArgs {
+    /// The identity id (a UUID, as in object keys `ugc/<identity>/…`).
+    #[arg(long, value_name = "ID", conflicts_with = "subject")]
+    pub identity: Option<String>,
+    /// A subject of the built-in user pool (its identity id is derived from this data
+    /// directory's issuer).
+    #[arg(long, value_name = "NAME")]
+    pub subject: Option<String>,
+}
+
+/// Arguments of `folio docs list`.
+#[derive(Debug, Args)]
+pub struct DocsListArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub who: WhoArgs,
+    /// Only titles containing this text (case-insensitive).
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `folio docs import`.
+#[derive(Debug, Args)]
+pub struct DocsImportArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub who: WhoArgs,
+    /// Markdown files to import.
+    #[arg(required = true, value_name = "FILE.md")]
+    pub files: Vec<PathBuf>,
+}
+
+/// Arguments of `folio events dead`.
+#[derive(Debug, Args)]
+pub struct EventsDeadArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `folio events retry`.
+#[derive(Debug, Args)]
+pub struct EventsRetryArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Event ids to replay (default: all dead letters).
+    pub ids: Vec<String>,
+}
+
+/// Arguments of `folio reindex`.
+#[derive(Debug, Args)]
+pub struct ReindexArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Sources and manifests without a PDF older than this many seconds are deleted.
+    #[arg(long, default_value_t = 900, value_name = "SECONDS")]
+    pub orphan_grace_secs: i64,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `folio render`.

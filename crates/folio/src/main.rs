@@ -2,19 +2,28 @@
 //! web app and API).
 
 mod args;
+mod assets;
 mod commands;
+mod data;
 mod failure;
+mod renderer;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::args::{Cli, Command};
+use crate::args::{Cli, Command, DocsCommand, EventsCommand};
+use crate::failure::Failure;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Render(args) => commands::render::run(&args),
+        Command::Docs(DocsCommand::List(args)) => block_on(commands::docs::list(&args)),
+        Command::Docs(DocsCommand::Import(args)) => block_on(commands::docs::import(&args)),
+        Command::Events(EventsCommand::Dead(args)) => block_on(commands::events::dead(&args)),
+        Command::Events(EventsCommand::Retry(args)) => block_on(commands::events::retry(&args)),
+        Command::Reindex(args) => block_on(commands::reindex::run(&args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -23,4 +32,13 @@ fn main() -> ExitCode {
             ExitCode::from(failure.exit_code)
         }
     }
+}
+
+/// Runs an async command on a multi-threaded runtime (renders run on its blocking pool).
+fn block_on(command: impl Future<Output = Result<(), Failure>>) -> Result<(), Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::document(format!("cannot start the runtime: {e}")))?
+        .block_on(command)
 }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::document::{MANIFEST_VERSION, Manifest};
+use crate::failpoint::failpoint;
 use crate::ids::{DocumentId, IdentityId, ObjectKey, ObjectKind};
 use crate::ports::RenderRequest;
 use crate::{Error, Pipeline, Result};
@@ -24,6 +25,10 @@ pub struct CreateRequest {
     /// Options.
     #[serde(default)]
     pub options: CreateOptions,
+    /// Images beside the document (the CLI's `docs import` supplies them; the JSON API does not
+    /// accept them yet).
+    #[serde(skip)]
+    pub assets: std::collections::BTreeMap<String, Vec<u8>>,
 }
 
 /// Render options of a create request.
@@ -82,6 +87,7 @@ pub async fn create_pdf_with_id(
             title,
             paper: request.options.paper.clone(),
             toc: request.options.toc,
+            assets: request.assets.clone(),
         })
         .await?;
     let created_ms = pipeline.clock.now_ms();
@@ -101,8 +107,11 @@ pub async fn create_pdf_with_id(
     let key = |kind| ObjectKey::new(*caller, id, kind).path();
     let objects = &pipeline.objects;
     objects.put(&key(ObjectKind::Source), PutPayload::from(request.markdown.into_bytes())).await?;
+    failpoint("create.after-source");
     objects.put(&key(ObjectKind::Manifest), PutPayload::from(manifest_json)).await?;
+    failpoint("create.after-manifest");
     objects.put(&key(ObjectKind::Pdf), PutPayload::from(rendered.pdf)).await?;
+    failpoint("create.after-pdf");
 
     let record =
         crate::DocumentRecord::from_manifest(&manifest, crate::event::Sequencer::from_number(0));

@@ -121,3 +121,35 @@ async fn an_empty_data_dir_is_created_and_a_newer_schema_is_refused() {
     let err = Database::open(&nested.join("folio.db"), Durability::Relaxed).await.err();
     assert!(err.is_some_and(|e| e.to_string().contains("newer folio")));
 }
+
+#[tokio::test]
+async fn a_failing_object_store_gives_a_retryable_error_and_no_record() {
+    let dir = temp();
+    let embedded = Embedded::open(dir.path(), Durability::Full, Arc::new(SystemClock)).await;
+    let embedded = embedded.unwrap_or_else(|e| panic!("{e}"));
+    let pipeline = embedded.pipeline(Arc::new(FakeRenderer), Settings::default());
+    let me = IdentityId::derive("https://t", "broken-disk");
+    // A file where the identity's directory must go: every write under it fails.
+    let blocker = dir.path().join("objects/ugc").join(me.to_string());
+    std::fs::create_dir_all(blocker.parent().unwrap_or(dir.path())).unwrap_or_default();
+    std::fs::write(&blocker, b"not a directory").unwrap_or_default();
+
+    let result = create_pdf(
+        &pipeline,
+        &me,
+        CreateRequest { markdown: "# Lost".into(), ..Default::default() },
+    )
+    .await;
+    let err = result.err().unwrap_or_else(|| panic!("the write should fail"));
+    assert_eq!(err.code(), "storage_unavailable");
+    assert!(err.is_retryable(), "{err}");
+    dispatch_due(&pipeline, &RetryPolicy::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    let listed =
+        query_documents(&pipeline, &me, &QueryParams::default()).await.map(|p| p.items.len());
+    assert_eq!(listed.ok(), Some(0));
+    assert_eq!(
+        embedded.events.pending().await.ok(),
+        Some(0),
+        "no event for an object never written"
+    );
+}

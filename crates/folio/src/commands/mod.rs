@@ -1,3 +1,6 @@
 //! One module per subcommand.
 
+pub mod docs;
+pub mod events;
+pub mod reindex;
 pub mod render;

@@ -4,15 +4,11 @@ use std::fs;
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
-use folio_render::{
-    Assets, ImageReference, RenderError, RenderOptions, image_references, local_image_path,
-};
+use folio_render::{RenderError, RenderOptions};
 
 use crate::args::RenderArgs;
+use crate::assets::load_images;
 use crate::failure::Failure;
-
-/// Largest image read from beside a document.
-const MAX_IMAGE_BYTES: u64 = 32 * 1024 * 1024;
 
 pub fn run(args: &RenderArgs) -> Result<(), Failure> {
     let from_stdin = args.input.as_os_str() == "-";
@@ -79,41 +75,6 @@ fn read_input(path: &Path, from_stdin: bool) -> Result<Vec<u8>, Failure> {
             failure
         }
     })
-}
-
-/// Reads the images a document references from its folder. References that are not plain
-/// relative paths, leave the folder (also through symlinks), or are missing become warnings;
-/// the renderer then shows placeholders for them.
-fn load_images(markdown: &str, base_dir: &Path) -> (Assets, Vec<(usize, String)>) {
-    let mut assets = Assets::new();
-    let mut warnings = Vec::new();
-    let Ok(base) = base_dir.canonicalize() else { return (assets, warnings) };
-    for ImageReference { url: reference, line } in image_references(markdown) {
-        let Some(relative) = local_image_path(&reference) else {
-            continue; // remote, absolute or climbing out: the renderer warns with the line
-        };
-        let Ok(path) = base.join(&relative).canonicalize() else { continue };
-        if !path.starts_with(&base) {
-            warnings.push((line, format!("the image {reference:?} resolves outside the document's folder and was not read")));
-            continue;
-        }
-        match fs::metadata(&path) {
-            Ok(meta) if meta.is_file() && meta.len() <= MAX_IMAGE_BYTES => {
-                if let Ok(bytes) = fs::read(&path) {
-                    assets.insert(reference, bytes);
-                }
-            }
-            Ok(meta) if meta.is_file() => warnings.push((
-                line,
-                format!(
-                    "the image {reference:?} is larger than {} MiB and was not read",
-                    MAX_IMAGE_BYTES >> 20
-                ),
-            )),
-            _ => {}
-        }
-    }
-    (assets, warnings)
 }
 
 fn write_output(path: &Path, pdf: &[u8]) -> Result<(), Failure> {

@@ -1,5 +1,7 @@
 //! End-to-end tests of the `folio` binary: arguments, files, exit codes and messages.
 
+mod pipeline;
+
 use std::fs;
 use std::io::Write;
 use std::path::Path;
@@ -28,11 +30,13 @@ fn folio_stdin(args: &[&str], dir: &Path, input: &[u8]) -> Output {
     child.wait_with_output().unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn temp() -> tempfile::TempDir {
+/// A fresh temporary directory.
+pub fn temp() -> tempfile::TempDir {
     tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn stderr(output: &Output) -> String {
+/// A command's standard error as text.
+pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 

@@ -1,0 +1,43 @@
+//! `folio events dead` and `folio events retry`: the dead-letter list.
+
+use folio_core::{RetryPolicy, Settings, dispatch_due};
+
+use crate::args::{EventsDeadArgs, EventsRetryArgs};
+use crate::data::{Data, storage};
+use crate::failure::Failure;
+
+/// Lists events that failed too often.
+pub async fn dead(args: &EventsDeadArgs) -> Result<(), Failure> {
+    let data = Data::open(&args.data.data_dir, Settings::default()).await?;
+    let dead = data.pipeline.events.dead_letters().await.map_err(storage)?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&dead).map_err(|e| Failure::document(e.to_string()))?
+        );
+    } else if dead.is_empty() {
+        eprintln!("no dead letters");
+    } else {
+        for d in &dead {
+            println!("{}  {:?}  {}  attempts={}  {}", d.id, d.change, d.key, d.attempts, d.error);
+        }
+    }
+    Ok(())
+}
+
+/// Delivers dead letters again (all, or the given ids) and indexes them now.
+pub async fn retry(args: &EventsRetryArgs) -> Result<(), Failure> {
+    let data = Data::open(&args.data.data_dir, Settings::default()).await?;
+    let replayed = data.pipeline.events.replay(&args.ids).await.map_err(storage)?;
+    let report = dispatch_due(&data.pipeline, &RetryPolicy::default()).await.map_err(storage)?;
+    println!(
+        "replayed {replayed}; delivered {}, dead again {}",
+        report.delivered, report.dead_lettered
+    );
+    if report.dead_lettered > 0 {
+        return Err(
+            Failure::document("some events failed again").with_hint("see `folio events dead`")
+        );
+    }
+    Ok(())
+}

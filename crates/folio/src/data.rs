@@ -1,0 +1,64 @@
+//! Opening the embedded data directory for the operator commands.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use folio_core::ports::{SecretStore, SystemClock};
+use folio_core::{IdentityId, Pipeline, Settings};
+use folio_local::{Durability, Embedded};
+
+use crate::failure::Failure;
+use crate::renderer::InProcessRenderer;
+
+/// The data directory's state and a pipeline over it.
+pub struct Data {
+    pub embedded: Embedded,
+    pub pipeline: Pipeline,
+}
+
+impl Data {
+    /// Opens `dir` (creating it on first use).
+    pub async fn open(dir: &Path, settings: Settings) -> Result<Self, Failure> {
+        let embedded =
+            Embedded::open(dir, Durability::Full, Arc::new(SystemClock)).await.map_err(|e| {
+                Failure::document(format!("cannot open the data directory {}: {e}", dir.display()))
+                    .with_hint("check the path and its permissions, or pass --data-dir")
+            })?;
+        let pipeline = embedded.pipeline(Arc::new(InProcessRenderer), settings);
+        Ok(Self { embedded, pipeline })
+    }
+
+    /// The issuer of this deployment's built-in user pool: fixed at first start, stored, and
+    /// never derived from a listen address (identity ids depend on it).
+    pub async fn builtin_issuer(&self) -> Result<String, Failure> {
+        let bytes =
+            self.embedded.secrets.get_or_create("builtin-issuer", 16).await.map_err(storage)?;
+        let id = uuid::Uuid::from_slice(&bytes)
+            .map_err(|e| Failure::document(format!("corrupt issuer: {e}")))?;
+        Ok(format!("urn:folio:{id}"))
+    }
+
+    /// The identity named by `--identity` (an id) or `--subject` (a built-in pool subject).
+    pub async fn identity(
+        &self,
+        identity: Option<&str>,
+        subject: Option<&str>,
+    ) -> Result<IdentityId, Failure> {
+        match (identity, subject) {
+            (Some(id), None) => id.parse().map_err(|_| {
+                Failure::usage(format!("{id:?} is not an identity id"))
+                    .with_hint("identity ids look like 0f8fad5b-d9cb-569f-a165-70867728950e; or pass --subject NAME")
+            }),
+            (None, Some(subject)) if !subject.trim().is_empty() => {
+                Ok(IdentityId::derive(&self.builtin_issuer().await?, subject.trim()))
+            }
+            _ => Err(Failure::usage("say whose documents: --identity ID or --subject NAME")),
+        }
+    }
+}
+
+/// A storage failure as a CLI failure.
+pub fn storage(err: folio_core::Error) -> Failure {
+    let failure = Failure::document(err.to_string());
+    if err.is_retryable() { failure.with_hint("this may be temporary; try again") } else { failure }
+}
