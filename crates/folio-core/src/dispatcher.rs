@@ -56,38 +56,42 @@ pub async fn dispatch_due(pipeline: &Pipeline, policy: &RetryPolicy) -> Result<D
         if batch.is_empty() {
             return Ok(report);
         }
+        let mut handled = Vec::with_capacity(batch.len());
         for delivery in batch {
-            deliver(pipeline, policy, &delivery, &mut report).await?;
+            if deliver(pipeline, policy, &delivery, &mut report).await? {
+                handled.push(delivery);
+            }
         }
+        // One acknowledgement per batch: with a durable log that is one sync, not one per event.
+        pipeline.events.ack_all(&handled).await?;
+        report.delivered += handled.len();
     }
 }
 
+/// Delivers one event; returns whether it was handled (and so is to be acknowledged).
 async fn deliver(
     pipeline: &Pipeline,
     policy: &RetryPolicy,
     delivery: &Delivery,
     report: &mut DispatchReport,
-) -> Result<()> {
-    match index_object_event(pipeline, &delivery.event).await {
-        Ok(_) => {
-            pipeline.events.ack(delivery).await?;
-            report.delivered += 1;
-        }
-        Err(err) if is_poison(&err) || delivery.attempt >= policy.max_attempts => {
-            tracing::warn!(key = %delivery.event.key, attempt = delivery.attempt, error = %err, "event dead-lettered");
-            pipeline.events.dead_letter(delivery, &err.to_string()).await?;
-            report.dead_lettered += 1;
-        }
-        Err(err) => {
-            tracing::debug!(key = %delivery.event.key, attempt = delivery.attempt, error = %err, "event will be retried");
-            pipeline
-                .events
-                .retry_later(delivery, policy.delay(delivery.attempt), &err.to_string())
-                .await?;
-            report.retried += 1;
-        }
+) -> Result<bool> {
+    let err = match index_object_event(pipeline, &delivery.event).await {
+        Ok(_) => return Ok(true),
+        Err(err) => err,
+    };
+    if is_poison(&err) || delivery.attempt >= policy.max_attempts {
+        tracing::warn!(key = %delivery.event.key, attempt = delivery.attempt, error = %err, "event dead-lettered");
+        pipeline.events.dead_letter(delivery, &err.to_string()).await?;
+        report.dead_lettered += 1;
+    } else {
+        tracing::debug!(key = %delivery.event.key, attempt = delivery.attempt, error = %err, "event will be retried");
+        pipeline
+            .events
+            .retry_later(delivery, policy.delay(delivery.attempt), &err.to_string())
+            .await?;
+        report.retried += 1;
     }
-    Ok(())
+    Ok(false)
 }
 
 /// Errors no retry can fix: the stored data is not what folio wrote.
@@ -111,6 +115,33 @@ pub async fn run_dispatcher(
         }
         tokio::select! {
             () = pipeline.events.wait(Duration::from_secs(1)) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
+/// Runs reconciliation at start and then every `interval` until `shutdown` turns true (what
+/// `folio serve` starts beside the dispatcher).
+pub async fn run_reconciler(
+    pipeline: Pipeline,
+    interval: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        match crate::functions::reindex(&pipeline).await {
+            Ok(report)
+                if report.missing_records + report.stale_records + report.orphans_removed > 0 =>
+            {
+                tracing::info!(?report, "reconciliation repaired the index");
+            }
+            Ok(_) => {}
+            Err(err) => tracing::warn!(error = %err, "reconciliation failed; will try again"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(interval) => {}
             _ = shutdown.changed() => {}
         }
     }

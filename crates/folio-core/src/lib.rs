@@ -21,7 +21,7 @@ mod publishing;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use dispatcher::{DispatchReport, RetryPolicy, dispatch_due, run_dispatcher};
+pub use dispatcher::{DispatchReport, RetryPolicy, dispatch_due, run_dispatcher, run_reconciler};
 pub use document::{DocumentRecord, Engine, MANIFEST_VERSION, Manifest};
 pub use error::{Error, Result};
 pub use ids::{DocumentId, IdentityId, ObjectKey, ObjectKind, UGC_PREFIX};

@@ -152,6 +152,13 @@ pub trait EventLog: Send + Sync + 'static {
     async fn wait(&self, timeout: Duration);
     /// The event was handled.
     async fn ack(&self, delivery: &Delivery) -> Result<()>;
+    /// Several events were handled (adapters may acknowledge them in one write).
+    async fn ack_all(&self, deliveries: &[Delivery]) -> Result<()> {
+        for delivery in deliveries {
+            self.ack(delivery).await?;
+        }
+        Ok(())
+    }
     /// Deliver the event again after `delay`.
     async fn retry_later(&self, delivery: &Delivery, delay: Duration, error: &str) -> Result<()>;
     /// Park the event: it is not delivered again until replayed.

@@ -138,6 +138,21 @@ impl EventLog for SqliteEventLog {
         Ok(())
     }
 
+    async fn ack_all(&self, deliveries: &[Delivery]) -> Result<()> {
+        if deliveries.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.db.pool().begin().await.map_err(db_error)?;
+        for delivery in deliveries {
+            sqlx::query("DELETE FROM outbox WHERE id = ?1")
+                .bind(row_id(delivery)?)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        }
+        tx.commit().await.map_err(db_error)
+    }
+
     async fn retry_later(&self, delivery: &Delivery, delay: Duration, error: &str) -> Result<()> {
         let due = self.clock.now_ms() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
         sqlx::query(

@@ -129,3 +129,43 @@ async fn reindex_repairs_both_ways_and_clears_old_orphans() {
     );
     assert!(p.objects.head(&orphan.path()).await.is_err());
 }
+
+#[tokio::test]
+async fn background_tasks_index_and_reconcile_until_shut_down() {
+    let (p, _) = pipeline();
+    let me = IdentityId::derive("https://t", "background");
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let dispatcher = tokio::spawn(folio_core::run_dispatcher(
+        p.clone(),
+        RetryPolicy::default(),
+        shutdown.clone(),
+    ));
+    let reconciler =
+        tokio::spawn(folio_core::run_reconciler(p.clone(), Duration::from_millis(50), shutdown));
+    let created =
+        create_pdf(&p, &me, CreateRequest { markdown: "# Live".into(), ..Default::default() })
+            .await;
+    assert!(created.is_ok());
+    // The library is eventually consistent: poll briefly.
+    let mut listed = 0;
+    for _ in 0..100 {
+        listed = query_documents(&p, &me, &QueryParams::default())
+            .await
+            .map(|p| p.items.len())
+            .unwrap_or(0);
+        if listed == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(listed, 1);
+    let _ = stop.send(true);
+    assert!(
+        tokio::time::timeout(Duration::from_secs(10), dispatcher).await.is_ok(),
+        "dispatcher stops"
+    );
+    assert!(
+        tokio::time::timeout(Duration::from_secs(10), reconciler).await.is_ok(),
+        "reconciler stops"
+    );
+}
