@@ -54,6 +54,17 @@ pub struct RecordPage {
     pub next_after: Option<DocumentId>,
 }
 
+impl RecordPage {
+    /// A page from up to `limit + 1` records fetched newest first: the extra record, if any,
+    /// only says that another page follows.
+    pub fn from_overfetch(mut items: Vec<DocumentRecord>, limit: usize) -> Self {
+        let more = items.len() > limit;
+        items.truncate(limit);
+        let next_after = if more { items.last().map(|r| r.id) } else { None };
+        Self { items, next_after }
+    }
+}
+
 /// A listing query.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexQuery {

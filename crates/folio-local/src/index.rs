@@ -96,11 +96,8 @@ impl DocumentIndex for SqliteIndex {
         .fetch_all(self.db.pool())
         .await
         .map_err(db_error)?;
-        let mut items = rows.iter().map(record).collect::<Result<Vec<_>>>()?;
-        let more = items.len() > query.limit;
-        items.truncate(query.limit);
-        let next_after = if more { items.last().map(|r| r.id) } else { None };
-        Ok(RecordPage { items, next_after })
+        let items = rows.iter().map(record).collect::<Result<Vec<_>>>()?;
+        Ok(RecordPage::from_overfetch(items, query.limit))
     }
 
     async fn scan(

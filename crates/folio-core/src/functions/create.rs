@@ -4,6 +4,7 @@ use object_store::{ObjectStoreExt, PutPayload};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::DocumentSummary;
 use crate::document::{MANIFEST_VERSION, Manifest};
 use crate::failpoint::failpoint;
 use crate::ids::{DocumentId, IdentityId, ObjectKey, ObjectKind};
@@ -43,21 +44,13 @@ pub struct CreateOptions {
     pub toc: Option<bool>,
 }
 
-/// What create-pdf returns: everything the caller needs at once (the library catches up).
+/// What create-pdf returns: everything the caller needs at once (the library catches up):
+/// `{id, title, pages, bytes, created, download_url, warnings}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Created {
-    /// The new document's id.
-    pub id: DocumentId,
-    /// Its title.
-    pub title: String,
-    /// Pages.
-    pub pages: u32,
-    /// PDF size in bytes.
-    pub bytes: u64,
-    /// Creation time (RFC 3339).
-    pub created: String,
-    /// A signed URL that downloads the PDF for a while.
-    pub download_url: String,
+    /// The new document, with a signed URL that downloads its PDF for a while.
+    #[serde(flatten)]
+    pub document: DocumentSummary,
     /// Render warnings (`line N: …`).
     pub warnings: Vec<String>,
 }
@@ -115,16 +108,7 @@ pub async fn create_pdf_with_id(
 
     let record =
         crate::DocumentRecord::from_manifest(&manifest, crate::event::Sequencer::from_number(0));
-    let summary = super::summarize(pipeline, &record);
-    Ok(Created {
-        id,
-        title: summary.title,
-        pages: summary.pages,
-        bytes: summary.bytes,
-        created: summary.created,
-        download_url: summary.download_url,
-        warnings: rendered.warnings,
-    })
+    Ok(Created { document: super::summarize(pipeline, &record), warnings: rendered.warnings })
 }
 
 /// Checks a request before any work; returns the trimmed title.

@@ -290,8 +290,8 @@ pub async fn check_pipeline_flow(pipeline: &Pipeline) {
         CreateRequest { markdown: markdown.to_owned(), ..Default::default() },
     )
     .await);
-    assert_eq!(created.title, "Flow test");
-    assert!(created.download_url.contains(&created.id.to_string()));
+    assert_eq!(created.document.title, "Flow test");
+    assert!(created.document.download_url.contains(&created.document.id.to_string()));
     ok(dispatch_due(pipeline, &RetryPolicy::default()).await);
 
     let page = ok(query_documents(pipeline, &alice, &QueryParams::default()).await);
@@ -299,25 +299,37 @@ pub async fn check_pipeline_flow(pipeline: &Pipeline) {
     let item = &page.items[0];
     assert_eq!(
         (item.id, item.title.as_str(), item.pages, item.bytes),
-        (created.id, "Flow test", created.pages, created.bytes)
+        (created.document.id, "Flow test", created.document.pages, created.document.bytes)
     );
-    assert_eq!(item.created, created.created);
-    assert_eq!(ok(get_source(pipeline, &alice, &created.id).await), markdown);
-    assert_eq!(ok(get_document(pipeline, &alice, &created.id).await).id, created.id);
+    assert_eq!(item.created, created.document.created);
+    assert_eq!(ok(get_source(pipeline, &alice, &created.document.id).await), markdown);
+    assert_eq!(
+        ok(get_document(pipeline, &alice, &created.document.id).await).id,
+        created.document.id
+    );
 
     // Bob sees nothing of Alice's, and cannot delete it.
     assert!(ok(query_documents(pipeline, &bob, &QueryParams::default()).await).items.is_empty());
-    assert_eq!(get_document(pipeline, &bob, &created.id).await.err(), Some(Error::NotFound));
-    assert_eq!(get_source(pipeline, &bob, &created.id).await.err(), Some(Error::NotFound));
-    assert_eq!(delete_document(pipeline, &bob, &created.id).await.err(), Some(Error::NotFound));
+    assert_eq!(
+        get_document(pipeline, &bob, &created.document.id).await.err(),
+        Some(Error::NotFound)
+    );
+    assert_eq!(get_source(pipeline, &bob, &created.document.id).await.err(), Some(Error::NotFound));
+    assert_eq!(
+        delete_document(pipeline, &bob, &created.document.id).await.err(),
+        Some(Error::NotFound)
+    );
     assert_eq!(ok(query_documents(pipeline, &alice, &QueryParams::default()).await).items.len(), 1);
 
-    ok(delete_document(pipeline, &alice, &created.id).await);
+    ok(delete_document(pipeline, &alice, &created.document.id).await);
     ok(dispatch_due(pipeline, &RetryPolicy::default()).await);
     assert!(ok(query_documents(pipeline, &alice, &QueryParams::default()).await).items.is_empty());
-    assert_eq!(get_source(pipeline, &alice, &created.id).await.err(), Some(Error::NotFound));
+    assert_eq!(
+        get_source(pipeline, &alice, &created.document.id).await.err(),
+        Some(Error::NotFound)
+    );
     for kind in [ObjectKind::Source, ObjectKind::Manifest, ObjectKind::Pdf] {
-        let path = ObjectKey::new(alice, created.id, kind).path();
+        let path = ObjectKey::new(alice, created.document.id, kind).path();
         assert!(
             matches!(pipeline.objects.head(&path).await, Err(object_store::Error::NotFound { .. })),
             "{kind:?} removed"

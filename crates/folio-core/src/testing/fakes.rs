@@ -67,10 +67,7 @@ impl DocumentIndex for MemoryIndex {
             })
             .collect();
         items.reverse();
-        let more = items.len() > query.limit;
-        items.truncate(query.limit);
-        let next_after = if more { items.last().map(|r| r.id) } else { None };
-        Ok(RecordPage { items, next_after })
+        Ok(RecordPage::from_overfetch(items, query.limit))
     }
 
     async fn scan(

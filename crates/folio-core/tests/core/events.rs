@@ -31,7 +31,7 @@ async fn duplicates_and_reordering_converge_on_the_store() {
     let created =
         create_pdf(&p, &me, CreateRequest { markdown: "# Ordered".into(), ..Default::default() })
             .await;
-    let id = created.map(|c| c.id).unwrap_or_else(|e| panic!("{e}"));
+    let id = created.map(|c| c.document.id).unwrap_or_else(|e| panic!("{e}"));
     let key = ObjectKey::new(me, id, ObjectKind::Pdf);
     let pending = p.events.receive(10).await.unwrap_or_default();
     for d in &pending {

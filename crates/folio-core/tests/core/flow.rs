@@ -50,7 +50,7 @@ async fn create_validates_before_rendering() {
         Some("source_too_large")
     );
     let ok = create_pdf(&p, &me, request("x", Some(&format!("  {}  ", "é".repeat(300))))).await;
-    assert_eq!(ok.map(|c| c.title.chars().count()).ok(), Some(300));
+    assert_eq!(ok.map(|c| c.document.title.chars().count()).ok(), Some(300));
 }
 
 #[tokio::test]
@@ -83,7 +83,7 @@ async fn reindex_repairs_both_ways_and_clears_old_orphans() {
             CreateRequest { markdown: format!("# Doc {i}"), ..Default::default() },
         )
         .await;
-        ids.push(created.map(|c| c.id).unwrap_or_else(|e| panic!("{e}")));
+        ids.push(created.map(|c| c.document.id).unwrap_or_else(|e| panic!("{e}")));
     }
     // Lose every event (a crash before indexing), and drop one PDF behind the index's back.
     let lost = p.events.receive(100).await.unwrap_or_default();

@@ -82,5 +82,5 @@ async fn import_one(
     for warning in &created.warnings {
         eprintln!("warning: {name}: {warning}");
     }
-    Ok(format!("{}\t{}\t{}", created.id, name, created.title))
+    Ok(format!("{}\t{}\t{}", created.document.id, name, created.document.title))
 }
