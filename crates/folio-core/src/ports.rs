@@ -258,3 +258,34 @@ impl Clock for SystemClock {
             .unwrap_or(0)
     }
 }
+
+/// What an idempotency key is bound to: the document a create made, and the request it came
+/// with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    /// The document id the first request chose.
+    pub document: DocumentId,
+    /// SHA-256 (hex) of the request body.
+    pub body_sha256: String,
+    /// When the key was first used (ms).
+    pub created_ms: i64,
+}
+
+/// Idempotency keys of create requests: (identity, key) → (document id, body hash), recorded
+/// before any object is written, so a retry — even after a crash — completes the same document.
+///
+/// Contract: `bind` is atomic per (identity, key): the first binding wins and is returned to
+/// every later call until it is older than `expired_before_ms`, when a new one replaces it.
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync + 'static {
+    /// Binds the key to `proposed` unless a live binding exists; returns the binding in force.
+    async fn bind(
+        &self,
+        identity: &IdentityId,
+        key: &str,
+        proposed: &IdempotencyRecord,
+        expired_before_ms: i64,
+    ) -> Result<IdempotencyRecord>;
+    /// Deletes bindings older than `before_ms` (housekeeping); returns how many.
+    async fn purge(&self, before_ms: i64) -> Result<u64>;
+}

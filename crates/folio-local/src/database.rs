@@ -21,7 +21,8 @@ pub enum Durability {
 
 /// The schema, one entry per version. Applied in order inside a transaction; the database's
 /// `user_version` records how far it got.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE documents (
     identity     TEXT NOT NULL,
     document_id  TEXT NOT NULL,
@@ -69,7 +70,43 @@ CREATE TABLE secrets (
     name  TEXT PRIMARY KEY,
     value BLOB NOT NULL
 );
-"#];
+"#,
+    r#"
+CREATE TABLE users (
+    id            TEXT PRIMARY KEY,
+    email         TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    created_ms    INTEGER NOT NULL
+);
+
+CREATE TABLE refresh_tokens (
+    hash       TEXT PRIMARY KEY,
+    family     TEXT NOT NULL,
+    user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    created_ms INTEGER NOT NULL,
+    expires_ms INTEGER NOT NULL,
+    rotated_ms INTEGER,
+    revoked    INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX refresh_family ON refresh_tokens (family);
+CREATE INDEX refresh_user ON refresh_tokens (user_id);
+
+CREATE TABLE throttle (
+    key      TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL,
+    last_ms  INTEGER NOT NULL
+);
+
+CREATE TABLE idempotency (
+    identity    TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    document_id TEXT NOT NULL,
+    body_sha256 TEXT NOT NULL,
+    created_ms  INTEGER NOT NULL,
+    PRIMARY KEY (identity, key)
+) WITHOUT ROWID;
+"#,
+];
 
 /// A connection pool to `folio.db`.
 #[derive(Debug, Clone)]

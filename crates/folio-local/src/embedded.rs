@@ -8,7 +8,8 @@ use folio_core::{Error, EventFilter, Pipeline, PublishingStore, Result, Settings
 use object_store::ObjectStore;
 
 use crate::{
-    Database, Durability, HmacSigner, SqliteEventLog, SqliteIndex, SqliteSecrets, SyncedStore,
+    Database, Durability, HmacSigner, SqliteAccounts, SqliteEventLog, SqliteIdempotency,
+    SqliteIndex, SqliteSecrets, SyncedStore,
 };
 
 /// The secret that signs download URLs.
@@ -33,6 +34,10 @@ pub struct Embedded {
     pub secrets: Arc<SqliteSecrets>,
     /// The download URL signer (and verifier).
     pub signer: Arc<HmacSigner>,
+    /// User accounts of the built-in pool.
+    pub accounts: Arc<SqliteAccounts>,
+    /// Idempotency keys of create requests.
+    pub idempotency: Arc<SqliteIdempotency>,
     /// The clock.
     pub clock: Arc<dyn Clock>,
 }
@@ -63,12 +68,14 @@ impl Embedded {
         Ok(Self {
             data_dir: data_dir.to_owned(),
             index: Arc::new(SqliteIndex::new(database.clone())),
-            database,
+            database: database.clone(),
             raw_objects,
             objects,
             events,
             secrets,
             signer,
+            accounts: Arc::new(SqliteAccounts::new(database.clone())),
+            idempotency: Arc::new(SqliteIdempotency::new(database.clone())),
             clock,
         })
     }

@@ -6,17 +6,21 @@
 //!   `<data-dir>/folio.db` ([`Database`]);
 //! - download URLs: HMAC-signed `/files/…` paths ([`HmacSigner`]).
 
+mod accounts;
 mod database;
 mod embedded;
 mod events;
+mod idempotency;
 mod index;
 mod secrets;
 mod signer;
 mod synced;
 
+pub use accounts::SqliteAccounts;
 pub use database::{Database, Durability};
 pub use embedded::Embedded;
 pub use events::SqliteEventLog;
+pub use idempotency::SqliteIdempotency;
 pub use index::SqliteIndex;
 pub use secrets::SqliteSecrets;
 pub use signer::{HmacSigner, SignatureError};

@@ -24,6 +24,73 @@ pub enum Command {
     Events(EventsCommand),
     /// Reconcile the document index with the stored objects (the store is the truth).
     Reindex(ReindexArgs),
+    /// Run the API server (and, soon, the web app) over the data directory.
+    Serve(ServeArgs),
+    /// Manage accounts of the built-in user pool.
+    #[command(subcommand)]
+    Users(UsersCommand),
+}
+
+/// Arguments of `folio serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Address to listen on (`127.0.0.1:0` picks a free port; the URL is printed).
+    #[arg(long, env = "FOLIO_LISTEN", default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub listen: String,
+    /// Mark the session cookie `Secure` (serve behind HTTPS).
+    #[arg(long, env = "FOLIO_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+    /// Trust access tokens of this OIDC issuer too (its exact `iss`).
+    #[arg(long, env = "FOLIO_OIDC_ISSUER", value_name = "ISSUER", requires = "oidc_jwks_url")]
+    pub oidc_issuer: Option<String>,
+    /// Where that issuer's JWKS is.
+    #[arg(long, env = "FOLIO_OIDC_JWKS_URL", value_name = "URL")]
+    pub oidc_jwks_url: Option<String>,
+    /// The `aud` that issuer's tokens must carry.
+    #[arg(long, env = "FOLIO_OIDC_AUDIENCE", value_name = "AUD")]
+    pub oidc_audience: Option<String>,
+    /// The `client_id` its tokens must carry (Cognito access tokens).
+    #[arg(long, env = "FOLIO_OIDC_CLIENT_ID", value_name = "ID")]
+    pub oidc_client_id: Option<String>,
+    /// The `token_use` its tokens must carry (Cognito: `access`).
+    #[arg(long, env = "FOLIO_OIDC_TOKEN_USE", value_name = "USE")]
+    pub oidc_token_use: Option<String>,
+    /// Log as JSON lines.
+    #[arg(long, env = "FOLIO_LOG_JSON")]
+    pub log_json: bool,
+}
+
+/// `folio users …`
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// List accounts.
+    List(UsersListArgs),
+    /// Set a new password (read from standard input, or generated and printed); ends the
+    /// user's sessions.
+    ResetPassword(UserArgs),
+    /// Delete an account and all its documents.
+    Delete(UserArgs),
+}
+
+/// Arguments of `folio users list`.
+#[derive(Debug, Args)]
+pub struct UsersListArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments naming one user.
+#[derive(Debug, Args)]
+pub struct UserArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// The account's email.
+    pub email: String,
 }
 
 /// `folio docs …`

@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use folio_auth::{PoolSettings, SigningKey, UserPool};
 use folio_core::ports::{SecretStore, SystemClock};
 use folio_core::{IdentityId, Pipeline, Settings};
 use folio_local::{Durability, Embedded};
@@ -36,6 +37,26 @@ impl Data {
         let id = uuid::Uuid::from_slice(&bytes)
             .map_err(|e| Failure::document(format!("corrupt issuer: {e}")))?;
         Ok(format!("urn:folio:{id}"))
+    }
+
+    /// The built-in user pool over this data directory (its signing key is created at first
+    /// start and kept with the secrets).
+    pub async fn user_pool(&self) -> Result<UserPool, Failure> {
+        let issuer = self.builtin_issuer().await?;
+        let seed = self
+            .embedded
+            .secrets
+            .get_or_create("token-signing-ed25519-seed", 32)
+            .await
+            .map_err(storage)?;
+        let key = SigningKey::from_seed(&seed).map_err(|e| Failure::document(e.to_string()))?;
+        Ok(UserPool::new(
+            self.embedded.accounts.clone(),
+            key,
+            issuer,
+            PoolSettings::default(),
+            Arc::clone(&self.embedded.clock),
+        ))
     }
 
     /// The identity named by `--identity` (an id) or `--subject` (a built-in pool subject).

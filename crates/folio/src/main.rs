@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::args::{Cli, Command, DocsCommand, EventsCommand};
+use crate::args::{Cli, Command, DocsCommand, EventsCommand, UsersCommand};
 use crate::failure::Failure;
 
 fn main() -> ExitCode {
@@ -24,6 +24,12 @@ fn main() -> ExitCode {
         Command::Events(EventsCommand::Dead(args)) => block_on(commands::events::dead(&args)),
         Command::Events(EventsCommand::Retry(args)) => block_on(commands::events::retry(&args)),
         Command::Reindex(args) => block_on(commands::reindex::run(&args)),
+        Command::Serve(args) => block_on(commands::serve::run(&args)),
+        Command::Users(UsersCommand::List(args)) => block_on(commands::users::list(&args)),
+        Command::Users(UsersCommand::ResetPassword(args)) => {
+            block_on(commands::users::reset_password(&args))
+        }
+        Command::Users(UsersCommand::Delete(args)) => block_on(commands::users::delete(&args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -18,6 +18,28 @@ pub async fn get_document(
     }
 }
 
+/// One of the caller's documents as stored, whether or not the index has caught up: read from
+/// its manifest when its PDF exists (idempotent retries answer with it).
+pub async fn stored_document(
+    pipeline: &Pipeline,
+    caller: &IdentityId,
+    id: &DocumentId,
+) -> Result<Option<DocumentSummary>> {
+    let pdf = ObjectKey::new(*caller, *id, ObjectKind::Pdf);
+    match pipeline.objects.head(&pdf.path()).await {
+        Ok(_) => {}
+        Err(object_store::Error::NotFound { .. }) => return Ok(None),
+        Err(err) => return Err(Error::unavailable(err)),
+    }
+    let bytes =
+        pipeline.objects.get(&pdf.with_kind(ObjectKind::Manifest).path()).await?.bytes().await?;
+    let manifest: crate::Manifest = serde_json::from_slice(&bytes)
+        .map_err(|e| Error::Corrupt(format!("manifest of {pdf}: {e}")))?;
+    let record =
+        crate::DocumentRecord::from_manifest(&manifest, crate::event::Sequencer::from_number(0));
+    Ok(Some(super::summarize(pipeline, &record)))
+}
+
 /// The markdown source of one of the caller's documents, for re-editing.
 pub async fn get_source(
     pipeline: &Pipeline,

@@ -8,8 +8,10 @@ mod indexer;
 mod query;
 mod reindex;
 
-pub use create::{CreateRequest, Created, create_pdf, create_pdf_with_id};
-pub use documents::{delete_document, get_document, get_source};
+pub use create::{
+    CreateOptions, CreateRequest, Created, MAX_TITLE_CHARS, create_pdf, create_pdf_with_id,
+};
+pub use documents::{delete_document, get_document, get_source, stored_document};
 pub use indexer::{IndexOutcome, index_notification, index_object_event};
 pub use query::{DocumentPage, DocumentSummary, QueryParams, query_documents};
 pub use reindex::{ReindexReport, reindex};

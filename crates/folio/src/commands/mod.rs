@@ -4,3 +4,5 @@ pub mod docs;
 pub mod events;
 pub mod reindex;
 pub mod render;
+pub mod serve;
+pub mod users;

@@ -1,0 +1,20 @@
+//! folio's identity: the built-in user pool and the one token verifier.
+//!
+//! The pool registers and signs in users (argon2id), issues short-lived EdDSA access tokens
+//! (JWTs) and opaque refresh tokens that rotate on every use. The [`Verifier`] checks access
+//! tokens from any configured issuer — the built-in pool, Cognito, any OIDC provider — through
+//! their JWKS, with the algorithm pinned by the key, never taken from the token.
+
+mod error;
+mod keys;
+mod password;
+mod pool;
+mod store;
+mod verifier;
+
+pub use error::AuthError;
+pub use keys::{Jwk, Jwks, SigningKey};
+pub use password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, hash_password, verify_password};
+pub use pool::{PoolSettings, Session, UserPool, normalise_email};
+pub use store::{AccountStore, RefreshRecord, User};
+pub use verifier::{IssuerConfig, Verified, Verifier};

@@ -1,0 +1,220 @@
+//! The accounts port in SQLite: users, refresh tokens, throttle counters.
+
+use async_trait::async_trait;
+use folio_auth::{AccountStore, AuthError, RefreshRecord, User};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use crate::Database;
+
+/// Accounts in tables `users`, `refresh_tokens` and `throttle`.
+#[derive(Debug, Clone)]
+pub struct SqliteAccounts {
+    db: Database,
+}
+
+impl SqliteAccounts {
+    /// The accounts in `db`.
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+}
+
+fn unavailable(err: sqlx::Error) -> AuthError {
+    AuthError::Unavailable(err.to_string())
+}
+
+fn user(row: &SqliteRow) -> Result<User, AuthError> {
+    Ok(User {
+        id: row.try_get("id").map_err(unavailable)?,
+        email: row.try_get("email").map_err(unavailable)?,
+        password_hash: row.try_get("password_hash").map_err(unavailable)?,
+        created_ms: row.try_get("created_ms").map_err(unavailable)?,
+    })
+}
+
+fn refresh(row: &SqliteRow) -> Result<RefreshRecord, AuthError> {
+    Ok(RefreshRecord {
+        hash: row.try_get("hash").map_err(unavailable)?,
+        family: row.try_get("family").map_err(unavailable)?,
+        user_id: row.try_get("user_id").map_err(unavailable)?,
+        created_ms: row.try_get("created_ms").map_err(unavailable)?,
+        expires_ms: row.try_get("expires_ms").map_err(unavailable)?,
+        rotated_ms: row.try_get("rotated_ms").map_err(unavailable)?,
+        revoked: row.try_get::<i64, _>("revoked").map_err(unavailable)? != 0,
+    })
+}
+
+#[async_trait]
+impl AccountStore for SqliteAccounts {
+    async fn create_user(&self, u: &User) -> Result<(), AuthError> {
+        let result = sqlx::query(
+            "INSERT INTO users (id, email, password_hash, created_ms) VALUES (?1, ?2, ?3, ?4)",
+        )
+        .bind(&u.id)
+        .bind(&u.email)
+        .bind(&u.password_hash)
+        .bind(u.created_ms)
+        .execute(self.db.pool())
+        .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                Err(AuthError::EmailTaken)
+            }
+            Err(err) => Err(unavailable(err)),
+        }
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>, AuthError> {
+        let row = sqlx::query("SELECT * FROM users WHERE email = ?1")
+            .bind(email)
+            .fetch_optional(self.db.pool())
+            .await
+            .map_err(unavailable)?;
+        row.as_ref().map(user).transpose()
+    }
+
+    async fn user_by_id(&self, id: &str) -> Result<Option<User>, AuthError> {
+        let row = sqlx::query("SELECT * FROM users WHERE id = ?1")
+            .bind(id)
+            .fetch_optional(self.db.pool())
+            .await
+            .map_err(unavailable)?;
+        row.as_ref().map(user).transpose()
+    }
+
+    async fn list_users(&self) -> Result<Vec<User>, AuthError> {
+        let rows = sqlx::query("SELECT * FROM users ORDER BY created_ms, email")
+            .fetch_all(self.db.pool())
+            .await
+            .map_err(unavailable)?;
+        rows.iter().map(user).collect()
+    }
+
+    async fn set_password_hash(&self, user_id: &str, hash: &str) -> Result<(), AuthError> {
+        sqlx::query("UPDATE users SET password_hash = ?2 WHERE id = ?1")
+            .bind(user_id)
+            .bind(hash)
+            .execute(self.db.pool())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn delete_user(&self, user_id: &str) -> Result<(), AuthError> {
+        sqlx::query("DELETE FROM users WHERE id = ?1")
+            .bind(user_id)
+            .execute(self.db.pool())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn insert_refresh(&self, r: &RefreshRecord) -> Result<(), AuthError> {
+        sqlx::query(
+            "INSERT INTO refresh_tokens (hash, family, user_id, created_ms, expires_ms, rotated_ms, revoked)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .bind(&r.hash)
+        .bind(&r.family)
+        .bind(&r.user_id)
+        .bind(r.created_ms)
+        .bind(r.expires_ms)
+        .bind(r.rotated_ms)
+        .bind(i64::from(r.revoked))
+        .execute(self.db.pool())
+        .await
+        .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn refresh_by_hash(&self, hash: &str) -> Result<Option<RefreshRecord>, AuthError> {
+        let row = sqlx::query("SELECT * FROM refresh_tokens WHERE hash = ?1")
+            .bind(hash)
+            .fetch_optional(self.db.pool())
+            .await
+            .map_err(unavailable)?;
+        row.as_ref().map(refresh).transpose()
+    }
+
+    async fn mark_rotated(&self, hash: &str, now_ms: i64) -> Result<bool, AuthError> {
+        let result = sqlx::query(
+            "UPDATE refresh_tokens SET rotated_ms = ?2 WHERE hash = ?1 AND rotated_ms IS NULL",
+        )
+        .bind(hash)
+        .bind(now_ms)
+        .execute(self.db.pool())
+        .await
+        .map_err(unavailable)?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn revoke_family(&self, family: &str) -> Result<(), AuthError> {
+        sqlx::query("UPDATE refresh_tokens SET revoked = 1 WHERE family = ?1")
+            .bind(family)
+            .execute(self.db.pool())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn revoke_user(&self, user_id: &str) -> Result<(), AuthError> {
+        sqlx::query("UPDATE refresh_tokens SET revoked = 1 WHERE user_id = ?1")
+            .bind(user_id)
+            .execute(self.db.pool())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn record_failure(&self, key: &str, now_ms: i64) -> Result<(u32, i64), AuthError> {
+        let row = sqlx::query(
+            "INSERT INTO throttle (key, failures, last_ms) VALUES (?1, 1, ?2)
+             ON CONFLICT (key) DO UPDATE SET failures = failures + 1, last_ms = ?2
+             RETURNING failures, last_ms",
+        )
+        .bind(key)
+        .bind(now_ms)
+        .fetch_one(self.db.pool())
+        .await
+        .map_err(unavailable)?;
+        Ok((
+            u32::try_from(row.try_get::<i64, _>(0).map_err(unavailable)?).unwrap_or(u32::MAX),
+            row.try_get(1).map_err(unavailable)?,
+        ))
+    }
+
+    async fn failures(&self, key: &str) -> Result<(u32, i64), AuthError> {
+        let row = sqlx::query("SELECT failures, last_ms FROM throttle WHERE key = ?1")
+            .bind(key)
+            .fetch_optional(self.db.pool())
+            .await
+            .map_err(unavailable)?;
+        match row {
+            Some(row) => Ok((
+                u32::try_from(row.try_get::<i64, _>(0).map_err(unavailable)?).unwrap_or(u32::MAX),
+                row.try_get(1).map_err(unavailable)?,
+            )),
+            None => Ok((0, 0)),
+        }
+    }
+
+    async fn clear_failures(&self, key: &str) -> Result<(), AuthError> {
+        sqlx::query("DELETE FROM throttle WHERE key = ?1")
+            .bind(key)
+            .execute(self.db.pool())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn purge_expired(&self, now_ms: i64) -> Result<u64, AuthError> {
+        let result = sqlx::query("DELETE FROM refresh_tokens WHERE expires_ms < ?1")
+            .bind(now_ms)
+            .execute(self.db.pool())
+            .await
+            .map_err(unavailable)?;
+        Ok(result.rows_affected())
+    }
+}

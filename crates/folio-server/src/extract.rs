@@ -1,0 +1,100 @@
+//! Extractors that answer bad input with the API's error shape: JSON bodies, the verified
+//! caller, and the client address.
+
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::request::Parts;
+use folio_auth::Verified;
+use serde::de::DeserializeOwned;
+
+use crate::{ApiError, AppState};
+
+/// A JSON body: wrong content types, malformed JSON, invalid UTF-8 and oversize bodies all get
+/// the JSON error shape. Keeps the raw bytes (for idempotency hashes).
+pub struct ApiJson<T> {
+    pub value: T,
+    pub raw: Bytes,
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        let is_json = request
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|mime| {
+                let mime = mime.trim().to_ascii_lowercase();
+                mime == "application/json"
+                    || (mime.starts_with("application/") && mime.ends_with("+json"))
+            });
+        if !is_json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "invalid_request",
+                "send a JSON body with Content-Type: application/json",
+            ));
+        }
+        let raw = Bytes::from_request(request, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    format!(
+                        "the request body is larger than {} bytes",
+                        state.settings.max_body_bytes
+                    ),
+                )
+            } else {
+                ApiError::invalid("the request body could not be read")
+            }
+        })?;
+        if std::str::from_utf8(&raw).is_err() {
+            return Err(ApiError::invalid("the request body is not valid UTF-8"));
+        }
+        let value = serde_json::from_slice(&raw)
+            .map_err(|e| ApiError::invalid(format!("the JSON body is not valid: {e}")))?;
+        Ok(Self { value, raw })
+    }
+}
+
+/// The verified caller, from `Authorization: Bearer <access token>`. Never from the body.
+pub struct Caller(pub Verified);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header =
+            parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or_else(|| {
+                ApiError::unauthorized("sign in first: send Authorization: Bearer <access token>")
+            })?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                ApiError::unauthorized("the Authorization header must be `Bearer <access token>`")
+            })?;
+        state.verifier.verify(token).await.map(Caller).map_err(ApiError::from)
+    }
+}
+
+/// The client's address (for throttling sign-ins); `unknown` when not served over TCP.
+pub struct ClientAddr(pub String);
+
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, ApiError> {
+        let addr = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+        Ok(Self(addr.unwrap_or_else(|| "unknown".to_owned())))
+    }
+}

@@ -1,0 +1,182 @@
+//! `/api/auth/*` and the issuer's well-known documents.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header::{self, COOKIE, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use crate::extract::{ApiJson, Caller, ClientAddr};
+use crate::{ApiError, AppState};
+
+/// The refresh cookie: HttpOnly, SameSite=Strict, scoped to the auth routes.
+const COOKIE_NAME: &str = "folio_refresh";
+/// Cookie-based refresh and logout must carry this header (a form cannot set it: CSRF).
+const CSRF_HEADER: &str = "x-folio-csrf";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    email: String,
+    password: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshBody {
+    #[serde(default)]
+    refresh_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    current_password: String,
+    new_password: String,
+}
+
+fn cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
+    let secure = if state.settings.secure_cookies { "; Secure" } else { "" };
+    let text = format!(
+        "{COOKIE_NAME}={value}; HttpOnly; SameSite=Strict; Path=/api/auth; Max-Age={max_age}{secure}"
+    );
+    HeaderValue::from_str(&text)
+        .unwrap_or_else(|_| HeaderValue::from_static("folio_refresh=; Path=/api/auth; Max-Age=0"))
+}
+
+fn session_response(state: &AppState, session: &folio_auth::Session) -> Response {
+    let mut response = Json(session).into_response();
+    response
+        .headers_mut()
+        .insert(SET_COOKIE, cookie(state, &session.refresh_token, 30 * 24 * 3600));
+    response
+}
+
+/// The refresh token from the body, or from the cookie (which requires the CSRF header).
+fn refresh_token(headers: &HeaderMap, body: Option<RefreshBody>) -> Result<String, ApiError> {
+    if let Some(token) = body.and_then(|b| b.refresh_token).filter(|t| !t.is_empty()) {
+        return Ok(token);
+    }
+    let from_cookie = headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE_NAME)
+        .map(|(_, value)| value.to_owned())
+        .filter(|v| !v.is_empty());
+    let Some(token) = from_cookie else {
+        return Err(ApiError::unauthorized(
+            "no refresh token: send it in the body or the session cookie",
+        ));
+    };
+    if !headers.contains_key(CSRF_HEADER) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "unauthorized",
+            "cookie sessions need the X-Folio-CSRF header",
+        ));
+    }
+    Ok(token)
+}
+
+/// An optional JSON body (refresh and logout may come with only the cookie).
+async fn optional_body(
+    request: axum::extract::Request,
+    state: &AppState,
+) -> Result<Option<RefreshBody>, ApiError> {
+    use axum::extract::FromRequest;
+    let has_body = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v != "0")
+        || request.headers().contains_key(header::TRANSFER_ENCODING);
+    if !has_body {
+        return Ok(None);
+    }
+    ApiJson::<RefreshBody>::from_request(request, state).await.map(|b| Some(b.value))
+}
+
+pub async fn register(
+    State(state): State<AppState>,
+    body: ApiJson<Credentials>,
+) -> Result<Response, ApiError> {
+    let user = state.pool.register(&body.value.email, &body.value.password).await?;
+    let payload = serde_json::json!({
+        "user_id": user.id,
+        "email": user.email,
+        "identity_id": state.pool.identity_of(&user),
+    });
+    Ok((StatusCode::CREATED, Json(payload)).into_response())
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    body: ApiJson<Credentials>,
+) -> Result<Response, ApiError> {
+    let session = state.pool.login(&body.value.email, &body.value.password, &client).await?;
+    Ok(session_response(&state, &session))
+}
+
+pub async fn refresh(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+) -> Result<Response, ApiError> {
+    let headers = request.headers().clone();
+    let body = optional_body(request, &state).await?;
+    let token = refresh_token(&headers, body)?;
+    let session = state.pool.refresh(&token).await?;
+    Ok(session_response(&state, &session))
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+) -> Result<Response, ApiError> {
+    let headers = request.headers().clone();
+    let body = optional_body(request, &state).await?;
+    if let Ok(token) = refresh_token(&headers, body) {
+        state.pool.logout(&token).await?;
+    }
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response.headers_mut().insert(SET_COOKIE, cookie(&state, "", 0));
+    Ok(response)
+}
+
+pub async fn change_password(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    body: ApiJson<PasswordChange>,
+) -> Result<Response, ApiError> {
+    if caller.issuer != state.pool.issuer() {
+        return Err(ApiError::invalid(
+            "this account's password is managed by its own identity provider",
+        ));
+    }
+    state
+        .pool
+        .change_password(&caller.subject, &body.value.current_password, &body.value.new_password)
+        .await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response.headers_mut().insert(SET_COOKIE, cookie(&state, "", 0));
+    Ok(response)
+}
+
+pub async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
+    Ok(Json(state.pool.jwks()?).into_response())
+}
+
+pub async fn discovery(State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({
+        "issuer": state.pool.issuer(),
+        "jwks_uri": "/.well-known/jwks.json",
+        "token_endpoint": "/api/auth/login",
+        "id_token_signing_alg_values_supported": ["EdDSA"],
+        "subject_types_supported": ["public"],
+        "response_types_supported": ["token"],
+    }))
+}

@@ -1,0 +1,120 @@
+//! `/api/documents`: create-pdf, query, get, source, delete.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use folio_core::DocumentId;
+use folio_core::functions::{
+    CreateRequest, Created, QueryParams, create_pdf, create_pdf_with_id, delete_document,
+    get_document, get_source, query_documents, stored_document,
+};
+use folio_core::ports::IdempotencyRecord;
+use sha2::{Digest, Sha256};
+
+use crate::extract::{ApiJson, Caller};
+use crate::{ApiError, AppState};
+
+fn document_id(text: &str) -> Result<DocumentId, ApiError> {
+    // A malformed id names no document of anyone's: not found, like any other.
+    text.parse().map_err(|_| ApiError::not_found())
+}
+
+/// The `Idempotency-Key` header, if any: 1–255 visible ASCII characters.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    let key = value
+        .to_str()
+        .map_err(|_| ApiError::invalid("Idempotency-Key must be visible ASCII"))?
+        .trim();
+    if key.is_empty() || key.len() > 255 || !key.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(ApiError::invalid("Idempotency-Key must be 1–255 visible ASCII characters"));
+    }
+    Ok(Some(key.to_owned()))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    headers: HeaderMap,
+    body: ApiJson<CreateRequest>,
+) -> Result<Response, ApiError> {
+    let pipeline = &state.pipeline;
+    let created = match idempotency_key(&headers)? {
+        None => create_pdf(pipeline, &caller.identity, body.value).await?,
+        Some(key) => {
+            let now = pipeline.clock.now_ms();
+            let body_sha256: String =
+                Sha256::digest(&body.raw).iter().map(|b| format!("{b:02x}")).collect();
+            let proposed = IdempotencyRecord {
+                document: DocumentId::new(),
+                body_sha256: body_sha256.clone(),
+                created_ms: now,
+            };
+            let bound = state
+                .idempotency
+                .bind(&caller.identity, &key, &proposed, now - state.settings.idempotency_ttl_ms)
+                .await?;
+            if bound.body_sha256 != body_sha256 {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "idempotency_conflict",
+                    "this Idempotency-Key was used with a different request body",
+                ));
+            }
+            // A retry: answer with the document if it was stored, else finish creating it.
+            match stored_document(pipeline, &caller.identity, &bound.document).await? {
+                Some(document) => Created { document, warnings: Vec::new() },
+                None => {
+                    create_pdf_with_id(pipeline, &caller.identity, bound.document, body.value)
+                        .await?
+                }
+            }
+        }
+    };
+    let location = format!("/api/documents/{}", created.document.id);
+    let mut response = (StatusCode::CREATED, Json(created)).into_response();
+    if let Ok(value) = location.parse() {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    Ok(response)
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    query: Result<Query<QueryParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(params) =
+        query.map_err(|e| ApiError::invalid(format!("bad query parameters: {e}")))?;
+    Ok(Json(query_documents(&state.pipeline, &caller.identity, &params).await?).into_response())
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = document_id(&id)?;
+    Ok(Json(get_document(&state.pipeline, &caller.identity, &id).await?).into_response())
+}
+
+pub async fn source(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = document_id(&id)?;
+    let markdown = get_source(&state.pipeline, &caller.identity, &id).await?;
+    Ok(([(header::CONTENT_TYPE, "text/markdown; charset=utf-8")], markdown).into_response())
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = document_id(&id)?;
+    delete_document(&state.pipeline, &caller.identity, &id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

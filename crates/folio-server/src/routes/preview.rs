@@ -1,0 +1,94 @@
+//! `/api/preview` (instant HTML) and `/api/preview/pages` (the PDF's real pages as SVG).
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use folio_render::{Paper, RenderError, RenderOptions, Warning};
+use serde::{Deserialize, Serialize};
+
+use crate::extract::{ApiJson, Caller};
+use crate::{ApiError, AppState};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewRequest {
+    markdown: String,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    options: folio_core::functions::CreateOptions,
+}
+
+#[derive(Serialize)]
+struct WarningBody {
+    line: usize,
+    kind: &'static str,
+    message: String,
+}
+
+fn warnings(list: &[Warning]) -> Vec<WarningBody> {
+    list.iter()
+        .map(|w| WarningBody { line: w.line, kind: w.kind.as_str(), message: w.message.clone() })
+        .collect()
+}
+
+fn options(request: &PreviewRequest) -> Result<RenderOptions, ApiError> {
+    let paper = match request.options.paper.as_deref() {
+        None => None,
+        Some(name) => Some(Paper::parse(name).ok_or_else(|| {
+            ApiError::invalid(format!("unknown paper {name:?}; use a4, us-letter or a5"))
+        })?),
+    };
+    Ok(RenderOptions {
+        title: request.title.clone(),
+        paper,
+        toc: request.options.toc,
+        ..RenderOptions::default()
+    })
+}
+
+/// A render error as an API error.
+pub fn render_error(err: RenderError) -> ApiError {
+    match err {
+        RenderError::InvalidUtf8 { .. } | RenderError::Empty => ApiError::invalid(err.to_string()),
+        other => ApiError::from(folio_core::Error::Render {
+            code: other.code(),
+            message: other.to_string(),
+            retryable: false,
+        }),
+    }
+}
+
+pub async fn html(
+    State(_): State<AppState>,
+    Caller(_): Caller,
+    body: ApiJson<PreviewRequest>,
+) -> Result<Response, ApiError> {
+    let options = options(&body.value)?;
+    let markdown = body.value.markdown;
+    let preview =
+        tokio::task::spawn_blocking(move || folio_render::render_html(&markdown, &options))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(render_error)?;
+    Ok(Json(serde_json::json!({ "html": preview.html, "warnings": warnings(&preview.warnings) }))
+        .into_response())
+}
+
+pub async fn pages(
+    State(_): State<AppState>,
+    Caller(_): Caller,
+    body: ApiJson<PreviewRequest>,
+) -> Result<Response, ApiError> {
+    let options = options(&body.value)?;
+    let markdown = body.value.markdown;
+    if markdown.trim().is_empty() {
+        return Err(ApiError::invalid("the markdown is empty"));
+    }
+    let pages =
+        tokio::task::spawn_blocking(move || folio_render::render_pages_svg(&markdown, &options))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(render_error)?;
+    Ok(Json(serde_json::json!({ "pages": pages.pages, "title": pages.title, "warnings": warnings(&pages.warnings) })).into_response())
+}

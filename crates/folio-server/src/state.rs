@@ -1,0 +1,46 @@
+//! What every handler can reach.
+
+use std::sync::Arc;
+
+use folio_auth::{UserPool, Verifier};
+use folio_core::Pipeline;
+use folio_core::ports::IdempotencyStore;
+use folio_local::HmacSigner;
+
+/// Server settings (limits and cookies).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerSettings {
+    /// Largest request body (default 2 MiB): larger requests get `payload_too_large`.
+    pub max_body_bytes: usize,
+    /// Mark the refresh cookie `Secure` (when served over HTTPS).
+    pub secure_cookies: bool,
+    /// How long idempotency keys are kept (default 24 h).
+    pub idempotency_ttl_ms: i64,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 2 * 1024 * 1024,
+            secure_cookies: false,
+            idempotency_ttl_ms: 24 * 3600 * 1000,
+        }
+    }
+}
+
+/// Shared state of the handlers. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The document pipeline.
+    pub pipeline: Pipeline,
+    /// The built-in user pool.
+    pub pool: Arc<UserPool>,
+    /// Verifies access tokens of every trusted issuer.
+    pub verifier: Arc<Verifier>,
+    /// Verifies signed download URLs.
+    pub downloads: Arc<HmacSigner>,
+    /// Idempotency keys of create requests.
+    pub idempotency: Arc<dyn IdempotencyStore>,
+    /// Limits and cookies.
+    pub settings: ServerSettings,
+}

@@ -1,0 +1,111 @@
+//! `folio serve`: the API over the embedded data directory, with the dispatcher and the
+//! reconciler running beside it.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use folio_auth::IssuerConfig;
+use folio_core::{RetryPolicy, Settings, run_dispatcher, run_reconciler};
+use folio_server::{AppState, ServerSettings};
+
+use crate::args::ServeArgs;
+use crate::data::Data;
+use crate::failure::Failure;
+
+/// How often reconciliation runs while serving.
+const RECONCILE_EVERY: Duration = Duration::from_secs(10 * 60);
+
+pub async fn run(args: &ServeArgs) -> Result<(), Failure> {
+    init_logging(args.log_json);
+    let data = Data::open(&args.data.data_dir, Settings::default()).await?;
+    let pool = data.user_pool().await?;
+    let builtin = IssuerConfig {
+        issuer: pool.issuer().to_owned(),
+        jwks_url: String::new(),
+        audience: Some(pool.audience().to_owned()),
+        client_id: None,
+        token_use: None,
+    };
+    let others = match (&args.oidc_issuer, &args.oidc_jwks_url) {
+        (Some(issuer), Some(jwks_url)) => vec![IssuerConfig {
+            issuer: issuer.clone(),
+            jwks_url: jwks_url.clone(),
+            audience: args.oidc_audience.clone(),
+            client_id: args.oidc_client_id.clone(),
+            token_use: args.oidc_token_use.clone(),
+        }],
+        _ => Vec::new(),
+    };
+    let jwks = pool.jwks().map_err(|e| Failure::document(e.to_string()))?;
+    let verifier =
+        folio_auth::Verifier::new((builtin, jwks), others, Arc::clone(&data.embedded.clock));
+    let state = AppState {
+        pipeline: data.pipeline.clone(),
+        pool: Arc::new(pool),
+        verifier: Arc::new(verifier),
+        downloads: Arc::clone(&data.embedded.signer),
+        idempotency: data.embedded.idempotency.clone(),
+        settings: ServerSettings {
+            secure_cookies: args.secure_cookies,
+            ..ServerSettings::default()
+        },
+    };
+
+    let listener = tokio::net::TcpListener::bind(&args.listen).await.map_err(|e| {
+        Failure::usage(format!("cannot listen on {}: {e}", args.listen))
+            .with_hint("pick another address with --listen, e.g. 127.0.0.1:0 for any free port")
+    })?;
+    let addr = listener.local_addr().map_err(|e| Failure::document(e.to_string()))?;
+    println!("folio is listening on http://{addr}");
+    let _ = std::io::stdout().flush();
+    tracing::info!(%addr, issuer = %state.pool.issuer(), data_dir = %args.data.data_dir.display(), "serving");
+
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let dispatcher = tokio::spawn(run_dispatcher(
+        data.pipeline.clone(),
+        RetryPolicy::default(),
+        shutdown.clone(),
+    ));
+    let reconciler = tokio::spawn(run_reconciler(data.pipeline.clone(), RECONCILE_EVERY, shutdown));
+    let result =
+        folio_server::serve(listener, folio_server::router(state), shutdown_signal()).await;
+    let _ = stop.send(true);
+    let _ = dispatcher.await;
+    let _ = reconciler.await;
+    data.embedded.database.close().await;
+    result.map_err(|e| Failure::document(format!("the server stopped: {e}")))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FOLIO_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
+    let _ = if json { builder.json().try_init() } else { builder.try_init() };
+}
