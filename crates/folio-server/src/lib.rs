@@ -6,12 +6,14 @@
 
 mod error;
 mod extract;
+mod renderer;
 mod routes;
 mod state;
 
 use std::net::SocketAddr;
 
 pub use error::ApiError;
+pub use renderer::{InProcessRenderer, render_error};
 pub use state::{AppState, ServerSettings};
 
 /// The router with every route.

@@ -9,7 +9,7 @@ use folio_core::{IdentityId, Pipeline, Settings};
 use folio_local::{Durability, Embedded};
 
 use crate::failure::Failure;
-use crate::renderer::InProcessRenderer;
+use folio_server::InProcessRenderer;
 
 /// The data directory's state and a pipeline over it.
 pub struct Data {

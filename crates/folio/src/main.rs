@@ -6,7 +6,6 @@ mod assets;
 mod commands;
 mod data;
 mod failure;
-mod renderer;
 
 use std::process::ExitCode;
 

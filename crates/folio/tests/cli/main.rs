@@ -1,6 +1,7 @@
 //! End-to-end tests of the `folio` binary: arguments, files, exit codes and messages.
 
 mod pipeline;
+mod server;
 
 use std::fs;
 use std::io::Write;

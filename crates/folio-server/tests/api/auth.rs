@@ -1,0 +1,187 @@
+//! The user pool over HTTP: registration, sign-in throttling, refresh rotation and reuse,
+//! cookies with CSRF, sign-out and password changes.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::{TestApp, token};
+
+#[tokio::test]
+async fn registration_rules() {
+    let app = TestApp::spawn().await;
+    let ok = app
+        .post(
+            "/api/auth/register",
+            None,
+            json!({ "email": "Ada@Example.com", "password": "long enough" }),
+        )
+        .await;
+    assert_eq!(ok.status, 201);
+    assert_eq!(ok.json["email"], "ada@example.com");
+    let again = app
+        .post(
+            "/api/auth/register",
+            None,
+            json!({ "email": "ada@example.com ", "password": "long enough" }),
+        )
+        .await;
+    assert_eq!((again.status, again.code()), (409, "conflict"));
+    for body in [
+        json!({ "email": "not-an-email", "password": "long enough" }),
+        json!({ "email": "b@example.com", "password": "short" }),
+        json!({ "email": "b@example.com" }),
+        json!({ "email": "b@example.com", "password": "long enough", "admin": true }),
+    ] {
+        assert_eq!(
+            app.post("/api/auth/register", None, body.clone()).await.code(),
+            "invalid_request",
+            "{body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn sign_in_is_throttled_and_recovers() {
+    let app = TestApp::spawn().await;
+    app.user("t@example.com").await;
+    let wrong = json!({ "email": "t@example.com", "password": "wrong password" });
+    let unknown = app
+        .post(
+            "/api/auth/login",
+            None,
+            json!({ "email": "nobody@example.com", "password": "wrong password" }),
+        )
+        .await;
+    let bad = app.post("/api/auth/login", None, wrong.clone()).await;
+    assert_eq!((bad.status, unknown.status), (401, 401));
+    assert_eq!(bad.json["error"]["message"], unknown.json["error"]["message"], "no account oracle");
+    for _ in 0..4 {
+        app.post("/api/auth/login", None, wrong.clone()).await;
+    }
+    let throttled = app.post("/api/auth/login", None, wrong.clone()).await;
+    assert_eq!((throttled.status, throttled.code()), (429, "rate_limited"));
+    assert!(throttled.headers.get("retry-after").is_some());
+    let right = json!({ "email": "t@example.com", "password": "correct horse battery" });
+    assert_eq!(
+        app.post("/api/auth/login", None, right.clone()).await.status,
+        429,
+        "throttled even with the right password"
+    );
+    app.clock.advance(Duration::from_secs(60));
+    assert_eq!(app.post("/api/auth/login", None, right).await.status, 200, "no permanent lockout");
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_reuse_revokes_the_family() {
+    let app = TestApp::spawn().await;
+    let session = app.user("r@example.com").await;
+    let first = session["refresh_token"].as_str().unwrap_or_default().to_owned();
+    let refresh = |t: &str| app.post("/api/auth/refresh", None, json!({ "refresh_token": t }));
+
+    // Two tabs refresh with the same token at once: both succeed.
+    let a = refresh(&first).await;
+    let b = refresh(&first).await;
+    assert_eq!((a.status, b.status), (200, 200));
+    let second = a.json["refresh_token"].as_str().unwrap_or_default().to_owned();
+    assert_ne!(second, first);
+    assert_eq!(app.get("/api/documents", Some(&token(&a.json))).await.status, 200);
+
+    // After the grace window, reusing the old token is theft: the whole family ends.
+    app.clock.advance(Duration::from_secs(30));
+    assert_eq!(refresh(&first).await.status, 401);
+    assert_eq!(refresh(&second).await.status, 401, "the family is revoked");
+    assert_eq!(refresh("made-up").await.code(), "unauthorized");
+}
+
+#[tokio::test]
+async fn cookie_refresh_needs_the_csrf_header() {
+    let app = TestApp::spawn().await;
+    let login = app
+        .post(
+            "/api/auth/register",
+            None,
+            json!({ "email": "c@example.com", "password": "correct horse battery" }),
+        )
+        .await;
+    assert_eq!(login.status, 201);
+    let login = app
+        .post(
+            "/api/auth/login",
+            None,
+            json!({ "email": "c@example.com", "password": "correct horse battery" }),
+        )
+        .await;
+    let cookie = login
+        .headers
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Strict")
+            && cookie.contains("Path=/api/auth"),
+        "{cookie}"
+    );
+    let pair = cookie.split(';').next().unwrap_or_default().to_owned();
+    let url = format!("{}/api/auth/refresh", app.url);
+    let without = app.send(app.http.post(&url).header("cookie", &pair)).await;
+    assert_eq!(without.status, 403);
+    let with =
+        app.send(app.http.post(&url).header("cookie", &pair).header("x-folio-csrf", "1")).await;
+    assert_eq!(with.status, 200, "{}", with.json);
+}
+
+#[tokio::test]
+async fn sign_out_and_password_change_end_sessions() {
+    let app = TestApp::spawn().await;
+    let session = app.user("p@example.com").await;
+    let refresh_token = session["refresh_token"].as_str().unwrap_or_default().to_owned();
+    let other = app
+        .post(
+            "/api/auth/login",
+            None,
+            json!({ "email": "p@example.com", "password": "correct horse battery" }),
+        )
+        .await;
+    let other_refresh = other.json["refresh_token"].as_str().unwrap_or_default().to_owned();
+
+    assert_eq!(
+        app.post("/api/auth/logout", None, json!({ "refresh_token": refresh_token })).await.status,
+        204
+    );
+    assert_eq!(
+        app.post("/api/auth/refresh", None, json!({ "refresh_token": refresh_token })).await.status,
+        401
+    );
+    assert_eq!(
+        app.post("/api/auth/refresh", None, json!({ "refresh_token": other_refresh })).await.status,
+        200,
+        "other sessions live on"
+    );
+
+    let t = token(&other.json);
+    let wrong = app
+        .post(
+            "/api/auth/password",
+            Some(&t),
+            json!({ "current_password": "nope nope", "new_password": "a new password" }),
+        )
+        .await;
+    assert_eq!(wrong.status, 401);
+    let changed = app.post("/api/auth/password", Some(&t), json!({ "current_password": "correct horse battery", "new_password": "a new password" })).await;
+    assert_eq!(changed.status, 204);
+    assert_eq!(
+        app.post("/api/auth/refresh", None, json!({ "refresh_token": other_refresh })).await.status,
+        401
+    );
+    let relogin = app
+        .post(
+            "/api/auth/login",
+            None,
+            json!({ "email": "p@example.com", "password": "a new password" }),
+        )
+        .await;
+    assert_eq!(relogin.status, 200);
+}

@@ -1,0 +1,173 @@
+//! `folio serve` as a process: the whole flow over HTTP, a restart that keeps accounts,
+//! sessions, documents and idempotency keys, and the operator's `folio users` commands.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::temp;
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    fn start(data: &Path) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_folio"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data)
+            .env_remove("FOLIO_FAILPOINT")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start folio serve: {e}"));
+        let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap_or_default();
+        let url = line.trim().rsplit(' ').next().unwrap_or_default().to_owned();
+        assert!(url.starts_with("http://127.0.0.1:"), "folio serve printed {line:?}");
+        Self { child, url }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn call(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.unwrap_or_else(|e| panic!("{e}"));
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn list(http: &reqwest::Client, url: &str, token: &str, count: usize) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..200 {
+        last = call(http.get(format!("{url}/api/documents")).bearer_auth(token)).await.1;
+        if last["items"].as_array().map(Vec::len) == Some(count) {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("expected {count} documents: {last}");
+}
+
+#[tokio::test]
+async fn serve_flow_survives_a_restart() {
+    let dir = temp();
+    let data = dir.path().join("data");
+    let http = reqwest::Client::new();
+    let credentials = json!({ "email": "ada@example.com", "password": "correct horse battery" });
+    let (refresh, doc_id) = {
+        let server = Server::start(&data);
+        let url = &server.url;
+        assert_eq!(
+            call(http.post(format!("{url}/api/auth/register")).json(&credentials)).await.0,
+            201
+        );
+        let (status, session) =
+            call(http.post(format!("{url}/api/auth/login")).json(&credentials)).await;
+        assert_eq!(status, 200);
+        let token = session["access_token"].as_str().unwrap_or_default().to_owned();
+        let body = json!({ "markdown": "# Restart\n\nWords that survive a restart." });
+        let (status, created) = call(
+            http.post(format!("{url}/api/documents"))
+                .bearer_auth(&token)
+                .header("idempotency-key", "k1")
+                .json(&body),
+        )
+        .await;
+        assert_eq!(status, 201, "{created}");
+        let library = list(&http, url, &token, 1).await;
+        let download = library["items"][0]["download_url"].as_str().unwrap_or_default();
+        let pdf = http
+            .get(format!("{url}{download}"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .bytes()
+            .await
+            .unwrap_or_default();
+        let text = pdf_extract::extract_text_from_mem(&pdf).unwrap_or_default();
+        assert!(text.contains("Words that survive a restart."), "{text}");
+        (session["refresh_token"].as_str().unwrap_or_default().to_owned(), created["id"].clone())
+        // The server is killed here (SIGKILL): no graceful shutdown.
+    };
+
+    let server = Server::start(&data);
+    let url = &server.url;
+    let (status, session) = call(
+        http.post(format!("{url}/api/auth/refresh")).json(&json!({ "refresh_token": refresh })),
+    )
+    .await;
+    assert_eq!(status, 200, "sessions survive: {session}");
+    let token = session["access_token"].as_str().unwrap_or_default().to_owned();
+    list(&http, url, &token, 1).await;
+    let body = json!({ "markdown": "# Restart\n\nWords that survive a restart." });
+    let (status, again) = call(
+        http.post(format!("{url}/api/documents"))
+            .bearer_auth(&token)
+            .header("idempotency-key", "k1")
+            .json(&body),
+    )
+    .await;
+    assert_eq!(
+        (status, &again["id"]),
+        (201, &doc_id),
+        "the same key after a restart gives the same document"
+    );
+    let other = json!({ "markdown": "# Something else" });
+    let (status, conflict) = call(
+        http.post(format!("{url}/api/documents"))
+            .bearer_auth(&token)
+            .header("idempotency-key", "k1")
+            .json(&other),
+    )
+    .await;
+    assert_eq!((status, conflict["error"]["code"].as_str()), (409, Some("idempotency_conflict")));
+    list(&http, url, &token, 1).await;
+    drop(server);
+
+    // The operator's commands on the same data directory.
+    let folio = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_folio"))
+            .args(args)
+            .arg("--data-dir")
+            .arg(&data)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let users = folio(&["users", "list"]);
+    assert!(String::from_utf8_lossy(&users.stdout).contains("ada@example.com"));
+    let mut reset = Command::new(env!("CARGO_BIN_EXE_folio"))
+        .args(["users", "reset-password", "ada@example.com", "--data-dir"])
+        .arg(&data)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    if let Some(mut stdin) = reset.stdin.take() {
+        let _ = stdin.write_all(b"an operator's new password\n");
+    }
+    assert!(reset.wait().is_ok_and(|s| s.success()));
+    assert_eq!(folio(&["users", "delete", "nobody@example.com"]).status.code(), Some(1));
+    let deleted = folio(&["users", "delete", "ada@example.com"]);
+    assert!(deleted.status.success(), "{}", String::from_utf8_lossy(&deleted.stderr));
+    assert!(String::from_utf8_lossy(&deleted.stderr).contains("1 documents"));
+
+    let server = Server::start(&data);
+    let url = &server.url;
+    let login = json!({ "email": "ada@example.com", "password": "an operator's new password" });
+    assert_eq!(
+        call(http.post(format!("{url}/api/auth/login")).json(&login)).await.0,
+        401,
+        "the account is gone"
+    );
+}
