@@ -29,7 +29,7 @@ pub use error::RenderError;
 pub use limits::Limits;
 pub use links::local_image_path;
 pub use options::{Assets, Paper, RenderOptions};
-pub use render::{PagesSvg, Rendered, render_pages_svg, render_pdf};
+pub use render::{PagesSvg, Rendered, quiet_render_panics, render_pages_svg, render_pdf};
 pub use translate::{ImageReference, Translation, image_references, translate};
 pub use warning::{Warning, WarningKind};
 

@@ -1,6 +1,5 @@
 //! Compiling a translation with Typst and exporting PDF or page SVGs.
 
-use std::collections::HashSet;
 use std::ops::Range;
 
 use typst::WorldExt;
@@ -10,7 +9,7 @@ use typst::syntax::DiagSpan;
 use typst_layout::PagedDocument;
 use typst_pdf::{PdfOptions, Timestamp};
 
-use crate::translate::{FragmentKind, Translation, translate_with_fallbacks};
+use crate::translate::{Fallbacks, FragmentKind, Translation, translate_with_fallbacks};
 use crate::warning::{Warning, WarningKind};
 use crate::world::SandboxWorld;
 use crate::{RenderError, RenderOptions};
@@ -88,27 +87,51 @@ fn compile<T>(
     options: &RenderOptions,
     export: impl Fn(&PagedDocument) -> SourceResult<T>,
 ) -> Result<Output<T>, RenderError> {
-    let mut fallbacks = HashSet::new();
+    let mut fallbacks = Fallbacks::default();
     for _ in 0..=MAX_FALLBACK_ROUNDS {
         let translation = translate_with_fallbacks(markdown, options, &fallbacks)?;
         let world = SandboxWorld::new(translation.source.clone(), &translation.files);
-        let Warned { output, warnings: diagnostics } = typst::compile::<PagedDocument>(&world);
-        let result = output.and_then(|document| {
-            let pages = document.pages().len();
-            if pages > options.limits.max_pages {
-                return Ok(Err(RenderError::PageLimitExceeded {
-                    pages,
-                    limit: options.limits.max_pages,
-                }));
-            }
-            export(&document).map(|value| Ok((value, pages)))
+        // Typst has internal assertions that some inputs trip (seen: "bounded inline layout is
+        // incomplete" in its optimized line breaker). A panic must cost at most this attempt.
+        let attempt = inside_render(|| {
+            let Warned { output, warnings } = typst::compile::<PagedDocument>(&world);
+            let result = output.and_then(|document| {
+                let pages = document.pages().len();
+                if pages > options.limits.max_pages {
+                    return Ok(Err(RenderError::PageLimitExceeded {
+                        pages,
+                        limit: options.limits.max_pages,
+                    }));
+                }
+                export(&document).map(|value| Ok((value, pages)))
+            });
+            (result, warnings)
         });
         // Keep memory flat across many different documents (comemo's cache is global).
         typst::comemo::evict(10);
+        let Ok((result, diagnostics)) = attempt else {
+            // After a panic the memo cache may hold half-finished work: drop all of it.
+            typst::comemo::evict(0);
+            if fallbacks.simple_linebreaks {
+                return Err(RenderError::Typeset {
+                    message: "the typesetter crashed on this document".to_owned(),
+                    line: None,
+                });
+            }
+            fallbacks.simple_linebreaks = true;
+            continue;
+        };
         match result {
             Ok(Err(limit)) => return Err(limit),
             Ok(Ok((value, pages))) => {
                 let mut warnings = translation.warnings.clone();
+                if fallbacks.simple_linebreaks {
+                    warnings.push(Warning {
+                        line: 0,
+                        kind: WarningKind::Typesetter,
+                        message: "the typesetter failed on this document's line breaking; lines are broken the simple way".to_owned(),
+                    });
+                }
                 for diagnostic in &diagnostics {
                     let line = diagnostic_line(&world, &translation, diagnostic).unwrap_or(0);
                     let warning = Warning {
@@ -125,20 +148,21 @@ fn compile<T>(
             Err(errors) => {
                 let failing = failing_fragments(&world, &translation, &errors);
                 let mut new: Vec<usize> =
-                    failing.into_iter().filter(|i| !fallbacks.contains(i)).collect();
+                    failing.into_iter().filter(|i| !fallbacks.fragments.contains(i)).collect();
                 if new.is_empty() {
                     // Errors raised while laying out or exporting an image (an SVG linking other
                     // files, a decoder failing late) point into the template or nowhere, not at
                     // the image's call site: show every image as a placeholder rather than fail.
-                    new =
-                        image_fragments(&translation).filter(|i| !fallbacks.contains(i)).collect();
+                    new = image_fragments(&translation)
+                        .filter(|i| !fallbacks.fragments.contains(i))
+                        .collect();
                 }
                 if new.is_empty() {
                     let line =
                         errors.first().and_then(|e| diagnostic_line(&world, &translation, e));
                     return Err(typeset_error(&errors, line));
                 }
-                fallbacks.extend(new);
+                fallbacks.fragments.extend(new);
             }
         }
     }
@@ -146,6 +170,31 @@ fn compile<T>(
         message: "too many formulas or images failed".to_owned(),
         line: None,
     })
+}
+
+thread_local! {
+    /// Whether this thread is inside a render (its panics are caught and handled).
+    static RENDERING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `work`, catching a panic as `Err`.
+fn inside_render<R>(work: impl FnOnce() -> R) -> std::thread::Result<R> {
+    RENDERING.with(|r| r.set(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
+    RENDERING.with(|r| r.set(false));
+    result
+}
+
+/// Installs a panic hook that stays silent about panics inside renders (they are caught and
+/// become fallbacks or typed errors) and reports every other panic as before. For binaries;
+/// the library never installs hooks by itself.
+pub fn quiet_render_panics() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !RENDERING.with(std::cell::Cell::get) {
+            previous(info);
+        }
+    }));
 }
 
 /// The ranges of the main source a diagnostic points at: its span and its call trace.

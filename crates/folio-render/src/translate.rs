@@ -69,7 +69,16 @@ pub(crate) const TEMPLATE_PATH: &str = "/folio/template.typ";
 
 /// Translates markdown to Typst. Checks the size and depth limits first.
 pub fn translate(markdown: &str, options: &RenderOptions) -> Result<Translation, RenderError> {
-    translate_with_fallbacks(markdown, options, &HashSet::new())
+    translate_with_fallbacks(markdown, options, &Fallbacks::default())
+}
+
+/// What an earlier attempt showed must be rendered the safe way.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Fallbacks {
+    /// Fragments (formulas, images) that Typst rejected: shown by their fallback.
+    pub fragments: HashSet<usize>,
+    /// Typst's optimized line breaking failed on this document: break lines greedily.
+    pub simple_linebreaks: bool,
 }
 
 /// Translates, replacing the fragments numbered in `fallbacks` by their safe fallback (used
@@ -77,7 +86,7 @@ pub fn translate(markdown: &str, options: &RenderOptions) -> Result<Translation,
 pub(crate) fn translate_with_fallbacks(
     markdown: &str,
     options: &RenderOptions,
-    fallbacks: &HashSet<usize>,
+    fallbacks: &Fallbacks,
 ) -> Result<Translation, RenderError> {
     options.limits.check_size(markdown.as_bytes())?;
     let arena = Arena::new();
@@ -86,10 +95,10 @@ pub(crate) fn translate_with_fallbacks(
     if !has_content(root) {
         return Err(RenderError::Empty);
     }
-    let mut translator = Translator::new(root, options, fallbacks);
+    let mut translator = Translator::new(root, options, &fallbacks.fragments);
     let front = translator.front_matter(root);
     let title = choose_title(options.title.as_deref(), front.title.as_deref(), root);
-    translator.preamble(&front, &title, options);
+    translator.preamble(&front, &title, options, fallbacks.simple_linebreaks);
     translator.blocks(root);
     let Translator { out, warnings, source_map, files, fragments, .. } = translator;
     Ok(Translation {
@@ -208,7 +217,13 @@ impl<'a, 'o> Translator<'a, 'o> {
             .unwrap_or_default()
     }
 
-    fn preamble(&mut self, front: &FrontMatter, title: &str, options: &RenderOptions) {
+    fn preamble(
+        &mut self,
+        front: &FrontMatter,
+        title: &str,
+        options: &RenderOptions,
+        simple_linebreaks: bool,
+    ) {
         let paper = options.paper.or(front.paper).unwrap_or_default();
         let toc = options.toc.or(front.toc).unwrap_or(false);
         let lang = front.lang.as_deref().unwrap_or("en");
@@ -231,6 +246,9 @@ impl<'a, 'o> Translator<'a, 'o> {
         let _ = writeln!(out, "  paper: {},", str_literal(paper.name()));
         let _ = writeln!(out, "  lang: {},", str_literal(lang));
         let _ = writeln!(out, "  toc: {toc},");
+        if simple_linebreaks {
+            out.push_str("  simple-linebreaks: true,\n");
+        }
         out.push_str(")\n\n");
     }
 

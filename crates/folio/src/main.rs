@@ -15,6 +15,7 @@ use crate::args::{Cli, Command, DocsCommand, EventsCommand, UsersCommand};
 use crate::failure::Failure;
 
 fn main() -> ExitCode {
+    folio_render::quiet_render_panics();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Render(args) => commands::render::run(&args),

@@ -105,3 +105,17 @@ fn empty_documents_are_refused() {
         assert!(matches!(result, Err(RenderError::Empty)), "{empty:?}: {result:?}");
     }
 }
+
+#[test]
+fn a_typesetter_panic_costs_only_the_line_breaking() {
+    // Found by the markdown-noise property test: this input trips an assertion inside Typst's
+    // optimized line breaker ("bounded inline layout is incomplete").
+    let markdown = "---[^n]: $```$---$- #read(\"x\")\\frac{  [l](https://e.org)  <b><script>```<script>$$\\frac{---<img alt=x>\\frac{$$\n[^n]1. ---\n";
+    let rendered = render(markdown);
+    assert!(rendered.pdf.starts_with(b"%PDF-"));
+    assert!(
+        rendered.warnings.iter().any(|w| w.message.contains("line breaking")),
+        "{:?}",
+        rendered.warnings
+    );
+}

@@ -2,8 +2,15 @@
 //! PDF's text.
 
 use proptest::prelude::*;
+use proptest::test_runner::RngSeed;
 
 use crate::{escape_markdown, pdf_text, render, squash};
+
+/// Random cases locally (new inputs every run find new bugs); a fixed seed under CI, so that a
+/// red CI always means a change broke something, never that the dice found an old bug.
+fn seed() -> RngSeed {
+    if std::env::var_os("CI").is_some() { RngSeed::Fixed(0x0f01_10f0) } else { RngSeed::Random }
+}
 
 /// Characters the embedded fonts draw: printable ASCII, Latin-1, Latin Extended-A, Greek and
 /// Cyrillic letters. (U+00AD, the soft hyphen, is invisible by design and left out.)
@@ -25,7 +32,7 @@ fn drawable_text() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, rng_seed: seed(), ..ProptestConfig::default() })]
 
     #[test]
     fn any_drawable_text_appears_in_every_context(text in drawable_text()) {
@@ -81,7 +88,7 @@ fn markdownish() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 128, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 128, failure_persistence: None, rng_seed: seed(), ..ProptestConfig::default() })]
 
     /// Whatever the markdown, rendering answers with a PDF or a typed limit error — never a
     /// panic, and never a typesetter failure (which would mean the translation emitted

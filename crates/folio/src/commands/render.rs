@@ -47,7 +47,10 @@ pub fn run(args: &RenderArgs) -> Result<(), Failure> {
         eprintln!("warning: {display_name}:{line}: {message}");
     }
     for warning in &rendered.warnings {
-        eprintln!("warning: {display_name}:{}: {}", warning.line, warning.message);
+        match warning.line {
+            0 => eprintln!("warning: {display_name}: {}", warning.message),
+            line => eprintln!("warning: {display_name}:{line}: {}", warning.message),
+        }
     }
 
     let output = match &args.output {
