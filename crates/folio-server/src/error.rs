@@ -72,11 +72,11 @@ impl From<folio_core::Error> for ApiError {
             E::Render { code, message, retryable } => {
                 let status = match code {
                     "source_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
-                    "render_timeout" => StatusCode::SERVICE_UNAVAILABLE,
-                    "render_failed" => StatusCode::UNPROCESSABLE_ENTITY,
+                    "render_timeout" | "overloaded" => StatusCode::SERVICE_UNAVAILABLE,
                     _ => StatusCode::UNPROCESSABLE_ENTITY,
                 };
-                Self { status, code, message, retryable, retry_after: None }
+                let retry_after = (code == "overloaded").then_some(1);
+                Self { status, code, message, retryable, retry_after }
             }
             E::Unavailable { message, retryable } => {
                 tracing::warn!(error = %message, "storage unavailable");

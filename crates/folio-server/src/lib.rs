@@ -9,6 +9,7 @@ mod extract;
 mod renderer;
 mod routes;
 mod state;
+pub mod workers;
 
 use std::net::SocketAddr;
 

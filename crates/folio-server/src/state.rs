@@ -43,4 +43,6 @@ pub struct AppState {
     pub idempotency: Arc<dyn IdempotencyStore>,
     /// Limits and cookies.
     pub settings: ServerSettings,
+    /// Render workers for page previews (`None`: render in this process, for tests).
+    pub workers: Option<Arc<crate::workers::WorkerPool>>,
 }

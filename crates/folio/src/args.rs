@@ -29,6 +29,9 @@ pub enum Command {
     /// Manage accounts of the built-in user pool.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Render jobs from standard input (started by `folio serve`; not for people).
+    #[command(hide = true)]
+    Worker,
 }
 
 /// Arguments of `folio serve`.
@@ -60,6 +63,15 @@ pub struct ServeArgs {
     /// Log as JSON lines.
     #[arg(long, env = "FOLIO_LOG_JSON")]
     pub log_json: bool,
+    /// Render worker processes (default: one per core).
+    #[arg(long, env = "FOLIO_WORKERS", value_name = "N")]
+    pub workers: Option<usize>,
+    /// Wall-clock limit of one render, in seconds.
+    #[arg(long, env = "FOLIO_RENDER_TIMEOUT", default_value_t = 30, value_name = "SECONDS")]
+    pub render_timeout: u64,
+    /// Address-space cap of each render worker, in MiB.
+    #[arg(long, env = "FOLIO_WORKER_MEMORY_MIB", default_value_t = 2048, value_name = "MIB")]
+    pub worker_memory_mib: u64,
 }
 
 /// `folio users …`

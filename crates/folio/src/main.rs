@@ -25,6 +25,7 @@ fn main() -> ExitCode {
         Command::Events(EventsCommand::Retry(args)) => block_on(commands::events::retry(&args)),
         Command::Reindex(args) => block_on(commands::reindex::run(&args)),
         Command::Serve(args) => block_on(commands::serve::run(&args)),
+        Command::Worker => worker(),
         Command::Users(UsersCommand::List(args)) => block_on(commands::users::list(&args)),
         Command::Users(UsersCommand::ResetPassword(args)) => {
             block_on(commands::users::reset_password(&args))
@@ -38,6 +39,14 @@ fn main() -> ExitCode {
             ExitCode::from(failure.exit_code)
         }
     }
+}
+
+/// `folio worker`: renders jobs for `folio serve` until its standard input closes.
+fn worker() -> Result<(), Failure> {
+    let memory =
+        std::env::var("FOLIO_WORKER_MEMORY_BYTES").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    folio_server::workers::worker_main(memory)
+        .map_err(|e| Failure::document(format!("worker: {e}")))
 }
 
 /// Runs an async command on a multi-threaded runtime (renders run on its blocking pool).

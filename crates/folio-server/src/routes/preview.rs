@@ -7,6 +7,7 @@ use folio_render::{Paper, RenderError, RenderOptions, Warning};
 use serde::{Deserialize, Serialize};
 
 use crate::extract::{ApiJson, Caller};
+use crate::workers::{Answer, Job, JobKind};
 use crate::{ApiError, AppState};
 
 #[derive(Deserialize)]
@@ -76,7 +77,7 @@ pub async fn html(
 }
 
 pub async fn pages(
-    State(_): State<AppState>,
+    State(state): State<AppState>,
     Caller(_): Caller,
     body: ApiJson<PreviewRequest>,
 ) -> Result<Response, ApiError> {
@@ -84,6 +85,25 @@ pub async fn pages(
     let markdown = body.value.markdown;
     if markdown.trim().is_empty() {
         return Err(ApiError::invalid("the markdown is empty"));
+    }
+    if let Some(pool) = &state.workers {
+        let job = Job {
+            kind: JobKind::Pages,
+            markdown,
+            title: body.value.title,
+            paper: body.value.options.paper,
+            toc: body.value.options.toc,
+            assets: Default::default(),
+        };
+        return match pool.run(&job).await? {
+            Answer::Done { pages, title, warnings, .. } => {
+                let body = serde_json::json!({ "pages": pages.unwrap_or_default(), "title": title, "warnings": warnings });
+                Ok(Json(body).into_response())
+            }
+            Answer::Failed { code, message } => {
+                Err(ApiError::from(crate::workers::failure(&code, message)))
+            }
+        };
     }
     let pages =
         tokio::task::spawn_blocking(move || folio_render::render_pages_svg(&markdown, &options))

@@ -82,6 +82,7 @@ impl TestApp {
             downloads: embedded.signer.clone(),
             idempotency: embedded.idempotency.clone(),
             settings: ServerSettings::default(),
+            workers: None,
         };
         let listener =
             tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));

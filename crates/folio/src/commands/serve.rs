@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use folio_auth::IssuerConfig;
 use folio_core::{RetryPolicy, Settings, run_dispatcher, run_reconciler};
+use folio_server::workers::{PoolConfig, WorkerPool, WorkerRenderer};
 use folio_server::{AppState, ServerSettings};
 
 use crate::args::ServeArgs;
@@ -18,7 +19,19 @@ const RECONCILE_EVERY: Duration = Duration::from_secs(10 * 60);
 
 pub async fn run(args: &ServeArgs) -> Result<(), Failure> {
     init_logging(args.log_json);
-    let data = Data::open(&args.data.data_dir, Settings::default()).await?;
+    let mut data = Data::open(&args.data.data_dir, Settings::default()).await?;
+    let program = std::env::current_exe().map_err(|e| {
+        Failure::document(format!("cannot find the folio binary for render workers: {e}"))
+    })?;
+    let mut pool_config = PoolConfig::new(program);
+    if let Some(workers) = args.workers {
+        pool_config.workers = workers.max(1);
+        pool_config.max_waiting = workers.max(1) * 4;
+    }
+    pool_config.deadline = Duration::from_secs(args.render_timeout.max(1));
+    pool_config.memory_limit_bytes = args.worker_memory_mib.saturating_mul(1024 * 1024);
+    let workers = WorkerPool::new(pool_config);
+    data.pipeline.renderer = Arc::new(WorkerRenderer(Arc::clone(&workers)));
     let pool = data.user_pool().await?;
     let builtin = IssuerConfig {
         issuer: pool.issuer().to_owned(),
@@ -50,6 +63,7 @@ pub async fn run(args: &ServeArgs) -> Result<(), Failure> {
             secure_cookies: args.secure_cookies,
             ..ServerSettings::default()
         },
+        workers: Some(Arc::clone(&workers)),
     };
 
     let listener = tokio::net::TcpListener::bind(&args.listen).await.map_err(|e| {

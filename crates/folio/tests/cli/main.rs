@@ -2,6 +2,7 @@
 
 mod pipeline;
 mod server;
+mod workers;
 
 use std::fs;
 use std::io::Write;

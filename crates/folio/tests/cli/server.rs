@@ -10,16 +10,23 @@ use serde_json::{Value, json};
 
 use crate::temp;
 
-struct Server {
+/// A running `folio serve`, killed (SIGKILL) when dropped.
+pub(crate) struct Server {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Server {
-    fn start(data: &Path) -> Self {
+    pub(crate) fn start(data: &Path) -> Self {
+        Self::start_with(data, &[])
+    }
+
+    /// Starts with extra arguments.
+    pub(crate) fn start_with(data: &Path, extra: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_folio"))
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data)
+            .args(extra)
             .env_remove("FOLIO_FAILPOINT")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -41,7 +48,8 @@ impl Drop for Server {
     }
 }
 
-async fn call(request: reqwest::RequestBuilder) -> (u16, Value) {
+/// Sends a request; returns the status and the JSON body.
+pub(crate) async fn call(request: reqwest::RequestBuilder) -> (u16, Value) {
     let response = request.send().await.unwrap_or_else(|e| panic!("{e}"));
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))

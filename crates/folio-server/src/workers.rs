@@ -1,0 +1,447 @@
+//! Render workers: Typst has no deadline, no memory limit and no cancellation, so the server
+//! never renders on its own threads. A pool of `folio worker` processes renders instead, each
+//! with an address-space cap (`RLIMIT_AS`) and each render with a wall-clock deadline; a worker
+//! that hangs is killed (`render_timeout`), one that dies is replaced (`render_failed`), and
+//! other requests go on. When every worker is busy and the queue is full, callers get
+//! `overloaded` at once instead of waiting without bound.
+//!
+//! The protocol is length-prefixed JSON frames over the worker's stdin and stdout.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use folio_core::ports::{RenderRequest, RenderedPdf, Renderer};
+use folio_core::{Engine, Error, Result};
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::sync::{Mutex, Semaphore};
+
+/// The largest frame either side accepts.
+const MAX_FRAME: usize = 256 * 1024 * 1024;
+
+/// What a worker is asked to do.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Job {
+    /// `pdf` or `pages`.
+    pub kind: JobKind,
+    /// The markdown.
+    pub markdown: String,
+    /// Title override.
+    pub title: Option<String>,
+    /// Paper override.
+    pub paper: Option<String>,
+    /// Table of contents override.
+    pub toc: Option<bool>,
+    /// Images, base64.
+    #[serde(default)]
+    pub assets: BTreeMap<String, String>,
+}
+
+/// The kinds of jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    /// A PDF.
+    Pdf,
+    /// Page SVGs.
+    Pages,
+}
+
+/// A worker's answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Answer {
+    /// The job's output.
+    Done {
+        /// PDF bytes, base64 (pdf jobs).
+        pdf: Option<String>,
+        /// One SVG per page (pages jobs).
+        pages: Option<Vec<String>>,
+        /// Page count.
+        page_count: usize,
+        /// The title used.
+        title: String,
+        /// Warnings.
+        warnings: Vec<WarningOut>,
+    },
+    /// The document could not be rendered.
+    Failed {
+        /// The API error code.
+        code: String,
+        /// The message.
+        message: String,
+    },
+}
+
+/// A warning as it crosses the process boundary.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WarningOut {
+    /// Markdown line (0: none).
+    pub line: usize,
+    /// Kind (`html_dropped`, …).
+    pub kind: String,
+    /// Message.
+    pub message: String,
+}
+
+fn read_frame_sync(input: &mut impl Read) -> std::io::Result<Option<Vec<u8>>> {
+    let mut len = [0u8; 4];
+    match input.read_exact(&mut len) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let len = u32::from_be_bytes(len) as usize;
+    if len > MAX_FRAME {
+        return Err(std::io::Error::other("frame too large"));
+    }
+    let mut buf = vec![0u8; len];
+    input.read_exact(&mut buf)?;
+    Ok(Some(buf))
+}
+
+fn write_frame_sync(output: &mut impl Write, bytes: &[u8]) -> std::io::Result<()> {
+    let len = u32::try_from(bytes.len()).map_err(|_| std::io::Error::other("frame too large"))?;
+    output.write_all(&len.to_be_bytes())?;
+    output.write_all(bytes)?;
+    output.flush()
+}
+
+/// The worker process's main loop (`folio worker`): caps its own address space, then renders
+/// jobs from stdin until stdin closes.
+pub fn worker_main(memory_limit_bytes: u64) -> std::io::Result<()> {
+    if memory_limit_bytes > 0 {
+        rlimit::setrlimit(rlimit::Resource::AS, memory_limit_bytes, memory_limit_bytes)?;
+    }
+    folio_render::quiet_render_panics();
+    let mut stdin = std::io::stdin().lock();
+    let mut stdout = std::io::stdout().lock();
+    while let Some(frame) = read_frame_sync(&mut stdin)? {
+        let answer = match serde_json::from_slice::<Job>(&frame) {
+            Ok(job) => run_job(job),
+            Err(e) => Answer::Failed {
+                code: "render_failed".to_owned(),
+                message: format!("bad job: {e}"),
+            },
+        };
+        let bytes = serde_json::to_vec(&answer).map_err(std::io::Error::other)?;
+        write_frame_sync(&mut stdout, &bytes)?;
+    }
+    Ok(())
+}
+
+fn run_job(job: Job) -> Answer {
+    test_faults(&job.markdown);
+    let paper = match job.paper.as_deref().map(|p| (p, folio_render::Paper::parse(p))) {
+        None => None,
+        Some((_, Some(paper))) => Some(paper),
+        Some((name, None)) => {
+            return Answer::Failed {
+                code: "invalid_request".to_owned(),
+                message: format!("unknown paper {name:?}; use a4, us-letter or a5"),
+            };
+        }
+    };
+    let assets = job
+        .assets
+        .into_iter()
+        .filter_map(|(k, v)| STANDARD.decode(v).ok().map(|b| (k, b)))
+        .collect();
+    let options = folio_render::RenderOptions {
+        title: job.title,
+        paper,
+        toc: job.toc,
+        assets,
+        timestamp: Some(crate::renderer::now_seconds()),
+        ..folio_render::RenderOptions::default()
+    };
+    let warnings = |list: &[folio_render::Warning]| {
+        list.iter()
+            .map(|w| WarningOut {
+                line: w.line,
+                kind: w.kind.as_str().to_owned(),
+                message: w.message.clone(),
+            })
+            .collect()
+    };
+    let failed = |err: folio_render::RenderError| {
+        let code = match err {
+            folio_render::RenderError::InvalidUtf8 { .. } | folio_render::RenderError::Empty => {
+                "invalid_request"
+            }
+            ref other => other.code(),
+        };
+        Answer::Failed { code: code.to_owned(), message: err.to_string() }
+    };
+    match job.kind {
+        JobKind::Pdf => match folio_render::render_pdf(&job.markdown, &options) {
+            Ok(r) => Answer::Done {
+                pdf: Some(STANDARD.encode(&r.pdf)),
+                pages: None,
+                page_count: r.pages,
+                title: r.title,
+                warnings: warnings(&r.warnings),
+            },
+            Err(e) => failed(e),
+        },
+        JobKind::Pages => match folio_render::render_pages_svg(&job.markdown, &options) {
+            Ok(r) => Answer::Done {
+                pdf: None,
+                page_count: r.pages.len(),
+                pages: Some(r.pages),
+                title: r.title,
+                warnings: warnings(&r.warnings),
+            },
+            Err(e) => failed(e),
+        },
+    }
+}
+
+/// In debug builds (tests), documents can ask a worker to misbehave.
+fn test_faults(markdown: &str) {
+    #[cfg(debug_assertions)]
+    {
+        if markdown.starts_with("<!-- folio-test: hang -->") {
+            loop {
+                std::thread::sleep(Duration::from_secs(3600));
+            }
+        }
+        if markdown.starts_with("<!-- folio-test: crash -->") {
+            std::process::abort();
+        }
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = markdown;
+}
+
+/// Pool settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolConfig {
+    /// The `folio` binary (run as `folio worker`).
+    pub program: PathBuf,
+    /// Workers (default: the number of cores).
+    pub workers: usize,
+    /// Wall-clock limit of one render (default 30 s).
+    pub deadline: Duration,
+    /// Address-space cap of a worker (default 2 GiB).
+    pub memory_limit_bytes: u64,
+    /// Callers that may wait for a worker before `overloaded` (default 4 per worker).
+    pub max_waiting: usize,
+    /// Renders before a worker is replaced (bounds memory growth; default 200).
+    pub recycle_after: u32,
+}
+
+impl PoolConfig {
+    /// Defaults for `program`.
+    pub fn new(program: PathBuf) -> Self {
+        let workers = std::thread::available_parallelism().map(usize::from).unwrap_or(2);
+        Self {
+            program,
+            workers,
+            deadline: Duration::from_secs(30),
+            memory_limit_bytes: 2 << 30,
+            max_waiting: workers * 4,
+            recycle_after: 200,
+        }
+    }
+}
+
+struct Worker {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: ChildStdout,
+    renders: u32,
+}
+
+impl Worker {
+    async fn exchange(&mut self, job: &[u8]) -> std::io::Result<Vec<u8>> {
+        let len = u32::try_from(job.len()).map_err(|_| std::io::Error::other("job too large"))?;
+        self.stdin.write_all(&len.to_be_bytes()).await?;
+        self.stdin.write_all(job).await?;
+        self.stdin.flush().await?;
+        let mut len = [0u8; 4];
+        self.stdout.read_exact(&mut len).await?;
+        let len = u32::from_be_bytes(len) as usize;
+        if len > MAX_FRAME {
+            return Err(std::io::Error::other("answer too large"));
+        }
+        let mut buf = vec![0u8; len];
+        self.stdout.read_exact(&mut buf).await?;
+        Ok(buf)
+    }
+}
+
+/// The pool of worker processes.
+pub struct WorkerPool {
+    config: PoolConfig,
+    idle: Mutex<Vec<Worker>>,
+    permits: Semaphore,
+    waiting: AtomicUsize,
+    restarts: AtomicU64,
+}
+
+impl WorkerPool {
+    /// A pool; workers start on first use.
+    pub fn new(config: PoolConfig) -> Arc<Self> {
+        Arc::new(Self {
+            permits: Semaphore::new(config.workers.max(1)),
+            config,
+            idle: Mutex::default(),
+            waiting: AtomicUsize::new(0),
+            restarts: AtomicU64::new(0),
+        })
+    }
+
+    /// Workers replaced after a crash or a timeout.
+    pub fn restarts(&self) -> u64 {
+        self.restarts.load(Ordering::Relaxed)
+    }
+
+    fn spawn(&self) -> std::io::Result<Worker> {
+        let mut child = Command::new(&self.config.program)
+            .arg("worker")
+            .env_clear()
+            .env("FOLIO_WORKER_MEMORY_BYTES", self.config.memory_limit_bytes.to_string())
+            .current_dir("/")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()?;
+        let stdin = child.stdin.take().ok_or_else(|| std::io::Error::other("no worker stdin"))?;
+        let stdout =
+            child.stdout.take().ok_or_else(|| std::io::Error::other("no worker stdout"))?;
+        Ok(Worker { child, stdin, stdout, renders: 0 })
+    }
+
+    /// Runs a job on a worker.
+    pub async fn run(&self, job: &Job) -> Result<Answer> {
+        let overloaded = || Error::Render {
+            code: "overloaded",
+            message: "every renderer is busy; try again in a moment".to_owned(),
+            retryable: true,
+        };
+        if self.waiting.fetch_add(1, Ordering::SeqCst)
+            >= self.config.max_waiting + self.config.workers
+        {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(overloaded());
+        }
+        let permit = self.permits.acquire().await;
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        let _permit = permit.map_err(|_| overloaded())?;
+
+        let bytes = serde_json::to_vec(job).map_err(|e| Error::Render {
+            code: "render_failed",
+            message: e.to_string(),
+            retryable: false,
+        })?;
+        let idle = self.idle.lock().await.pop();
+        let mut worker = match idle {
+            Some(worker) => worker,
+            None => self.spawn().map_err(|e| Error::Render {
+                code: "render_failed",
+                message: format!("cannot start a renderer: {e}"),
+                retryable: true,
+            })?,
+        };
+        match tokio::time::timeout(self.config.deadline, worker.exchange(&bytes)).await {
+            Ok(Ok(answer)) => {
+                worker.renders += 1;
+                if worker.renders < self.config.recycle_after {
+                    self.idle.lock().await.push(worker);
+                } else {
+                    let _ = worker.child.start_kill();
+                }
+                serde_json::from_slice(&answer).map_err(|e| Error::Render {
+                    code: "render_failed",
+                    message: format!("bad answer from a renderer: {e}"),
+                    retryable: true,
+                })
+            }
+            Ok(Err(_)) => {
+                let _ = worker.child.start_kill();
+                self.restarts.fetch_add(1, Ordering::Relaxed);
+                Err(Error::Render {
+                    code: "render_failed",
+                    message: "the renderer stopped while rendering this document".to_owned(),
+                    retryable: true,
+                })
+            }
+            Err(_) => {
+                let _ = worker.child.start_kill();
+                self.restarts.fetch_add(1, Ordering::Relaxed);
+                Err(Error::Render {
+                    code: "render_timeout",
+                    message: format!(
+                        "rendering took longer than {} s",
+                        self.config.deadline.as_secs()
+                    ),
+                    retryable: false,
+                })
+            }
+        }
+    }
+}
+
+/// The `Renderer` port over the pool (create-pdf in `folio serve`).
+pub struct WorkerRenderer(pub Arc<WorkerPool>);
+
+#[async_trait]
+impl Renderer for WorkerRenderer {
+    async fn render(&self, request: RenderRequest) -> Result<RenderedPdf> {
+        let job = Job {
+            kind: JobKind::Pdf,
+            markdown: request.markdown,
+            title: request.title,
+            paper: request.paper,
+            toc: request.toc,
+            assets: request.assets.into_iter().map(|(k, v)| (k, STANDARD.encode(v))).collect(),
+        };
+        match self.0.run(&job).await? {
+            Answer::Done { pdf, page_count, title, warnings, .. } => {
+                let pdf = STANDARD.decode(pdf.unwrap_or_default()).map_err(|e| Error::Render {
+                    code: "render_failed",
+                    message: e.to_string(),
+                    retryable: true,
+                })?;
+                let versions = folio_render::engine_versions();
+                Ok(RenderedPdf {
+                    pdf,
+                    pages: u32::try_from(page_count).unwrap_or(u32::MAX),
+                    title,
+                    warnings: warnings
+                        .iter()
+                        .map(|w| format!("line {}: {}", w.line, w.message))
+                        .collect(),
+                    engine: Engine {
+                        folio: versions.folio_render.to_owned(),
+                        typst: versions.typst.to_owned(),
+                    },
+                })
+            }
+            Answer::Failed { code, message } => Err(failure(&code, message)),
+        }
+    }
+}
+
+/// A worker's failure as the pipeline's error.
+pub fn failure(code: &str, message: String) -> Error {
+    let code: &'static str = match code {
+        "invalid_request" => return Error::InvalidRequest(message),
+        "source_too_large" => "source_too_large",
+        "nesting_too_deep" => "nesting_too_deep",
+        "page_limit_exceeded" => "page_limit_exceeded",
+        _ => "render_failed",
+    };
+    Error::Render { code, message, retryable: false }
+}

@@ -1,0 +1,87 @@
+//! Render workers under `folio serve`: a hanging or crashing render costs its worker, never
+//! the service; a full queue answers `overloaded` at once.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::server::{Server, call};
+use crate::temp;
+
+async fn session(http: &reqwest::Client, url: &str, email: &str) -> String {
+    let credentials = json!({ "email": email, "password": "correct horse battery" });
+    call(http.post(format!("{url}/api/auth/register")).json(&credentials)).await;
+    let (_, session) = call(http.post(format!("{url}/api/auth/login")).json(&credentials)).await;
+    session["access_token"].as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn hanging_and_crashing_renders_cost_only_their_worker() {
+    let dir = temp();
+    let server =
+        Server::start_with(&dir.path().join("data"), &["--workers", "2", "--render-timeout", "2"]);
+    let url = &server.url;
+    let http = reqwest::Client::new();
+    let a = session(&http, url, "a@example.com").await;
+    let b = session(&http, url, "b@example.com").await;
+    let create = |token: &str, markdown: &str| {
+        http.post(format!("{url}/api/documents"))
+            .bearer_auth(token)
+            .json(&json!({ "markdown": markdown }))
+    };
+
+    let started = Instant::now();
+    let hang = create(&a, "<!-- folio-test: hang -->\nnever ends");
+    let other = create(&b, "# Meanwhile\n\nAnother user's document renders.");
+    let ((hang_status, hang_body), (other_status, _)) = tokio::join!(call(hang), call(other));
+    assert_eq!(
+        (hang_status, hang_body["error"]["code"].as_str()),
+        (503, Some("render_timeout")),
+        "{hang_body}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10), "the deadline holds");
+    assert_eq!(other_status, 201, "other renders go on");
+
+    let (status, crash) = call(create(&a, "<!-- folio-test: crash -->\nx")).await;
+    assert_eq!((status, crash["error"]["code"].as_str()), (422, Some("render_failed")), "{crash}");
+    for _ in 0..3 {
+        let (status, body) = call(create(&a, "# After\n\nWorkers were replaced.")).await;
+        assert_eq!(status, 201, "{body}");
+    }
+}
+
+#[tokio::test]
+async fn fifty_concurrent_creates_on_two_workers_all_get_an_answer() {
+    let dir = temp();
+    let server = Server::start_with(&dir.path().join("data"), &["--workers", "2"]);
+    let url = server.url.clone();
+    let http =
+        reqwest::Client::builder().timeout(Duration::from_secs(120)).build().unwrap_or_default();
+    let token = session(&http, &url, "load@example.com").await;
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let request = http
+            .post(format!("{url}/api/documents"))
+            .bearer_auth(&token)
+            .json(&json!({ "markdown": format!("# Load {i}\n\n{}", "Words in a paragraph. ".repeat(200)) }));
+        tasks.push(tokio::spawn(call(request)));
+    }
+    let mut counts = std::collections::BTreeMap::new();
+    for task in tasks {
+        let (status, body) = task.await.unwrap_or((0, json!(null)));
+        let code = body["error"]["code"].as_str().unwrap_or("created").to_owned();
+        assert!(
+            matches!(
+                (status, code.as_str()),
+                (201, "created") | (503, "overloaded") | (429, "rate_limited")
+            ),
+            "{status} {body}"
+        );
+        *counts.entry(code).or_insert(0) += 1;
+    }
+    assert!(counts.get("created").copied().unwrap_or(0) >= 2, "{counts:?}");
+    assert!(
+        counts.get("overloaded").copied().unwrap_or(0) >= 1,
+        "the queue is bounded: {counts:?}"
+    );
+}
