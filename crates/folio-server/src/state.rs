@@ -45,4 +45,29 @@ pub struct AppState {
     pub settings: ServerSettings,
     /// Render workers for page previews (`None`: render in this process, for tests).
     pub workers: Option<Arc<crate::workers::WorkerPool>>,
+    /// Request counters and latencies.
+    pub metrics: Arc<crate::Metrics>,
+    /// Creates per identity.
+    pub create_limit: Arc<crate::RateLimiter>,
+    /// Previews per identity.
+    pub preview_limit: Arc<crate::RateLimiter>,
+}
+
+impl AppState {
+    /// Takes one request from `identity`'s bucket of `limiter`, or answers 429.
+    pub fn rate_limit(
+        &self,
+        limiter: &crate::RateLimiter,
+        identity: &folio_core::IdentityId,
+    ) -> Result<(), crate::ApiError> {
+        limiter.check(identity, self.pipeline.clock.now_ms()).map_err(|retry_after| {
+            crate::ApiError {
+                status: http::StatusCode::TOO_MANY_REQUESTS,
+                code: "rate_limited",
+                message: "too many requests; slow down".to_owned(),
+                retryable: true,
+                retry_after: Some(retry_after),
+            }
+        })
+    }
 }

@@ -287,6 +287,7 @@ pub struct WorkerPool {
     permits: Semaphore,
     waiting: AtomicUsize,
     restarts: AtomicU64,
+    renders: AtomicU64,
 }
 
 impl WorkerPool {
@@ -298,12 +299,32 @@ impl WorkerPool {
             idle: Mutex::default(),
             waiting: AtomicUsize::new(0),
             restarts: AtomicU64::new(0),
+            renders: AtomicU64::new(0),
         })
     }
 
     /// Workers replaced after a crash or a timeout.
     pub fn restarts(&self) -> u64 {
         self.restarts.load(Ordering::Relaxed)
+    }
+
+    /// Renders completed.
+    pub fn renders(&self) -> u64 {
+        self.renders.load(Ordering::Relaxed)
+    }
+
+    /// Callers waiting for a worker.
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::Relaxed)
+    }
+
+    /// Whether workers can be started (the binary is there).
+    pub fn check(&self) -> std::result::Result<(), String> {
+        match std::fs::metadata(&self.config.program) {
+            Ok(meta) if meta.is_file() => Ok(()),
+            Ok(_) => Err("the worker program is not a file".to_owned()),
+            Err(e) => Err(format!("the worker program is missing: {e}")),
+        }
     }
 
     fn spawn(&self) -> std::io::Result<Worker> {
@@ -357,6 +378,7 @@ impl WorkerPool {
         match tokio::time::timeout(self.config.deadline, worker.exchange(&bytes)).await {
             Ok(Ok(answer)) => {
                 worker.renders += 1;
+                self.renders.fetch_add(1, Ordering::Relaxed);
                 if worker.renders < self.config.recycle_after {
                     self.idle.lock().await.push(worker);
                 } else {

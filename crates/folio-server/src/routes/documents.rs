@@ -39,6 +39,7 @@ pub async fn create(
     headers: HeaderMap,
     body: ApiJson<CreateRequest>,
 ) -> Result<Response, ApiError> {
+    state.rate_limit(&state.create_limit, &caller.identity)?;
     let pipeline = &state.pipeline;
     let created = match idempotency_key(&headers)? {
         None => create_pdf(pipeline, &caller.identity, body.value).await?,

@@ -61,10 +61,11 @@ pub fn render_error(err: RenderError) -> ApiError {
 }
 
 pub async fn html(
-    State(_): State<AppState>,
-    Caller(_): Caller,
+    State(state): State<AppState>,
+    Caller(caller): Caller,
     body: ApiJson<PreviewRequest>,
 ) -> Result<Response, ApiError> {
+    state.rate_limit(&state.preview_limit, &caller.identity)?;
     let options = options(&body.value)?;
     let markdown = body.value.markdown;
     let preview =
@@ -78,9 +79,10 @@ pub async fn html(
 
 pub async fn pages(
     State(state): State<AppState>,
-    Caller(_): Caller,
+    Caller(caller): Caller,
     body: ApiJson<PreviewRequest>,
 ) -> Result<Response, ApiError> {
+    state.rate_limit(&state.preview_limit, &caller.identity)?;
     let options = options(&body.value)?;
     let markdown = body.value.markdown;
     if markdown.trim().is_empty() {

@@ -3,6 +3,7 @@
 
 mod auth;
 mod documents;
+mod ops;
 mod tokens;
 
 use std::sync::Arc;
@@ -26,6 +27,7 @@ pub(crate) struct TestApp {
     pub(crate) url: String,
     pub(crate) http: reqwest::Client,
     pub(crate) clock: Arc<ManualClock>,
+    pub(crate) data_dir: std::path::PathBuf,
     _dir: tempfile::TempDir,
     _stop: tokio::sync::watch::Sender<bool>,
 }
@@ -83,6 +85,9 @@ impl TestApp {
             idempotency: embedded.idempotency.clone(),
             settings: ServerSettings::default(),
             workers: None,
+            metrics: Default::default(),
+            create_limit: Arc::new(folio_server::RateLimiter::new(20, 60)),
+            preview_limit: Arc::new(folio_server::RateLimiter::new(120, 1200)),
         };
         let listener =
             tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
@@ -92,7 +97,8 @@ impl TestApp {
         tokio::spawn(folio_server::serve(listener, folio_server::router(state), async move {
             let _ = stopped.changed().await;
         }));
-        Self { url, http: reqwest::Client::new(), clock, _dir: dir, _stop: stop }
+        let data_dir = dir.path().to_owned();
+        Self { url, http: reqwest::Client::new(), clock, data_dir, _dir: dir, _stop: stop }
     }
 
     pub(crate) async fn send(&self, request: reqwest::RequestBuilder) -> Reply {

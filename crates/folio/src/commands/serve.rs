@@ -64,6 +64,9 @@ pub async fn run(args: &ServeArgs) -> Result<(), Failure> {
             ..ServerSettings::default()
         },
         workers: Some(Arc::clone(&workers)),
+        metrics: Default::default(),
+        create_limit: Arc::new(folio_server::RateLimiter::new(20, 60)),
+        preview_limit: Arc::new(folio_server::RateLimiter::new(120, 1200)),
     };
 
     let listener = tokio::net::TcpListener::bind(&args.listen).await.map_err(|e| {

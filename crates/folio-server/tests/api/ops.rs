@@ -1,0 +1,121 @@
+//! Operations: security headers, request ids, slow clients, rate limits, readiness, metrics.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::{TestApp, token};
+
+#[tokio::test]
+async fn responses_carry_security_headers_and_request_ids() {
+    let app = TestApp::spawn().await;
+    for path in ["/healthz", "/api/documents", "/nowhere"] {
+        let reply = app.get(path, None).await;
+        let header = |name: &str| {
+            reply.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+        };
+        assert!(header("content-security-policy").contains("default-src 'self'"), "{path}");
+        assert!(header("content-security-policy").contains("frame-ancestors 'none'"), "{path}");
+        assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(header("referrer-policy"), "no-referrer", "{path}");
+        assert_eq!(header("x-request-id").len(), 36, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn a_client_trickling_its_headers_is_cut_off_while_others_are_served() {
+    let app = TestApp::spawn().await;
+    let addr = app.url.trim_start_matches("http://").to_owned();
+    let slow = tokio::spawn(async move {
+        let mut stream =
+            tokio::net::TcpStream::connect(addr).await.unwrap_or_else(|e| panic!("{e}"));
+        let started = Instant::now();
+        for byte in
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                .iter()
+        {
+            if stream.write_all(&[*byte]).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            if started.elapsed() > Duration::from_secs(30) {
+                break;
+            }
+        }
+        let mut rest = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut rest)).await;
+        started.elapsed()
+    });
+    // Meanwhile, others are served at once.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let started = Instant::now();
+    assert_eq!(app.get("/healthz", None).await.status, 200);
+    assert!(started.elapsed() < Duration::from_secs(2));
+    let held = slow.await.unwrap_or_default();
+    assert!(held < Duration::from_secs(25), "the slow client was cut off after {held:?}");
+}
+
+#[tokio::test]
+async fn creates_are_rate_limited_per_identity() {
+    let app = TestApp::spawn().await;
+    let a = token(&app.user("limit-a@example.com").await);
+    let b = token(&app.user("limit-b@example.com").await);
+    let mut limited = None;
+    for i in 0..25 {
+        let reply =
+            app.post("/api/documents", Some(&a), json!({ "markdown": format!("# {i}") })).await;
+        if reply.status == 429 {
+            limited = Some(reply);
+            break;
+        }
+    }
+    let limited = limited.unwrap_or_else(|| panic!("25 creates at once were all accepted"));
+    assert_eq!(limited.code(), "rate_limited");
+    assert!(limited.headers.get("retry-after").is_some());
+    assert_eq!(
+        app.post("/api/documents", Some(&b), json!({ "markdown": "# b" })).await.status,
+        201,
+        "others are not limited"
+    );
+    app.clock.advance(Duration::from_secs(5));
+    assert_eq!(
+        app.post("/api/documents", Some(&a), json!({ "markdown": "# again" })).await.status,
+        201,
+        "the bucket refills"
+    );
+}
+
+#[tokio::test]
+async fn readiness_follows_the_object_store_and_metrics_count_requests() {
+    let app = TestApp::spawn().await;
+    let ready = app.get("/readyz", None).await;
+    assert_eq!((ready.status, ready.json["ready"].as_bool()), (200, Some(true)), "{}", ready.json);
+
+    // A file where the probe's folder must go: the object store cannot take writes.
+    std::fs::write(app.data_dir.join("objects/_health"), b"blocked")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let unready = app.get("/readyz", None).await;
+    assert_eq!(
+        (unready.status, unready.json["checks"]["objects"]["ok"].as_bool()),
+        (503, Some(false)),
+        "{}",
+        unready.json
+    );
+    std::fs::remove_file(app.data_dir.join("objects/_health")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(app.get("/readyz", None).await.status, 200);
+
+    app.get("/healthz", None).await;
+    let metrics = String::from_utf8(app.get("/metrics", None).await.bytes).unwrap_or_default();
+    assert!(
+        metrics.contains(
+            "folio_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 1"
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("folio_http_request_duration_seconds_count{route=\"/readyz\"} 3"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("folio_outbox_pending 0"));
+}
