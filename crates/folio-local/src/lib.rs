@@ -18,7 +18,7 @@ mod synced;
 
 pub use accounts::SqliteAccounts;
 pub use database::{Database, Durability};
-pub use embedded::Embedded;
+pub use embedded::{BackupReport, Embedded};
 pub use events::SqliteEventLog;
 pub use idempotency::SqliteIdempotency;
 pub use index::SqliteIndex;

@@ -29,6 +29,9 @@ pub enum Command {
     /// Manage accounts of the built-in user pool.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Copy the data directory (a consistent database snapshot, then the objects) while folio
+    /// runs. Restore: stop folio, use the copy as the data directory, run `folio reindex`.
+    Backup(BackupArgs),
     /// Render jobs from standard input (started by `folio serve`; not for people).
     #[command(hide = true)]
     Worker,
@@ -247,4 +250,13 @@ impl From<PaperArg> for folio_render::Paper {
             PaperArg::A5 => Self::A5,
         }
     }
+}
+
+/// Arguments of `folio backup`.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Where to write the copy (a new or empty folder).
+    pub dest: PathBuf,
 }

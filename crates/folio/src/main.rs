@@ -26,6 +26,7 @@ fn main() -> ExitCode {
         Command::Reindex(args) => block_on(commands::reindex::run(&args)),
         Command::Serve(args) => block_on(commands::serve::run(&args)),
         Command::Worker => worker(),
+        Command::Backup(args) => block_on(commands::backup::run(&args)),
         Command::Users(UsersCommand::List(args)) => block_on(commands::users::list(&args)),
         Command::Users(UsersCommand::ResetPassword(args)) => {
             block_on(commands::users::reset_password(&args))

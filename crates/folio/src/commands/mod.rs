@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod backup;
 pub mod docs;
 pub mod events;
 pub mod reindex;

@@ -84,15 +84,48 @@ pub async fn run(args: &ServeArgs) -> Result<(), Failure> {
         RetryPolicy::default(),
         shutdown.clone(),
     ));
-    let reconciler = tokio::spawn(run_reconciler(data.pipeline.clone(), RECONCILE_EVERY, shutdown));
+    let reconciler =
+        tokio::spawn(run_reconciler(data.pipeline.clone(), RECONCILE_EVERY, shutdown.clone()));
+    let housekeeping = tokio::spawn(housekeeping(data.embedded.clone(), shutdown));
     let result =
         folio_server::serve(listener, folio_server::router(state), shutdown_signal()).await;
     let _ = stop.send(true);
     let _ = dispatcher.await;
     let _ = reconciler.await;
+    let _ = housekeeping.await;
     data.embedded.database.close().await;
     result.map_err(|e| Failure::document(format!("the server stopped: {e}")))
 }
+
+/// Deletes what has expired: refresh tokens past their lifetime, idempotency keys older than a
+/// day. (Acknowledged outbox rows are deleted when acknowledged.)
+async fn housekeeping(
+    embedded: folio_local::Embedded,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    use folio_auth::AccountStore;
+    use folio_core::ports::IdempotencyStore;
+    loop {
+        let now = embedded.clock.now_ms();
+        let tokens = embedded.accounts.purge_expired(now).await;
+        let keys =
+            embedded.idempotency.purge(now - ServerSettings::default().idempotency_ttl_ms).await;
+        match (tokens, keys) {
+            (Ok(tokens), Ok(keys)) if tokens + keys > 0 => {
+                tracing::info!(tokens, keys, "housekeeping removed expired rows")
+            }
+            (Ok(_), Ok(_)) => {}
+            (tokens, keys) => tracing::warn!(?tokens, ?keys, "housekeeping failed; will try again"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(HOUSEKEEPING_EVERY) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// How often expired rows are deleted.
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(10 * 60);
 
 async fn shutdown_signal() {
     let ctrl_c = async {

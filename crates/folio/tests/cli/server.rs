@@ -179,3 +179,89 @@ async fn serve_flow_survives_a_restart() {
         "the account is gone"
     );
 }
+
+#[tokio::test]
+async fn a_backup_taken_during_creates_restores_to_a_working_data_dir() {
+    let dir = temp();
+    let data = dir.path().join("data");
+    let backup = dir.path().join("backup");
+    let http = reqwest::Client::new();
+    let credentials = json!({ "email": "bk@example.com", "password": "correct horse battery" });
+    {
+        let server = Server::start(&data);
+        let url = server.url.clone();
+        call(http.post(format!("{url}/api/auth/register")).json(&credentials)).await;
+        let (_, session) =
+            call(http.post(format!("{url}/api/auth/login")).json(&credentials)).await;
+        let token = session["access_token"].as_str().unwrap_or_default().to_owned();
+        for i in 0..2 {
+            let body = json!({ "markdown": format!("# Before {i}") });
+            assert_eq!(
+                call(http.post(format!("{url}/api/documents")).bearer_auth(&token).json(&body))
+                    .await
+                    .0,
+                201
+            );
+        }
+        let creating = {
+            let http = http.clone();
+            let url = url.clone();
+            tokio::spawn(async move {
+                for i in 0..12 {
+                    let body = json!({ "markdown": format!("# Doc {i}\n\nBacked up while being written.") });
+                    let (status, _) = call(
+                        http.post(format!("{url}/api/documents")).bearer_auth(&token).json(&body),
+                    )
+                    .await;
+                    assert!(status == 201 || status == 429, "{status}");
+                }
+            })
+        };
+        let out = Command::new(env!("CARGO_BIN_EXE_folio"))
+            .arg("backup")
+            .arg(&backup)
+            .arg("--data-dir")
+            .arg(&data)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let again = Command::new(env!("CARGO_BIN_EXE_folio"))
+            .arg("backup")
+            .arg(&backup)
+            .arg("--data-dir")
+            .arg(&data)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(again.status.code(), Some(2), "a backup never overwrites");
+        let _ = creating.await;
+    }
+    // Restore: the copy is a data directory; reconcile it, then serve it.
+    let folio = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_folio"))
+            .args(args)
+            .arg("--data-dir")
+            .arg(&backup)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    assert!(folio(&["reindex"]).status.success());
+    let listed = folio(&["docs", "list", "--subject", "ignored", "--json"]);
+    assert!(listed.status.success());
+    let server = Server::start(&backup);
+    let url = &server.url;
+    let (status, session) =
+        call(http.post(format!("{url}/api/auth/login")).json(&credentials)).await;
+    assert_eq!(status, 200, "the account was backed up: {session}");
+    let token = session["access_token"].as_str().unwrap_or_default().to_owned();
+    let (status, library) =
+        call(http.get(format!("{url}/api/documents?limit=100")).bearer_auth(&token)).await;
+    assert_eq!(status, 200);
+    let items = library["items"].as_array().cloned().unwrap_or_default();
+    assert!(items.len() >= 2, "the documents made before the backup are there: {library}");
+    for item in &items {
+        let download = item["download_url"].as_str().unwrap_or_default();
+        let pdf =
+            http.get(format!("{url}{download}")).send().await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(pdf.status().as_u16(), 200, "every listed document downloads");
+    }
+}

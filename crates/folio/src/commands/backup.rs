@@ -1,0 +1,28 @@
+//! `folio backup DIR`: a consistent copy of the data directory while folio runs.
+
+use folio_core::Settings;
+
+use crate::args::BackupArgs;
+use crate::data::{Data, storage};
+use crate::failure::Failure;
+
+pub async fn run(args: &BackupArgs) -> Result<(), Failure> {
+    let data = Data::open(&args.data.data_dir, Settings::default()).await?;
+    let report = data.embedded.backup(&args.dest).await.map_err(|e| match e {
+        folio_core::Error::InvalidRequest(message) => {
+            Failure::usage(message).with_hint("back up into a new or empty folder")
+        }
+        other => storage(other),
+    })?;
+    println!(
+        "backed up the database and {} objects ({} bytes) to {}",
+        report.objects,
+        report.bytes,
+        args.dest.display()
+    );
+    eprintln!(
+        "to restore: stop folio, use {} as --data-dir, then run `folio reindex`",
+        args.dest.display()
+    );
+    Ok(())
+}
