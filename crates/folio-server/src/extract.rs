@@ -87,14 +87,62 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// The client's address (for throttling sign-ins); `unknown` when not served over TCP.
+/// The client's address (for throttling sign-ins): the connection's peer, or — only when the
+/// peer is a configured trusted proxy — the nearest address in `X-Forwarded-For` that is not a
+/// trusted proxy. `unknown` when not served over TCP.
 pub struct ClientAddr(pub String);
 
 impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, ApiError> {
-        let addr = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
-        Ok(Self(addr.unwrap_or_else(|| "unknown".to_owned())))
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Some(peer) = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()) else {
+            return Ok(Self("unknown".to_owned()));
+        };
+        Ok(Self(client_address(peer, &parts.headers, &state.settings.trusted_proxies).to_string()))
+    }
+}
+
+/// Walks `X-Forwarded-For` from the right while the hops are trusted proxies.
+pub fn client_address(
+    peer: std::net::IpAddr,
+    headers: &http::HeaderMap,
+    trusted: &[std::net::IpAddr],
+) -> std::net::IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let hops: Vec<std::net::IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|hop| hop.trim().parse().ok())
+        .collect();
+    hops.into_iter().rev().find(|hop| !trusted.contains(hop)).unwrap_or(peer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_addresses_count_only_behind_trusted_proxies() {
+        let proxy: std::net::IpAddr =
+            "10.0.0.1".parse().unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            http::HeaderValue::from_static("1.1.1.1, 6.6.6.6, 10.0.0.1"),
+        );
+        let client = std::net::IpAddr::from([6, 6, 6, 6]);
+        assert_eq!(client_address(proxy, &headers, &[proxy]), client, "the nearest untrusted hop");
+        let stranger = std::net::IpAddr::from([9, 9, 9, 9]);
+        assert_eq!(
+            client_address(stranger, &headers, &[proxy]),
+            stranger,
+            "spoofed header ignored"
+        );
+        assert_eq!(client_address(proxy, &http::HeaderMap::new(), &[proxy]), proxy);
     }
 }

@@ -16,6 +16,9 @@ pub struct ServerSettings {
     pub secure_cookies: bool,
     /// How long idempotency keys are kept (default 24 h).
     pub idempotency_ttl_ms: i64,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (otherwise the client address is the
+    /// connection's peer).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for ServerSettings {
@@ -24,6 +27,7 @@ impl Default for ServerSettings {
             max_body_bytes: 2 * 1024 * 1024,
             secure_cookies: false,
             idempotency_ttl_ms: 24 * 3600 * 1000,
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -37,9 +37,25 @@ pub enum Command {
     Worker,
 }
 
-/// Arguments of `folio serve`.
+/// Arguments of `folio serve`. Each setting comes from the flag, else its `FOLIO_*`
+/// variable, else the `--config` file, else the default.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
+    /// A TOML file with settings (keys as the long flags, with `_`: `render_timeout = 20`).
+    #[arg(long, env = "FOLIO_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print the effective settings as TOML and exit.
+    #[arg(long)]
+    pub print_config: bool,
+    /// A reverse proxy whose `X-Forwarded-For` is believed (repeat for several; comma-separated
+    /// in the variable).
+    #[arg(
+        long = "trusted-proxy",
+        env = "FOLIO_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_name = "IP"
+    )]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     #[command(flatten)]
     pub data: DataArgs,
     /// Address to listen on (`127.0.0.1:0` picks a free port; the URL is printed).

@@ -9,14 +9,14 @@ mod failure;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use crate::args::{Cli, Command, DocsCommand, EventsCommand, UsersCommand};
 use crate::failure::Failure;
 
 fn main() -> ExitCode {
     folio_render::quiet_render_panics();
-    let cli = Cli::parse();
+    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let cli =
+        <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let result = match cli.command {
         Command::Render(args) => commands::render::run(&args),
         Command::Docs(DocsCommand::List(args)) => block_on(commands::docs::list(&args)),
@@ -24,7 +24,11 @@ fn main() -> ExitCode {
         Command::Events(EventsCommand::Dead(args)) => block_on(commands::events::dead(&args)),
         Command::Events(EventsCommand::Retry(args)) => block_on(commands::events::retry(&args)),
         Command::Reindex(args) => block_on(commands::reindex::run(&args)),
-        Command::Serve(args) => block_on(commands::serve::run(&args)),
+        Command::Serve(args) => {
+            let sub = matches.subcommand_matches("serve").cloned().unwrap_or_default();
+            commands::serve::settings(args, &sub)
+                .and_then(|settings| block_on(commands::serve::run(settings)))
+        }
         Command::Worker => worker(),
         Command::Backup(args) => block_on(commands::backup::run(&args)),
         Command::Users(UsersCommand::List(args)) => block_on(commands::users::list(&args)),

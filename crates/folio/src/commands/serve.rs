@@ -10,6 +10,13 @@ use folio_core::{RetryPolicy, Settings, run_dispatcher, run_reconciler};
 use folio_server::workers::{PoolConfig, WorkerPool, WorkerRenderer};
 use folio_server::{AppState, ServerSettings};
 
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::ArgMatches;
+use clap::parser::ValueSource;
+use serde::{Deserialize, Serialize};
+
 use crate::args::ServeArgs;
 use crate::data::Data;
 use crate::failure::Failure;
@@ -17,7 +24,93 @@ use crate::failure::Failure;
 /// How often reconciliation runs while serving.
 const RECONCILE_EVERY: Duration = Duration::from_secs(10 * 60);
 
-pub async fn run(args: &ServeArgs) -> Result<(), Failure> {
+/// The effective settings of `folio serve`: flag, else variable, else config file, else default.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeSettings {
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<String>,
+    pub secure_cookies: Option<bool>,
+    pub workers: Option<usize>,
+    pub render_timeout: Option<u64>,
+    pub worker_memory_mib: Option<u64>,
+    pub trusted_proxies: Option<Vec<IpAddr>>,
+    pub log_json: Option<bool>,
+    pub oidc_issuer: Option<String>,
+    pub oidc_jwks_url: Option<String>,
+    pub oidc_audience: Option<String>,
+    pub oidc_client_id: Option<String>,
+    pub oidc_token_use: Option<String>,
+}
+
+/// Layers the settings; prints them and stops with `--print-config`.
+pub fn settings(args: ServeArgs, matches: &ArgMatches) -> Result<ServeSettings, Failure> {
+    let file: ServeSettings = match &args.config {
+        None => ServeSettings::default(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
+            toml::from_str(&text).map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?
+        }
+    };
+    let explicit = |id: &str| {
+        matches!(
+            matches.value_source(id),
+            Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+        )
+    };
+    fn pick<T>(explicit: bool, arg: T, file: Option<T>) -> Option<T> {
+        if explicit { Some(arg) } else { file.or(Some(arg)) }
+    }
+    fn pick_opt<T>(explicit: bool, arg: Option<T>, file: Option<T>) -> Option<T> {
+        if explicit { arg } else { file.or(arg) }
+    }
+    let settings = ServeSettings {
+        data_dir: pick(explicit("data_dir"), args.data.data_dir, file.data_dir),
+        listen: pick(explicit("listen"), args.listen, file.listen),
+        secure_cookies: pick(explicit("secure_cookies"), args.secure_cookies, file.secure_cookies),
+        workers: pick_opt(explicit("workers"), args.workers, file.workers),
+        render_timeout: pick(explicit("render_timeout"), args.render_timeout, file.render_timeout),
+        worker_memory_mib: pick(
+            explicit("worker_memory_mib"),
+            args.worker_memory_mib,
+            file.worker_memory_mib,
+        ),
+        trusted_proxies: pick(
+            explicit("trusted_proxies"),
+            args.trusted_proxies,
+            file.trusted_proxies,
+        ),
+        log_json: pick(explicit("log_json"), args.log_json, file.log_json),
+        oidc_issuer: pick_opt(explicit("oidc_issuer"), args.oidc_issuer, file.oidc_issuer),
+        oidc_jwks_url: pick_opt(explicit("oidc_jwks_url"), args.oidc_jwks_url, file.oidc_jwks_url),
+        oidc_audience: pick_opt(explicit("oidc_audience"), args.oidc_audience, file.oidc_audience),
+        oidc_client_id: pick_opt(
+            explicit("oidc_client_id"),
+            args.oidc_client_id,
+            file.oidc_client_id,
+        ),
+        oidc_token_use: pick_opt(
+            explicit("oidc_token_use"),
+            args.oidc_token_use,
+            file.oidc_token_use,
+        ),
+    };
+    if settings.oidc_issuer.is_some() != settings.oidc_jwks_url.is_some() {
+        return Err(Failure::usage("an OIDC issuer needs both oidc_issuer and oidc_jwks_url"));
+    }
+    if args.print_config {
+        // No secrets live in these settings (signing keys and the URL secret stay in the
+        // data directory), so nothing needs redacting.
+        print!("{}", toml::to_string(&settings).map_err(|e| Failure::document(e.to_string()))?);
+        std::process::exit(0);
+    }
+    Ok(settings)
+}
+
+pub async fn run(settings: ServeSettings) -> Result<(), Failure> {
+    let args = Resolved::from(settings);
+    let args = &args;
     init_logging(args.log_json);
     let mut data = Data::open(&args.data.data_dir, Settings::default()).await?;
     let program = std::env::current_exe().map_err(|e| {
@@ -61,6 +154,7 @@ pub async fn run(args: &ServeArgs) -> Result<(), Failure> {
         idempotency: data.embedded.idempotency.clone(),
         settings: ServerSettings {
             secure_cookies: args.secure_cookies,
+            trusted_proxies: args.trusted_proxies.clone(),
             ..ServerSettings::default()
         },
         workers: Some(Arc::clone(&workers)),
@@ -147,6 +241,45 @@ async fn shutdown_signal() {
         () = terminate => {}
     }
     tracing::info!("shutting down: finishing in-flight requests");
+}
+
+/// Settings with every default filled in.
+struct Resolved {
+    data: crate::args::DataArgs,
+    listen: String,
+    secure_cookies: bool,
+    workers: Option<usize>,
+    render_timeout: u64,
+    worker_memory_mib: u64,
+    trusted_proxies: Vec<IpAddr>,
+    log_json: bool,
+    oidc_issuer: Option<String>,
+    oidc_jwks_url: Option<String>,
+    oidc_audience: Option<String>,
+    oidc_client_id: Option<String>,
+    oidc_token_use: Option<String>,
+}
+
+impl From<ServeSettings> for Resolved {
+    fn from(s: ServeSettings) -> Self {
+        Self {
+            data: crate::args::DataArgs {
+                data_dir: s.data_dir.unwrap_or_else(|| PathBuf::from("folio-data")),
+            },
+            listen: s.listen.unwrap_or_else(|| "127.0.0.1:8080".to_owned()),
+            secure_cookies: s.secure_cookies.unwrap_or(false),
+            workers: s.workers,
+            render_timeout: s.render_timeout.unwrap_or(30),
+            worker_memory_mib: s.worker_memory_mib.unwrap_or(2048),
+            trusted_proxies: s.trusted_proxies.unwrap_or_default(),
+            log_json: s.log_json.unwrap_or(false),
+            oidc_issuer: s.oidc_issuer,
+            oidc_jwks_url: s.oidc_jwks_url,
+            oidc_audience: s.oidc_audience,
+            oidc_client_id: s.oidc_client_id,
+            oidc_token_use: s.oidc_token_use,
+        }
+    }
 }
 
 fn init_logging(json: bool) {

@@ -265,3 +265,48 @@ async fn a_backup_taken_during_creates_restores_to_a_working_data_dir() {
         assert_eq!(pdf.status().as_u16(), 200, "every listed document downloads");
     }
 }
+
+#[test]
+fn settings_come_from_flags_then_environment_then_the_file() {
+    let dir = temp();
+    let config = dir.path().join("folio.toml");
+    std::fs::write(&config, "render_timeout = 12\nworkers = 3\nlisten = \"127.0.0.1:9999\"\ntrusted_proxies = [\"10.0.0.1\"]\n").unwrap_or_default();
+    let print = |extra: &[&str], env: &[(&str, &str)]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_folio"));
+        command.args(["serve", "--print-config", "--config"]).arg(&config).args(extra);
+        for key in [
+            "FOLIO_RENDER_TIMEOUT",
+            "FOLIO_WORKERS",
+            "FOLIO_LISTEN",
+            "FOLIO_CONFIG",
+            "FOLIO_DATA_DIR",
+        ] {
+            command.env_remove(key);
+        }
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let out = command.output().unwrap_or_else(|e| panic!("{e}"));
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let from_file = print(&[], &[]);
+    assert!(
+        from_file.contains("render_timeout = 12") && from_file.contains("workers = 3"),
+        "{from_file}"
+    );
+    assert!(from_file.contains("listen = \"127.0.0.1:9999\""));
+    assert!(from_file.contains("worker_memory_mib = 2048"), "defaults fill the rest");
+    let layered = print(&["--workers", "5"], &[("FOLIO_RENDER_TIMEOUT", "20")]);
+    assert!(layered.contains("workers = 5"), "flag beats file: {layered}");
+    assert!(layered.contains("render_timeout = 20"), "environment beats file: {layered}");
+
+    std::fs::write(&config, "no_such_setting = 1\n").unwrap_or_default();
+    let out = Command::new(env!("CARGO_BIN_EXE_folio"))
+        .args(["serve", "--print-config", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown field"));
+}
