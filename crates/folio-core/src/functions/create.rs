@@ -16,6 +16,7 @@ pub const MAX_TITLE_CHARS: usize = 300;
 
 /// What a caller asks create-pdf for. The owner is never part of it: it is the verified caller.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateRequest {
     /// Title; else the front matter's, the first heading, or "Untitled".
@@ -29,11 +30,13 @@ pub struct CreateRequest {
     /// Images beside the document (the CLI's `docs import` supplies them; the JSON API does not
     /// accept them yet).
     #[serde(skip)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     pub assets: std::collections::BTreeMap<String, Vec<u8>>,
 }
 
 /// Render options of a create request.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateOptions {
     /// `a4`, `us-letter` or `a5`.
@@ -47,6 +50,7 @@ pub struct CreateOptions {
 /// What create-pdf returns: everything the caller needs at once (the library catches up):
 /// `{id, title, pages, bytes, created, download_url, warnings}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Created {
     /// The new document, with a signed URL that downloads its PDF for a while.
     #[serde(flatten)]

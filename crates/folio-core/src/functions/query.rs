@@ -15,6 +15,7 @@ pub const MAX_LIMIT: usize = 100;
 
 /// A listing request.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct QueryParams {
     /// Page size, 1–100 (default 20).
     pub limit: Option<usize>,
@@ -26,8 +27,10 @@ pub struct QueryParams {
 
 /// One document as clients see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DocumentSummary {
     /// Id.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "01a21100-bafe-77c1-8d20-7f74fb41f1d5"))]
     pub id: DocumentId,
     /// Title.
     pub title: String,
@@ -43,6 +46,7 @@ pub struct DocumentSummary {
 
 /// A page of the library.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DocumentPage {
     /// Newest first.
     pub items: Vec<DocumentSummary>,

@@ -15,21 +15,21 @@ const COOKIE_NAME: &str = "folio_refresh";
 /// Cookie-based refresh and logout must carry this header (a form cannot set it: CSRF).
 const CSRF_HEADER: &str = "x-folio-csrf";
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
     email: String,
     password: String,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshBody {
     #[serde(default)]
     refresh_token: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
     current_password: String,
@@ -100,6 +100,8 @@ async fn optional_body(
     ApiJson::<RefreshBody>::from_request(request, state).await.map(|b| Some(b.value))
 }
 
+#[utoipa::path(post, path = "/api/auth/register", tag = "auth", request_body = Credentials,
+    responses((status = 201, description = "Registered", body = crate::routes::openapi::Registered), (status = 409, description = "Email taken", body = crate::routes::openapi::ErrorBody), (status = 400, description = "Bad input", body = crate::routes::openapi::ErrorBody)))]
 pub async fn register(
     State(state): State<AppState>,
     body: ApiJson<Credentials>,
@@ -113,6 +115,8 @@ pub async fn register(
     Ok((StatusCode::CREATED, Json(payload)).into_response())
 }
 
+#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = Credentials,
+    responses((status = 200, description = "Signed in; also sets the refresh cookie", body = crate::routes::openapi::SessionBody), (status = 401, description = "No or bad access token", body = crate::routes::openapi::ErrorBody), (status = 429, description = "Throttled", body = crate::routes::openapi::ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
@@ -122,6 +126,8 @@ pub async fn login(
     Ok(session_response(&state, &session))
 }
 
+#[utoipa::path(post, path = "/api/auth/refresh", tag = "auth", request_body(content = RefreshBody, description = "Or the refresh cookie plus an X-Folio-CSRF header"),
+    responses((status = 200, description = "A new session", body = crate::routes::openapi::SessionBody), (status = 401, description = "No or bad access token", body = crate::routes::openapi::ErrorBody)))]
 pub async fn refresh(
     State(state): State<AppState>,
     request: axum::extract::Request,
@@ -133,6 +139,8 @@ pub async fn refresh(
     Ok(session_response(&state, &session))
 }
 
+#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", request_body(content = RefreshBody, description = "Or the refresh cookie plus an X-Folio-CSRF header"),
+    responses((status = 204, description = "Signed out")))]
 pub async fn logout(
     State(state): State<AppState>,
     request: axum::extract::Request,
@@ -147,6 +155,8 @@ pub async fn logout(
     Ok(response)
 }
 
+#[utoipa::path(post, path = "/api/auth/password", tag = "auth", request_body = PasswordChange, security(("bearer" = [])),
+    responses((status = 204, description = "Changed; every session ends"), (status = 401, description = "No or bad access token", body = crate::routes::openapi::ErrorBody), (status = 400, description = "Bad input", body = crate::routes::openapi::ErrorBody)))]
 pub async fn change_password(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -166,10 +176,12 @@ pub async fn change_password(
     Ok(response)
 }
 
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "auth", responses((status = 200, description = "The pool's public keys")))]
 pub async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
     Ok(Json(state.pool.jwks()?).into_response())
 }
 
+#[utoipa::path(get, path = "/.well-known/openid-configuration", tag = "auth", responses((status = 200, description = "The issuer")))]
 pub async fn discovery(State(state): State<AppState>) -> Json<serde_json::Value> {
     Json(serde_json::json!({
         "issuer": state.pool.issuer(),

@@ -6,8 +6,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use folio_core::DocumentId;
 use folio_core::functions::{
-    CreateRequest, Created, QueryParams, create_pdf, create_pdf_with_id, delete_document,
-    get_document, get_source, query_documents, stored_document,
+    CreateRequest, Created, DocumentPage, DocumentSummary, QueryParams, create_pdf,
+    create_pdf_with_id, delete_document, get_document, get_source, query_documents,
+    stored_document,
 };
 use folio_core::ports::IdempotencyRecord;
 use sha2::{Digest, Sha256};
@@ -33,6 +34,14 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     Ok(Some(key.to_owned()))
 }
 
+#[utoipa::path(post, path = "/api/documents", tag = "documents", request_body = CreateRequest, security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key make one document")),
+    responses((status = 201, description = "Created", body = Created), (status = 400, description = "Bad input", body = crate::routes::openapi::ErrorBody), (status = 401, description = "No or bad access token", body = crate::routes::openapi::ErrorBody),
+        (status = 409, description = "Idempotency key reused with another body", body = crate::routes::openapi::ErrorBody),
+        (status = 413, description = "Body or source too large", body = crate::routes::openapi::ErrorBody),
+        (status = 422, description = "The document cannot be rendered", body = crate::routes::openapi::ErrorBody),
+        (status = 429, description = "Rate limited", body = crate::routes::openapi::ErrorBody),
+        (status = 503, description = "Overloaded or timed out", body = crate::routes::openapi::ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -81,6 +90,8 @@ pub async fn create(
     Ok(response)
 }
 
+#[utoipa::path(get, path = "/api/documents", tag = "documents", params(QueryParams), security(("bearer" = [])),
+    responses((status = 200, description = "Newest first", body = DocumentPage), (status = 400, description = "Bad input", body = crate::routes::openapi::ErrorBody), (status = 401, description = "No or bad access token", body = crate::routes::openapi::ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -91,6 +102,8 @@ pub async fn list(
     Ok(Json(query_documents(&state.pipeline, &caller.identity, &params).await?).into_response())
 }
 
+#[utoipa::path(get, path = "/api/documents/{id}", tag = "documents", params(("id" = String, Path, description = "Document id")), security(("bearer" = [])),
+    responses((status = 200, description = "The document with a fresh download URL", body = DocumentSummary), (status = 404, description = "No such document", body = crate::routes::openapi::ErrorBody), (status = 401, description = "No or bad access token", body = crate::routes::openapi::ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -100,6 +113,8 @@ pub async fn get(
     Ok(Json(get_document(&state.pipeline, &caller.identity, &id).await?).into_response())
 }
 
+#[utoipa::path(get, path = "/api/documents/{id}/source", tag = "documents", params(("id" = String, Path, description = "Document id")), security(("bearer" = [])),
+    responses((status = 200, description = "The markdown", content_type = "text/markdown"), (status = 404, description = "No such document", body = crate::routes::openapi::ErrorBody), (status = 401, description = "No or bad access token", body = crate::routes::openapi::ErrorBody)))]
 pub async fn source(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -110,6 +125,8 @@ pub async fn source(
     Ok(([(header::CONTENT_TYPE, "text/markdown; charset=utf-8")], markdown).into_response())
 }
 
+#[utoipa::path(delete, path = "/api/documents/{id}", tag = "documents", params(("id" = String, Path, description = "Document id")), security(("bearer" = [])),
+    responses((status = 204, description = "Deleted"), (status = 404, description = "No such document", body = crate::routes::openapi::ErrorBody), (status = 401, description = "No or bad access token", body = crate::routes::openapi::ErrorBody)))]
 pub async fn delete(
     State(state): State<AppState>,
     Caller(caller): Caller,

@@ -30,6 +30,7 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
 
 /// Ready when the database answers, the object store takes a write, and the render worker
 /// binary is there.
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "Ready"), (status = 503, description = "Not ready")))]
 pub async fn ready(State(state): State<AppState>) -> Response {
     let mut checks = serde_json::Map::new();
     let database = state.pipeline.events.pending().await;
@@ -62,6 +63,7 @@ fn check(result: Result<(), String>) -> serde_json::Value {
 }
 
 /// Prometheus metrics.
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus metrics", content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let pending = state.pipeline.events.pending().await.unwrap_or(0) as f64;
     let dead = state.pipeline.events.dead_letters().await.map(|d| d.len()).unwrap_or(0) as f64;

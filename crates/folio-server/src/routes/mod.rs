@@ -5,37 +5,52 @@ mod auth;
 mod documents;
 mod files;
 mod health;
+pub mod openapi;
 mod preview;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::routing::{get, post};
+use std::sync::Arc;
+
+use axum::routing::get;
 use axum::{Json, Router};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::{ApiError, AppState};
 
 pub fn router(state: AppState) -> Router {
     let limit = state.settings.max_body_bytes;
-    Router::new()
-        .route("/api/auth/register", post(auth::register))
-        .route("/api/auth/login", post(auth::login))
-        .route("/api/auth/refresh", post(auth::refresh))
-        .route("/api/auth/logout", post(auth::logout))
-        .route("/api/auth/password", post(auth::change_password))
-        .route("/.well-known/jwks.json", get(auth::jwks))
-        .route("/.well-known/openid-configuration", get(auth::discovery))
-        .route("/api/documents", post(documents::create).get(documents::list))
-        .route("/api/documents/{id}", get(documents::get).delete(documents::delete))
-        .route("/api/documents/{id}/source", get(documents::source))
-        .route("/api/preview", post(preview::html))
-        .route("/api/preview/pages", post(preview::pages))
+    let (api, doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(auth::register))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::refresh))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::change_password))
+        .routes(routes!(auth::jwks))
+        .routes(routes!(auth::discovery))
+        .routes(routes!(documents::create, documents::list))
+        .routes(routes!(documents::get, documents::delete))
+        .routes(routes!(documents::source))
+        .routes(routes!(preview::html))
+        .routes(routes!(preview::pages))
+        .routes(routes!(health::ready))
+        .routes(routes!(health::metrics))
+        .split_for_parts();
+    let doc: Arc<str> = doc.to_json().unwrap_or_default().into();
+    api.route(
+        "/api/openapi.json",
+        get(move || {
+            let doc = Arc::clone(&doc);
+            async move { ([(header::CONTENT_TYPE, "application/json")], doc.to_string()) }
+        }),
+    )
         .route("/files/{*key}", get(files::download))
         .route("/healthz", get(|| async { Json(serde_json::json!({ "status": "ok" })) }))
-        .route("/readyz", get(health::ready))
-        .route("/metrics", get(health::metrics))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

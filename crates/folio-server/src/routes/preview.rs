@@ -10,7 +10,7 @@ use crate::extract::{ApiJson, Caller};
 use crate::workers::{Answer, Job, JobKind};
 use crate::{ApiError, AppState};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PreviewRequest {
     markdown: String,
@@ -60,6 +60,8 @@ pub fn render_error(err: RenderError) -> ApiError {
     }
 }
 
+#[utoipa::path(post, path = "/api/preview", tag = "preview", request_body = PreviewRequest, security(("bearer" = [])),
+    responses((status = 200, description = "{html, warnings}"), (status = 400, description = "Bad input", body = crate::routes::openapi::ErrorBody), (status = 401, description = "No or bad access token", body = crate::routes::openapi::ErrorBody)))]
 pub async fn html(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -77,6 +79,8 @@ pub async fn html(
         .into_response())
 }
 
+#[utoipa::path(post, path = "/api/preview/pages", tag = "preview", request_body = PreviewRequest, security(("bearer" = [])),
+    responses((status = 200, description = "{pages: [svg], warnings}"), (status = 400, description = "Bad input", body = crate::routes::openapi::ErrorBody), (status = 401, description = "No or bad access token", body = crate::routes::openapi::ErrorBody)))]
 pub async fn pages(
     State(state): State<AppState>,
     Caller(caller): Caller,
