@@ -260,6 +260,8 @@ struct Worker {
     stdin: ChildStdin,
     stdout: ChildStdout,
     renders: u32,
+    /// The affinity key of its last job: Typst's caches in this worker are warm for it.
+    last_affinity: Option<u64>,
 }
 
 impl Worker {
@@ -341,11 +343,17 @@ impl WorkerPool {
         let stdin = child.stdin.take().ok_or_else(|| std::io::Error::other("no worker stdin"))?;
         let stdout =
             child.stdout.take().ok_or_else(|| std::io::Error::other("no worker stdout"))?;
-        Ok(Worker { child, stdin, stdout, renders: 0 })
+        Ok(Worker { child, stdin, stdout, renders: 0, last_affinity: None })
     }
 
     /// Runs a job on a worker.
     pub async fn run(&self, job: &Job) -> Result<Answer> {
+        self.run_with_affinity(job, None).await
+    }
+
+    /// Runs a job, preferring the idle worker that last ran a job with the same `affinity`
+    /// (successive previews of one person's document stay on a warm worker).
+    pub async fn run_with_affinity(&self, job: &Job, affinity: Option<u64>) -> Result<Answer> {
         let overloaded = || Error::Render {
             code: "overloaded",
             message: "every renderer is busy; try again in a moment".to_owned(),
@@ -366,7 +374,15 @@ impl WorkerPool {
             message: e.to_string(),
             retryable: false,
         })?;
-        let idle = self.idle.lock().await.pop();
+        let idle = {
+            let mut idle = self.idle.lock().await;
+            let warm =
+                affinity.and_then(|key| idle.iter().position(|w| w.last_affinity == Some(key)));
+            match warm {
+                Some(index) => Some(idle.swap_remove(index)),
+                None => idle.pop(),
+            }
+        };
         let mut worker = match idle {
             Some(worker) => worker,
             None => self.spawn().map_err(|e| Error::Render {
@@ -378,6 +394,7 @@ impl WorkerPool {
         match tokio::time::timeout(self.config.deadline, worker.exchange(&bytes)).await {
             Ok(Ok(answer)) => {
                 worker.renders += 1;
+                worker.last_affinity = affinity;
                 self.renders.fetch_add(1, Ordering::Relaxed);
                 if worker.renders < self.config.recycle_after {
                     self.idle.lock().await.push(worker);

@@ -20,11 +20,17 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = request.method().as_str().to_owned();
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     let started = Instant::now();
     let response = next.run(request).await;
     let elapsed = started.elapsed();
     state.metrics.request(&method, &route, response.status().as_u16(), elapsed);
-    tracing::debug!(%method, %route, status = response.status().as_u16(), ms = elapsed.as_millis() as u64, "request");
+    tracing::info!(%request_id, %method, %route, status = response.status().as_u16(), ms = elapsed.as_millis() as u64, "request");
     response
 }
 

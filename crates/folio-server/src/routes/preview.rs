@@ -101,7 +101,14 @@ pub async fn pages(
             toc: body.value.options.toc,
             assets: Default::default(),
         };
-        return match pool.run(&job).await? {
+        // One person's successive previews go to the worker that rendered the last one.
+        let affinity = {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            caller.identity.hash(&mut hasher);
+            hasher.finish()
+        };
+        return match pool.run_with_affinity(&job, Some(affinity)).await? {
             Answer::Done { pages, title, warnings, .. } => {
                 let body = serde_json::json!({ "pages": pages.unwrap_or_default(), "title": title, "warnings": warnings });
                 Ok(Json(body).into_response())

@@ -29,6 +29,7 @@ pub(crate) struct TestApp {
     pub(crate) http: reqwest::Client,
     pub(crate) clock: Arc<ManualClock>,
     pub(crate) data_dir: std::path::PathBuf,
+    pub(crate) embedded: Embedded,
     _dir: tempfile::TempDir,
     _stop: tokio::sync::watch::Sender<bool>,
 }
@@ -99,7 +100,15 @@ impl TestApp {
             let _ = stopped.changed().await;
         }));
         let data_dir = dir.path().to_owned();
-        Self { url, http: reqwest::Client::new(), clock, data_dir, _dir: dir, _stop: stop }
+        Self {
+            url,
+            http: reqwest::Client::new(),
+            clock,
+            data_dir,
+            embedded,
+            _dir: dir,
+            _stop: stop,
+        }
     }
 
     pub(crate) async fn send(&self, request: reqwest::RequestBuilder) -> Reply {

@@ -118,4 +118,14 @@ async fn readiness_follows_the_object_store_and_metrics_count_requests() {
         "{metrics}"
     );
     assert!(metrics.contains("folio_outbox_pending 0"));
+
+    // The database gone: not ready.
+    app.embedded.database.close().await;
+    let unready = app.get("/readyz", None).await;
+    assert_eq!(
+        (unready.status, unready.json["checks"]["database"]["ok"].as_bool()),
+        (503, Some(false)),
+        "{}",
+        unready.json
+    );
 }
