@@ -55,23 +55,23 @@ pub struct AppState {
     pub create_limit: Arc<crate::RateLimiter>,
     /// Previews per identity.
     pub preview_limit: Arc<crate::RateLimiter>,
+    /// Registrations per client address.
+    pub register_limit: Arc<crate::RateLimiter<String>>,
 }
 
 impl AppState {
-    /// Takes one request from `identity`'s bucket of `limiter`, or answers 429.
-    pub fn rate_limit(
+    /// Takes one request from `key`'s bucket of `limiter`, or answers 429.
+    pub fn rate_limit<K: std::hash::Hash + Eq + Clone>(
         &self,
-        limiter: &crate::RateLimiter,
-        identity: &folio_core::IdentityId,
+        limiter: &crate::RateLimiter<K>,
+        key: &K,
     ) -> Result<(), crate::ApiError> {
-        limiter.check(identity, self.pipeline.clock.now_ms()).map_err(|retry_after| {
-            crate::ApiError {
-                status: http::StatusCode::TOO_MANY_REQUESTS,
-                code: "rate_limited",
-                message: "too many requests; slow down".to_owned(),
-                retryable: true,
-                retry_after: Some(retry_after),
-            }
+        limiter.check(key, self.pipeline.clock.now_ms()).map_err(|retry_after| crate::ApiError {
+            status: http::StatusCode::TOO_MANY_REQUESTS,
+            code: "rate_limited",
+            message: "too many requests; slow down".to_owned(),
+            retryable: true,
+            retry_after: Some(retry_after),
         })
     }
 }

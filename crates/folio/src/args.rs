@@ -88,6 +88,12 @@ pub struct ServeArgs {
     /// Wall-clock limit of one render, in seconds.
     #[arg(long, env = "FOLIO_RENDER_TIMEOUT", default_value_t = 30, value_name = "SECONDS")]
     pub render_timeout: u64,
+    /// Creates each identity may make per minute (bursts of a third of that).
+    #[arg(long, env = "FOLIO_CREATES_PER_MINUTE", default_value_t = 60, value_name = "N")]
+    pub creates_per_minute: u32,
+    /// Previews each identity may ask for per minute (bursts of a tenth of that).
+    #[arg(long, env = "FOLIO_PREVIEWS_PER_MINUTE", default_value_t = 1200, value_name = "N")]
+    pub previews_per_minute: u32,
     /// Address-space cap of each render worker, in MiB.
     #[arg(long, env = "FOLIO_WORKER_MEMORY_MIB", default_value_t = 2048, value_name = "MIB")]
     pub worker_memory_mib: u64,

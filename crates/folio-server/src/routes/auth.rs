@@ -104,8 +104,10 @@ async fn optional_body(
     responses((status = 201, description = "Registered", body = crate::routes::openapi::Registered), (status = 409, description = "Email taken", body = crate::routes::openapi::ErrorBody), (status = 400, description = "Bad input", body = crate::routes::openapi::ErrorBody)))]
 pub async fn register(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     body: ApiJson<Credentials>,
 ) -> Result<Response, ApiError> {
+    state.rate_limit(&state.register_limit, &client)?;
     let user = state.pool.register(&body.value.email, &body.value.password).await?;
     let payload = serde_json::json!({
         "user_id": user.id,

@@ -185,3 +185,15 @@ async fn sign_out_and_password_change_end_sessions() {
         .await;
     assert_eq!(relogin.status, 200);
 }
+
+#[tokio::test]
+async fn registrations_are_rate_limited_per_client_address() {
+    let app = TestApp::spawn().await;
+    let mut statuses = Vec::new();
+    for i in 0..12 {
+        let body = json!({ "email": format!("spam{i}@example.com"), "password": "long enough" });
+        statuses.push(app.post("/api/auth/register", None, body).await.status);
+    }
+    assert_eq!(&statuses[..10], &[201; 10]);
+    assert_eq!(statuses[10], 429, "{statuses:?}");
+}

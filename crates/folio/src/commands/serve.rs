@@ -34,6 +34,8 @@ pub struct ServeSettings {
     pub workers: Option<usize>,
     pub render_timeout: Option<u64>,
     pub worker_memory_mib: Option<u64>,
+    pub creates_per_minute: Option<u32>,
+    pub previews_per_minute: Option<u32>,
     pub trusted_proxies: Option<Vec<IpAddr>>,
     pub log_json: Option<bool>,
     pub oidc_issuer: Option<String>,
@@ -75,6 +77,16 @@ pub fn settings(args: ServeArgs, matches: &ArgMatches) -> Result<ServeSettings, 
             explicit("worker_memory_mib"),
             args.worker_memory_mib,
             file.worker_memory_mib,
+        ),
+        creates_per_minute: pick(
+            explicit("creates_per_minute"),
+            args.creates_per_minute,
+            file.creates_per_minute,
+        ),
+        previews_per_minute: pick(
+            explicit("previews_per_minute"),
+            args.previews_per_minute,
+            file.previews_per_minute,
         ),
         trusted_proxies: pick(
             explicit("trusted_proxies"),
@@ -159,8 +171,15 @@ pub async fn run(settings: ServeSettings) -> Result<(), Failure> {
         },
         workers: Some(Arc::clone(&workers)),
         metrics: Default::default(),
-        create_limit: Arc::new(folio_server::RateLimiter::new(20, 60)),
-        preview_limit: Arc::new(folio_server::RateLimiter::new(120, 1200)),
+        create_limit: Arc::new(folio_server::RateLimiter::new(
+            (args.creates_per_minute / 3).max(1),
+            args.creates_per_minute,
+        )),
+        preview_limit: Arc::new(folio_server::RateLimiter::new(
+            (args.previews_per_minute / 10).max(1),
+            args.previews_per_minute,
+        )),
+        register_limit: Arc::new(folio_server::RateLimiter::new(10, 30)),
     };
 
     let listener = tokio::net::TcpListener::bind(&args.listen).await.map_err(|e| {
@@ -251,6 +270,8 @@ struct Resolved {
     workers: Option<usize>,
     render_timeout: u64,
     worker_memory_mib: u64,
+    creates_per_minute: u32,
+    previews_per_minute: u32,
     trusted_proxies: Vec<IpAddr>,
     log_json: bool,
     oidc_issuer: Option<String>,
@@ -271,6 +292,8 @@ impl From<ServeSettings> for Resolved {
             workers: s.workers,
             render_timeout: s.render_timeout.unwrap_or(30),
             worker_memory_mib: s.worker_memory_mib.unwrap_or(2048),
+            creates_per_minute: s.creates_per_minute.unwrap_or(60).max(1),
+            previews_per_minute: s.previews_per_minute.unwrap_or(1200).max(1),
             trusted_proxies: s.trusted_proxies.unwrap_or_default(),
             log_json: s.log_json.unwrap_or(false),
             oidc_issuer: s.oidc_issuer,
