@@ -48,16 +48,19 @@ fn options(request: &PreviewRequest) -> Result<RenderOptions, ApiError> {
     })
 }
 
-/// A render error as an API error.
-pub fn render_error(err: RenderError) -> ApiError {
-    match err {
-        RenderError::InvalidUtf8 { .. } | RenderError::Empty => ApiError::invalid(err.to_string()),
-        other => ApiError::from(folio_core::Error::Render {
-            code: other.code(),
-            message: other.to_string(),
-            retryable: false,
-        }),
-    }
+/// A render error as an API error (the same mapping as create's renderer).
+fn render_error(err: RenderError) -> ApiError {
+    ApiError::from(crate::render_error(err))
+}
+
+/// What both previews do first: the caller's rate limit, then the render options.
+fn admit(
+    state: &AppState,
+    caller: &folio_auth::Verified,
+    request: &PreviewRequest,
+) -> Result<RenderOptions, ApiError> {
+    state.rate_limit(&state.preview_limit, &caller.identity)?;
+    options(request)
 }
 
 #[utoipa::path(post, path = "/api/preview", tag = "preview", request_body = PreviewRequest, security(("bearer" = [])),
@@ -67,8 +70,7 @@ pub async fn html(
     Caller(caller): Caller,
     body: ApiJson<PreviewRequest>,
 ) -> Result<Response, ApiError> {
-    state.rate_limit(&state.preview_limit, &caller.identity)?;
-    let options = options(&body.value)?;
+    let options = admit(&state, &caller, &body.value)?;
     let markdown = body.value.markdown;
     let preview =
         tokio::task::spawn_blocking(move || folio_render::render_html(&markdown, &options))
@@ -86,8 +88,7 @@ pub async fn pages(
     Caller(caller): Caller,
     body: ApiJson<PreviewRequest>,
 ) -> Result<Response, ApiError> {
-    state.rate_limit(&state.preview_limit, &caller.identity)?;
-    let options = options(&body.value)?;
+    let options = admit(&state, &caller, &body.value)?;
     let markdown = body.value.markdown;
     if markdown.trim().is_empty() {
         return Err(ApiError::invalid("the markdown is empty"));
