@@ -59,6 +59,8 @@ pub struct Session {
     pub refresh_token: String,
     /// The caller's identity id (the `<identity>` of object keys).
     pub identity_id: IdentityId,
+    /// The account's normalised email, for display.
+    pub email: String,
 }
 
 #[derive(Serialize)]
@@ -231,6 +233,7 @@ impl UserPool {
             expires_in: self.settings.access_ttl_secs,
             refresh_token,
             identity_id: self.identity_of(user),
+            email: user.email.clone(),
         })
     }
 

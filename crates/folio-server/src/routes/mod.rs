@@ -1,4 +1,4 @@
-//! The routes. Public: auth, well-known, signed downloads, health. Everything else needs a
+//! The routes. Public: the web app, auth, well-known, signed downloads, health. Everything else needs a
 //! verified access token (the [`crate::extract::Caller`] extractor).
 
 mod auth;
@@ -7,6 +7,7 @@ mod files;
 mod health;
 pub mod openapi;
 mod preview;
+mod web;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -49,6 +50,8 @@ pub fn router(state: AppState) -> Router {
             async move { ([(header::CONTENT_TYPE, "application/json")], doc.to_string()) }
         }),
     )
+        .route("/", get(web::index))
+        .route("/app/{*path}", get(web::file))
         .route("/files/{*key}", get(files::download))
         .route("/healthz", get(|| async { Json(serde_json::json!({ "status": "ok" })) }))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
@@ -63,7 +66,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), health::track))
         // Outermost: every response, errors included, carries these.
         .layer(RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT))
-        .layer(security_header(header::CONTENT_SECURITY_POLICY, "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'; form-action 'self'"))
+        .layer(security_header(header::CONTENT_SECURITY_POLICY, "default-src 'self'; img-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; object-src 'none'; form-action 'self'"))
         .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(security_header(header::REFERRER_POLICY, "no-referrer"))
         .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))

@@ -38,6 +38,7 @@ pub struct SessionBody {
     expires_in: i64,
     refresh_token: String,
     identity_id: String,
+    email: String,
 }
 
 struct BearerAuth;

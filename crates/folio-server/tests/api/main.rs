@@ -6,6 +6,7 @@ mod documents;
 mod openapi;
 mod ops;
 mod tokens;
+mod web;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -159,6 +160,8 @@ impl TestApp {
             )
             .await;
         assert_eq!(reply.status, 200, "{}", reply.json);
+        // The session names its account (the web app shows it).
+        assert_eq!(reply.json["email"], email.to_lowercase(), "{}", reply.json);
         reply.json
     }
 
