@@ -42,24 +42,46 @@ print('wrk.body = ' + json.dumps(body))
 print('local tokens = {' + ",".join(json.dumps(t) for t in tokens) + '}')
 print('local n = 0')
 print('request = function() n = n + 1; wrk.headers["Authorization"] = "Bearer " .. tokens[(n % #tokens) + 1]; return wrk.format() end')
-print('local codes = {}')
-print('response = function(status) codes[status] = (codes[status] or 0) + 1 end')
-print('done = function() local s = "" for k, v in pairs(codes) do s = s .. k .. ":" .. v .. " " end io.write("CODES " .. s .. "\\n") end')
+PY
+}
+
+# Requests to a route so far, by status: "201:1234 503:56".
+statuses() {  # method, route
+  curl -s "$url/metrics" | awk -v m="$1" -v r="$2" '
+    $1 ~ "^folio_http_requests_total" && index($1, "method=\"" m "\"") && index($1, "route=\"" r "\"") {
+      match($1, /status="[0-9]+"/); s = substr($1, RSTART + 8, 3); n[s] += $2
+    }
+    END { for (s in n) printf "%s:%d ", s, n[s] }'
+}
+
+# The difference of two `statuses` snapshots.
+delta() {
+  python3 - "$1" "$2" <<'PY'
+import sys
+parse = lambda t: {k: int(v) for k, v in (p.split(":") for p in t.split())}
+before, after = parse(sys.argv[1]), parse(sys.argv[2])
+print(" ".join(f"{k}: {after[k] - before.get(k, 0)}" for k in sorted(after) if after[k] != before.get(k, 0)))
 PY
 }
 
 row() {  # label, connections, script
-  out="$(wrk -t2 -c"$2" -d"${secs}s" --timeout 60s --latency -s "$3" "$4" 2>&1)"
+  before="$(statuses "$method" "$route")"
+  threads=$(( $2 < 2 ? $2 : 2 ))  # wrk needs at least one connection per thread
+  out="$(wrk -t"$threads" -c"$2" -d"${secs}s" --timeout 60s --latency -s "$3" "$4" 2>&1 || true)"
   rps="$(echo "$out" | awk '/Requests\/sec/ {print $2}')"
   p50="$(echo "$out" | awk '$1=="50%" {print $2}')"
   p99="$(echo "$out" | awk '$1=="99%" {print $2}')"
-  codes="$(echo "$out" | awk '/^CODES/ {$1=""; print}')"
+  codes="$(delta "$before" "$(statuses "$method" "$route")")"
+  total="$(echo "$out" | awk '/requests in/ {print $1}')"
+  bad="$(echo "$out" | awk '/Non-2xx/ {print $NF}')"
+  ok_rps="$(python3 -c "print(f'{(${total:-0} - ${bad:-0}) / $secs:.1f}')")"
   rss="$(ps -o rss= --ppid "$server" -p "$server" | awk '{s+=$1} END {printf "%.0f", s/1024}')"
-  echo "| $1 | $2 | $rps | $p50 | $p99 | $codes | $rss MB |"
+  echo "| $1 | $2 | $rps | $ok_rps | $p50 | $p99 | $codes | $rss MB |"
 }
 
-echo "| run | connections | requests/s | p50 | p99 | statuses | server + workers RSS |"
-echo "|---|---|---|---|---|---|---|"
+echo "| run | connections | answers/s | 2xx/s | p50 | p99 | statuses | server + workers RSS |"
+echo "|---|---|---|---|---|---|---|---|"
+method=POST route=/api/documents
 for size in small medium; do
   lua "$work/corpus/$size.md"
   label="create $( [ "$size" = small ] && echo 2 KB || echo 20 KB )"
@@ -69,6 +91,7 @@ cat >"$work/get.lua" <<LUA
 wrk.headers["Authorization"] = "Bearer ${tokens[1]}"
 LUA
 docs="$(curl -s "$url/metrics" | awk '/^folio_http_requests_total.*route="\/api\/documents".*status="201"/ {s+=$NF} END {print s}')"
+method=GET
 row "list 20 (of ~$((docs / 8)) per identity)" 8 "$work/get.lua" "$url/api/documents?limit=20"
 echo
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(date -u +%Y-%m-%d)"

@@ -209,10 +209,8 @@ pub struct RenderRequest {
     pub markdown: String,
     /// Title override.
     pub title: Option<String>,
-    /// Paper override (`a4`, `us-letter`, `a5`).
-    pub paper: Option<String>,
-    /// Table of contents override.
-    pub toc: Option<bool>,
+    /// The caller's render options (paper, theme, contents…), checked by the renderer.
+    pub options: crate::functions::CreateOptions,
     /// Images the document may show, keyed by the reference as written in the markdown.
     pub assets: std::collections::BTreeMap<String, Vec<u8>>,
 }

@@ -45,6 +45,9 @@ pub enum RenderError {
         /// The limit.
         limit: usize,
     },
+    /// The options ask for something Typst cannot do (a combination of PDF standards, say).
+    #[error("{0}")]
+    Unsupported(String),
     /// The typesetter failed. With folio's translation this means a bug or an input the
     /// translator does not yet guard against; the message says what Typst reported.
     #[error("the typesetter failed{}: {message}", line.map(|l| format!(" at line {l}")).unwrap_or_default())]
@@ -60,7 +63,7 @@ impl RenderError {
     /// The API error code (see DESIGN.md) for this error.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::InvalidUtf8 { .. } | Self::Empty => "invalid_request",
+            Self::InvalidUtf8 { .. } | Self::Empty | Self::Unsupported(_) => "invalid_request",
             Self::SourceTooLarge { .. } => "source_too_large",
             Self::NestingTooDeep { .. } => "nesting_too_deep",
             Self::PageLimitExceeded { .. } => "page_limit_exceeded",

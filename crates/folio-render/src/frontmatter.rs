@@ -2,11 +2,11 @@
 
 use yaml_rust2::{Yaml, YamlLoader};
 
-use crate::Paper;
 use crate::warning::{WarningKind, Warnings};
+use crate::{FONT_SIZE_RANGE, Paper, Theme};
 
 /// The front matter keys folio understands.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct FrontMatter {
     pub title: Option<String>,
     pub authors: Vec<String>,
@@ -14,6 +14,10 @@ pub(crate) struct FrontMatter {
     pub lang: Option<String>,
     pub paper: Option<Paper>,
     pub toc: Option<bool>,
+    pub theme: Option<Theme>,
+    pub numbering: Option<bool>,
+    pub font_size: Option<f64>,
+    pub keywords: Vec<String>,
 }
 
 /// Front matter deeper than this is refused before the YAML parser sees it.
@@ -71,6 +75,19 @@ impl FrontMatter {
                     Yaml::Boolean(b) => front.toc = Some(b),
                     _ => warnings.push(1, WarningKind::FrontMatter, "front matter `toc` must be true or false; it was ignored"),
                 },
+                "theme" => match scalar(&value).and_then(|t| Theme::parse(&t)) {
+                    Some(theme) => front.theme = Some(theme),
+                    None => warnings.push(1, WarningKind::FrontMatter, "front matter `theme` must be classic, report or book; it was ignored"),
+                },
+                "numbering" | "number-sections" => match value {
+                    Yaml::Boolean(b) => front.numbering = Some(b),
+                    _ => warnings.push(1, WarningKind::FrontMatter, "front matter `numbering` must be true or false; it was ignored"),
+                },
+                "font-size" | "fontsize" => match font_size(&value) {
+                    Some(size) => front.font_size = Some(size),
+                    None => warnings.push(1, WarningKind::FrontMatter, "front matter `font-size` must be a size in points from 6 to 24 (like 11 or 11pt); it was ignored"),
+                },
+                "keywords" => front.keywords = strings(&value),
                 _ => {}
             }
         }
@@ -108,6 +125,14 @@ fn scalar(value: &Yaml) -> Option<String> {
         Yaml::Boolean(b) => Some(b.to_string()),
         _ => None,
     }
+}
+
+/// `11`, `10.5`, `"11pt"` → points, within [`FONT_SIZE_RANGE`].
+fn font_size(value: &Yaml) -> Option<f64> {
+    let text = scalar(value)?;
+    let number = text.trim().trim_end_matches("pt").trim();
+    let size: f64 = number.parse().ok()?;
+    FONT_SIZE_RANGE.contains(&size).then_some(size)
 }
 
 fn strings(value: &Yaml) -> Vec<String> {

@@ -12,6 +12,7 @@
 
 mod error;
 mod escape;
+mod fonts;
 mod frontmatter;
 mod html;
 mod limits;
@@ -26,9 +27,10 @@ mod warning;
 mod world;
 
 pub use error::RenderError;
+pub use fonts::{FontError, FontSet};
 pub use limits::Limits;
 pub use links::local_image_path;
-pub use options::{Assets, Paper, RenderOptions};
+pub use options::{Assets, FONT_SIZE_RANGE, Paper, PdfStandard, RenderOptions, Theme};
 pub use render::{PagesSvg, Rendered, quiet_render_panics, render_pages_svg, render_pdf};
 pub use translate::{ImageReference, Translation, image_references, translate};
 pub use warning::{Warning, WarningKind};

@@ -47,6 +47,86 @@ impl fmt::Display for Paper {
     }
 }
 
+/// The looks folio offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Theme {
+    /// Libertinus Serif, justified, blue headings: folio's original look.
+    #[default]
+    Classic,
+    /// A modern report: DejaVu Sans, ragged right, a rule under chapter headings, `page / total`.
+    Report,
+    /// A book: New Computer Modern, indented paragraphs, chapters on a new page, centred page
+    /// numbers, numbered headings unless `numbering` says otherwise.
+    Book,
+}
+
+impl Theme {
+    /// All themes, for help texts and validation.
+    pub const ALL: [Theme; 3] = [Theme::Classic, Theme::Report, Theme::Book];
+
+    /// The name used in front matter, flags and the template.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Classic => "classic",
+            Self::Report => "report",
+            Self::Book => "book",
+        }
+    }
+
+    /// Parses a theme name (case-insensitive).
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|theme| theme.name().eq_ignore_ascii_case(name.trim()))
+    }
+}
+
+impl fmt::Display for Theme {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// PDF standards a document can be made to conform to (Typst checks conformance and refuses
+/// a document that cannot meet it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PdfStandard {
+    /// PDF/A-2b: archival, visual appearance preserved. No attachments.
+    A2b,
+    /// PDF/A-3b: archival, and attachments (the markdown source) are allowed.
+    A3b,
+    /// PDF/UA-1: universal accessibility (tagged structure, alt texts, a title).
+    Ua1,
+}
+
+impl PdfStandard {
+    /// All standards, for help texts and validation.
+    pub const ALL: [PdfStandard; 3] = [PdfStandard::A2b, PdfStandard::A3b, PdfStandard::Ua1];
+
+    /// The name used in flags and the API (`a-2b`, `a-3b`, `ua-1`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::A2b => "a-2b",
+            Self::A3b => "a-3b",
+            Self::Ua1 => "ua-1",
+        }
+    }
+
+    /// Parses a standard's name (`a-2b`, `PDF/A-2b`, `ua1`…).
+    pub fn parse(name: &str) -> Option<Self> {
+        let name = name.trim().to_ascii_lowercase().replace(['/', '_'], "-");
+        let name = name.strip_prefix("pdf-").unwrap_or(&name);
+        Self::ALL.into_iter().find(|s| s.name() == name || s.name().replace('-', "") == name)
+    }
+}
+
+impl fmt::Display for PdfStandard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Base font sizes folio accepts, in points.
+pub const FONT_SIZE_RANGE: std::ops::RangeInclusive<f64> = 6.0..=24.0;
+
 /// Images a document may show, keyed by the reference exactly as written in the markdown
 /// (`![alt](figures/plot.png)` → `"figures/plot.png"`). Nothing else is ever loaded.
 pub type Assets = BTreeMap<String, Vec<u8>>;
@@ -60,6 +140,19 @@ pub struct RenderOptions {
     pub paper: Option<Paper>,
     /// Table of contents; else the front matter's `toc`, else off.
     pub toc: Option<bool>,
+    /// Look; else the front matter's `theme`, else [`Theme::Classic`].
+    pub theme: Option<Theme>,
+    /// Numbered headings; else the front matter's `numbering`, else the theme's choice.
+    pub numbering: Option<bool>,
+    /// Base font size in points ([`FONT_SIZE_RANGE`]); else the front matter's `font-size`,
+    /// else the theme's.
+    pub font_size: Option<f64>,
+    /// Standards the PDF must conform to (none by default; the PDF is tagged regardless).
+    pub standards: Vec<PdfStandard>,
+    /// Attach the markdown source to the PDF (`source.md`).
+    pub attach_source: bool,
+    /// Fonts to use; `None` is the embedded set.
+    pub fonts: Option<std::sync::Arc<crate::FontSet>>,
     /// Images the document may show.
     pub assets: Assets,
     /// Size, depth and page limits.

@@ -9,10 +9,11 @@ use typst::syntax::DiagSpan;
 use typst_layout::PagedDocument;
 use typst_pdf::{PdfOptions, Timestamp};
 
+use crate::fonts::missing_glyphs;
 use crate::translate::{Fallbacks, FragmentKind, Translation, translate_with_fallbacks};
 use crate::warning::{Warning, WarningKind};
 use crate::world::SandboxWorld;
-use crate::{RenderError, RenderOptions};
+use crate::{FontSet, PdfStandard, RenderError, RenderOptions};
 
 /// A rendered PDF.
 #[derive(Debug, Clone)]
@@ -40,6 +41,7 @@ pub struct PagesSvg {
 
 /// Renders markdown to a PDF.
 pub fn render_pdf(markdown: &str, options: &RenderOptions) -> Result<Rendered, RenderError> {
+    let standards = pdf_standards(markdown, options)?;
     let pdf_options = PdfOptions {
         ident: Smart::Auto,
         creator: Smart::Custom(Some(format!(
@@ -48,6 +50,8 @@ pub fn render_pdf(markdown: &str, options: &RenderOptions) -> Result<Rendered, R
             crate::engine_versions().typst
         ))),
         timestamp: options.timestamp.and_then(timestamp),
+        standards,
+        tagged: true,
         ..PdfOptions::default()
     };
     let output = compile(markdown, options, |document| typst_pdf::pdf(document, &pdf_options))?;
@@ -56,6 +60,63 @@ pub fn render_pdf(markdown: &str, options: &RenderOptions) -> Result<Rendered, R
         pages: output.pages,
         title: output.translation.title,
         warnings: output.warnings,
+    })
+}
+
+/// The standards Typst is to enforce, after checking the combination.
+fn pdf_standards(
+    markdown: &str,
+    options: &RenderOptions,
+) -> Result<typst_pdf::PdfStandards, RenderError> {
+    if options.attach_source && options.standards.contains(&PdfStandard::A2b) {
+        return Err(RenderError::Unsupported(
+            "PDF/A-2b does not allow attachments; attach the source with PDF/A-3b instead".into(),
+        ));
+    }
+    let list: Vec<typst_pdf::PdfStandard> = options
+        .standards
+        .iter()
+        .map(|standard| match standard {
+            PdfStandard::A2b => typst_pdf::PdfStandard::A_2b,
+            PdfStandard::A3b => typst_pdf::PdfStandard::A_3b,
+            PdfStandard::Ua1 => typst_pdf::PdfStandard::Ua_1,
+        })
+        .collect();
+    if !list.is_empty() {
+        // The standards need every character drawn; Typst's own error names the font, not the
+        // line. Say where, and what helps.
+        let translation = crate::translate(markdown, options)?;
+        let archival =
+            options.standards.iter().any(|s| matches!(s, PdfStandard::A2b | PdfStandard::A3b));
+        if archival && !translation.dated && options.timestamp.is_none() {
+            return Err(RenderError::Unsupported(
+                "PDF/A needs a creation date: give the front matter a `date: YYYY-MM-DD`, or render with a timestamp".into(),
+            ));
+        }
+        let fonts = options.fonts.clone().unwrap_or_else(FontSet::embedded);
+        let missing = missing_glyphs(&translation.source, &fonts, |offset| {
+            translation.line_at(offset).unwrap_or(0)
+        });
+        if let Some((c, line)) = missing.first() {
+            return Err(RenderError::Unsupported(format!(
+                "{} needs every character drawn, and no font has \u{201c}{c}\u{201d} (U+{:04X}, line {line}){}; add a font that has it (folio render --font-dir)",
+                options.standards.iter().map(|s| s.name()).collect::<Vec<_>>().join(" + "),
+                u32::from(*c),
+                if missing.len() > 1 {
+                    format!(" or {} other characters", missing.len() - 1)
+                } else {
+                    String::new()
+                },
+            )));
+        }
+    }
+    typst_pdf::PdfStandards::new(&list).map_err(|err| {
+        let names: Vec<&str> = options.standards.iter().map(|s| s.name()).collect();
+        RenderError::Unsupported(format!(
+            "{} cannot be combined: {}",
+            names.join(" + "),
+            err.message()
+        ))
     })
 }
 
@@ -87,10 +148,12 @@ fn compile<T>(
     options: &RenderOptions,
     export: impl Fn(&PagedDocument) -> SourceResult<T>,
 ) -> Result<Output<T>, RenderError> {
+    let fonts = options.fonts.clone().unwrap_or_else(FontSet::embedded);
     let mut fallbacks = Fallbacks::default();
     for _ in 0..=MAX_FALLBACK_ROUNDS {
         let translation = translate_with_fallbacks(markdown, options, &fallbacks)?;
-        let world = SandboxWorld::new(translation.source.clone(), &translation.files);
+        let world =
+            SandboxWorld::new(translation.source.clone(), &translation.files, fonts.clone());
         // Typst has internal assertions that some inputs trip (seen: "bounded inline layout is
         // incomplete" in its optimized line breaker). A panic must cost at most this attempt.
         let attempt = inside_render(|| {
@@ -143,6 +206,7 @@ fn compile<T>(
                         warnings.push(warning);
                     }
                 }
+                warnings.extend(coverage_warnings(&translation, &fonts));
                 return Ok(Output { value, pages, translation, warnings });
             }
             Err(errors) => {
@@ -170,6 +234,39 @@ fn compile<T>(
         message: "too many formulas or images failed".to_owned(),
         line: None,
     })
+}
+
+/// At most this many characters are named one by one; the rest are counted.
+const MAX_GLYPH_WARNINGS: usize = 20;
+
+/// Typst draws nothing (or a box) for a character no font has, and says nothing: name each.
+fn coverage_warnings(translation: &Translation, fonts: &FontSet) -> Vec<Warning> {
+    let missing = missing_glyphs(&translation.source, fonts, |offset| {
+        translation.line_at(offset).unwrap_or(0)
+    });
+    let mut warnings: Vec<Warning> = missing
+        .iter()
+        .take(MAX_GLYPH_WARNINGS)
+        .map(|(c, line)| Warning {
+            line: *line,
+            kind: WarningKind::MissingGlyph,
+            message: format!(
+                "no font can draw \u{201c}{c}\u{201d} (U+{:04X}); add a font that has it (folio render --font-dir)",
+                u32::from(*c)
+            ),
+        })
+        .collect();
+    if missing.len() > MAX_GLYPH_WARNINGS {
+        warnings.push(Warning {
+            line: missing[MAX_GLYPH_WARNINGS].1,
+            kind: WarningKind::MissingGlyph,
+            message: format!(
+                "{} more characters have no font either",
+                missing.len() - MAX_GLYPH_WARNINGS
+            ),
+        });
+    }
+    warnings
 }
 
 thread_local! {
@@ -288,7 +385,7 @@ mod tests {
         source: &str,
         files: &std::collections::BTreeMap<String, Vec<u8>>,
     ) -> (bool, Vec<String>) {
-        let world = SandboxWorld::new(source.to_owned(), files);
+        let world = SandboxWorld::new(source.to_owned(), files, crate::FontSet::embedded());
         let Warned { output, .. } = typst::compile::<PagedDocument>(&world);
         (output.is_ok(), world.requests())
     }

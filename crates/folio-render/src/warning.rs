@@ -30,6 +30,8 @@ pub enum WarningKind {
     FootnoteMissing,
     /// A diagnostic from the typesetter.
     Typesetter,
+    /// No font can draw a character (add one with `--font-dir`).
+    MissingGlyph,
 }
 
 impl WarningKind {
@@ -43,6 +45,7 @@ impl WarningKind {
             Self::FrontMatter => "front_matter",
             Self::FootnoteMissing => "footnote_missing",
             Self::Typesetter => "typesetter",
+            Self::MissingGlyph => "missing_glyph",
         }
     }
 }

@@ -2,7 +2,7 @@
 //! fonts and the caller's images — nothing else. No file system, no network, no packages.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use typst::diag::{FileError, FileResult};
 use typst::foundations::{Bytes, Datetime};
@@ -11,29 +11,22 @@ use typst::text::{Font, FontBook};
 use typst::utils::LazyHash;
 use typst::{Library, LibraryExt, World};
 
+use crate::FontSet;
 use crate::translate::TEMPLATE_PATH;
 
 /// The template every document imports: its look and the helpers the translator calls.
 const TEMPLATE: &str = include_str!("template.typ");
 
-/// What every render shares: the standard library, the embedded fonts and the template.
-/// Built once per process; the first render pays for it.
+/// What every render shares: the standard library and the template. Built once per process;
+/// the first render pays for it (the fonts are a [`FontSet`], shared the same way).
 struct Shared {
     library: LazyHash<Library>,
-    book: LazyHash<FontBook>,
-    fonts: Vec<Font>,
     template: Source,
 }
 
-static SHARED: LazyLock<Shared> = LazyLock::new(|| {
-    let fonts: Vec<Font> =
-        typst_assets::fonts().flat_map(|data| Font::iter(Bytes::new(data))).collect();
-    Shared {
-        library: LazyHash::new(Library::builder().build()),
-        book: LazyHash::new(FontBook::from_fonts(&fonts)),
-        fonts,
-        template: Source::new(file_id(TEMPLATE_PATH), TEMPLATE.to_owned()),
-    }
+static SHARED: LazyLock<Shared> = LazyLock::new(|| Shared {
+    library: LazyHash::new(Library::builder().build()),
+    template: Source::new(file_id(TEMPLATE_PATH), TEMPLATE.to_owned()),
 });
 
 /// The standard library folio compiles against (also used to vet converted math).
@@ -53,17 +46,27 @@ pub(crate) fn file_id(path: &str) -> FileId {
 /// One compilation's world.
 pub(crate) struct SandboxWorld {
     main: Source,
+    fonts: Arc<FontSet>,
     files: HashMap<FileId, Bytes>,
     /// Every file request, granted or not, for the sandbox tests.
     requests: Mutex<Vec<String>>,
 }
 
 impl SandboxWorld {
-    /// A world for `main` that also serves `files` (virtual path → bytes).
-    pub(crate) fn new(main: String, files: &BTreeMap<String, Vec<u8>>) -> Self {
+    /// A world for `main` with `fonts` that also serves `files` (virtual path → bytes).
+    pub(crate) fn new(
+        main: String,
+        files: &BTreeMap<String, Vec<u8>>,
+        fonts: Arc<FontSet>,
+    ) -> Self {
         let files =
             files.iter().map(|(path, bytes)| (file_id(path), Bytes::new(bytes.clone()))).collect();
-        Self { main: Source::new(file_id("/main.typ"), main), files, requests: Mutex::default() }
+        Self {
+            main: Source::new(file_id("/main.typ"), main),
+            fonts,
+            files,
+            requests: Mutex::default(),
+        }
     }
 
     /// The paths of every file the compiler asked for (the main source included).
@@ -91,7 +94,7 @@ impl World for SandboxWorld {
     }
 
     fn book(&self) -> &LazyHash<FontBook> {
-        &SHARED.book
+        &self.fonts.book
     }
 
     fn main(&self) -> FileId {
@@ -121,7 +124,7 @@ impl World for SandboxWorld {
     }
 
     fn font(&self, index: usize) -> Option<Font> {
-        SHARED.fonts.get(index).cloned()
+        self.fonts.fonts.get(index).cloned()
     }
 
     fn today(&self, _offset: Option<typst::foundations::Duration>) -> Option<Datetime> {

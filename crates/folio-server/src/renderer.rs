@@ -2,9 +2,10 @@
 //! renders in worker processes).
 
 use async_trait::async_trait;
+use folio_core::functions::CreateOptions;
 use folio_core::ports::{RenderRequest, RenderedPdf, Renderer};
 use folio_core::{Engine, Error, Result};
-use folio_render::{Paper, RenderError, RenderOptions};
+use folio_render::{Paper, PdfStandard, RenderError, RenderOptions, Theme};
 
 /// Renders on tokio's blocking pool.
 #[derive(Debug, Default, Clone, Copy)]
@@ -13,20 +14,8 @@ pub struct InProcessRenderer;
 #[async_trait]
 impl Renderer for InProcessRenderer {
     async fn render(&self, request: RenderRequest) -> Result<RenderedPdf> {
-        let paper = match request.paper.as_deref() {
-            None => None,
-            Some(name) => Some(Paper::parse(name).ok_or_else(|| {
-                Error::InvalidRequest(format!("unknown paper {name:?}; use a4, us-letter or a5"))
-            })?),
-        };
-        let options = RenderOptions {
-            title: request.title,
-            paper,
-            toc: request.toc,
-            assets: request.assets,
-            timestamp: Some(now_seconds()),
-            ..RenderOptions::default()
-        };
+        let options = render_options(request.title, &request.options, request.assets)
+            .map_err(Error::InvalidRequest)?;
         let markdown = request.markdown;
         let rendered =
             tokio::task::spawn_blocking(move || folio_render::render_pdf(&markdown, &options))
@@ -49,6 +38,49 @@ impl Renderer for InProcessRenderer {
             },
         })
     }
+}
+
+/// The renderer's options for an API request: names checked, with a message saying what is
+/// accepted when one is not. The one place API option names become render options.
+pub fn render_options(
+    title: Option<String>,
+    options: &CreateOptions,
+    assets: folio_render::Assets,
+) -> std::result::Result<RenderOptions, String> {
+    let paper = match options.paper.as_deref() {
+        None => None,
+        Some(name) => Some(
+            Paper::parse(name)
+                .ok_or_else(|| format!("unknown paper {name:?}; use a4, us-letter or a5"))?,
+        ),
+    };
+    let theme = match options.theme.as_deref() {
+        None => None,
+        Some(name) => Some(
+            Theme::parse(name)
+                .ok_or_else(|| format!("unknown theme {name:?}; use classic, report or book"))?,
+        ),
+    };
+    let standards = options
+        .standards
+        .iter()
+        .map(|name| {
+            PdfStandard::parse(name)
+                .ok_or_else(|| format!("unknown PDF standard {name:?}; use a-2b, a-3b or ua-1"))
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(RenderOptions {
+        title,
+        paper,
+        toc: options.toc,
+        theme,
+        numbering: options.numbering,
+        standards,
+        attach_source: options.attach_source,
+        assets,
+        timestamp: Some(now_seconds()),
+        ..RenderOptions::default()
+    })
 }
 
 /// A render error as the pipeline's error, with its API code.

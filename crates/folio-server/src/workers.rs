@@ -37,10 +37,9 @@ pub struct Job {
     pub markdown: String,
     /// Title override.
     pub title: Option<String>,
-    /// Paper override.
-    pub paper: Option<String>,
-    /// Table of contents override.
-    pub toc: Option<bool>,
+    /// Render options (paper, theme, contents…).
+    #[serde(default)]
+    pub options: folio_core::functions::CreateOptions,
     /// Images, base64.
     #[serde(default)]
     pub assets: BTreeMap<String, String>,
@@ -141,28 +140,14 @@ pub fn worker_main(memory_limit_bytes: u64) -> std::io::Result<()> {
 
 fn run_job(job: Job) -> Answer {
     test_faults(&job.markdown);
-    let paper = match job.paper.as_deref().map(|p| (p, folio_render::Paper::parse(p))) {
-        None => None,
-        Some((_, Some(paper))) => Some(paper),
-        Some((name, None)) => {
-            return Answer::Failed {
-                code: "invalid_request".to_owned(),
-                message: format!("unknown paper {name:?}; use a4, us-letter or a5"),
-            };
-        }
-    };
     let assets = job
         .assets
         .into_iter()
         .filter_map(|(k, v)| STANDARD.decode(v).ok().map(|b| (k, b)))
         .collect();
-    let options = folio_render::RenderOptions {
-        title: job.title,
-        paper,
-        toc: job.toc,
-        assets,
-        timestamp: Some(crate::renderer::now_seconds()),
-        ..folio_render::RenderOptions::default()
+    let options = match crate::renderer::render_options(job.title, &job.options, assets) {
+        Ok(options) => options,
+        Err(message) => return Answer::Failed { code: "invalid_request".to_owned(), message },
     };
     let warnings = |list: &[folio_render::Warning]| {
         list.iter()
@@ -359,14 +344,15 @@ impl WorkerPool {
             message: "every renderer is busy; try again in a moment".to_owned(),
             retryable: true,
         };
-        if self.waiting.fetch_add(1, Ordering::SeqCst)
-            >= self.config.max_waiting + self.config.workers
-        {
-            self.waiting.fetch_sub(1, Ordering::SeqCst);
+        // Counted while waiting for a worker. A guard, not a pair of calls: when the client
+        // goes away the request's future is dropped mid-wait, and the count must still fall
+        // (a leak here once left a pool answering `overloaded` forever after a load spike).
+        let waiting = WaitingGuard::enter(&self.waiting);
+        if waiting.ahead >= self.config.max_waiting + self.config.workers {
             return Err(overloaded());
         }
         let permit = self.permits.acquire().await;
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        drop(waiting);
         let _permit = permit.map_err(|_| overloaded())?;
 
         let bytes = serde_json::to_vec(job).map_err(|e| Error::Render {
@@ -432,6 +418,26 @@ impl WorkerPool {
     }
 }
 
+/// One request counted in [`WorkerPool`]'s waiting line until it is dropped.
+struct WaitingGuard<'a> {
+    counter: &'a AtomicUsize,
+    /// Requests that were waiting when this one arrived.
+    ahead: usize,
+}
+
+impl<'a> WaitingGuard<'a> {
+    fn enter(counter: &'a AtomicUsize) -> Self {
+        let ahead = counter.fetch_add(1, Ordering::SeqCst);
+        Self { counter, ahead }
+    }
+}
+
+impl Drop for WaitingGuard<'_> {
+    fn drop(&mut self) {
+        self.counter.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// The `Renderer` port over the pool (create-pdf in `folio serve`).
 pub struct WorkerRenderer(pub Arc<WorkerPool>);
 
@@ -442,8 +448,7 @@ impl Renderer for WorkerRenderer {
             kind: JobKind::Pdf,
             markdown: request.markdown,
             title: request.title,
-            paper: request.paper,
-            toc: request.toc,
+            options: request.options,
             assets: request.assets.into_iter().map(|(k, v)| (k, STANDARD.encode(v))).collect(),
         };
         match self.0.run(&job).await? {

@@ -230,27 +230,101 @@ pub struct ReindexArgs {
 /// Arguments of `folio render`.
 #[derive(Debug, Args)]
 pub struct RenderArgs {
-    /// The markdown file to render, or `-` for standard input. Images it references are read
-    /// from beside it (never from outside its folder, never from the network).
-    #[arg(value_name = "IN.md")]
-    pub input: PathBuf,
+    /// Markdown files or folders to render (every `.md` in a folder, recursively), or `-` for
+    /// standard input. Images a document references are read from beside it (never from
+    /// outside its folder, never from the network).
+    #[arg(value_name = "IN.md|DIR", required = true, num_args = 1..)]
+    pub inputs: Vec<PathBuf>,
 
-    /// Where to write the PDF (`-` for standard output). Defaults to the input path with a
-    /// `.pdf` extension, or standard output when reading standard input.
-    #[arg(short, long, value_name = "OUT.pdf")]
+    /// Where to write the PDF (`-` for standard output), for a single input. Defaults to the
+    /// input path with a `.pdf` extension, or standard output when reading standard input.
+    #[arg(short, long, value_name = "OUT.pdf", conflicts_with = "out_dir")]
     pub output: Option<PathBuf>,
+
+    /// Write the PDFs into this folder (created if needed), keeping each folder's layout.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+
+    /// Documents rendered at once (default: one per core).
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<std::num::NonZeroUsize>,
 
     /// Paper size (overrides the front matter's `paper`).
     #[arg(long, value_enum)]
     pub paper: Option<PaperArg>,
 
+    /// Look (overrides the front matter's `theme`).
+    #[arg(long, value_enum)]
+    pub theme: Option<ThemeArg>,
+
     /// Add a table of contents (overrides the front matter's `toc`).
     #[arg(long)]
     pub toc: bool,
 
+    /// Number the headings (overrides the front matter's `numbering` and the theme).
+    #[arg(long, overrides_with = "no_numbering")]
+    pub numbering: bool,
+
+    /// Do not number the headings.
+    #[arg(long)]
+    pub no_numbering: bool,
+
+    /// Base font size in points, 6–24 (overrides the front matter's `font-size`).
+    #[arg(long, value_name = "PT", value_parser = parse_font_size)]
+    pub font_size: Option<f64>,
+
+    /// Make the PDF conform to a standard: `a-2b`, `a-3b` (archival) or `ua-1` (accessible).
+    /// Repeat to combine where Typst allows it.
+    #[arg(long = "pdf-standard", value_name = "STANDARD", value_parser = parse_standard)]
+    pub standards: Vec<folio_render::PdfStandard>,
+
+    /// Attach the markdown source to the PDF as `source.md`.
+    #[arg(long)]
+    pub attach_source: bool,
+
+    /// Also use the fonts in this folder (`.ttf`, `.otf`, `.ttc`), e.g. for CJK text.
+    #[arg(long, env = "FOLIO_FONT_DIR", value_name = "DIR")]
+    pub font_dir: Option<PathBuf>,
+
     /// Document title for the PDF metadata (else front matter, first heading, "Untitled").
     #[arg(long)]
     pub title: Option<String>,
+}
+
+fn parse_font_size(text: &str) -> Result<f64, String> {
+    let size: f64 =
+        text.trim_end_matches("pt").parse().map_err(|_| format!("{text:?} is not a number"))?;
+    if folio_render::FONT_SIZE_RANGE.contains(&size) {
+        Ok(size)
+    } else {
+        Err("the font size must be from 6 to 24 points".to_owned())
+    }
+}
+
+fn parse_standard(text: &str) -> Result<folio_render::PdfStandard, String> {
+    folio_render::PdfStandard::parse(text)
+        .ok_or_else(|| format!("{text:?} is not a standard folio offers: use a-2b, a-3b or ua-1"))
+}
+
+/// Themes on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ThemeArg {
+    /// Libertinus Serif, justified, blue headings.
+    Classic,
+    /// A modern report in DejaVu Sans.
+    Report,
+    /// A book: New Computer Modern, chapters on new pages, numbered headings.
+    Book,
+}
+
+impl From<ThemeArg> for folio_render::Theme {
+    fn from(theme: ThemeArg) -> Self {
+        match theme {
+            ThemeArg::Classic => Self::Classic,
+            ThemeArg::Report => Self::Report,
+            ThemeArg::Book => Self::Book,
+        }
+    }
 }
 
 /// Paper sizes on the command line.

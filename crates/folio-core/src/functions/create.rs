@@ -45,6 +45,18 @@ pub struct CreateOptions {
     /// Table of contents.
     #[serde(default)]
     pub toc: Option<bool>,
+    /// `classic`, `report` or `book`.
+    #[serde(default)]
+    pub theme: Option<String>,
+    /// Numbered headings.
+    #[serde(default)]
+    pub numbering: Option<bool>,
+    /// PDF standards to conform to: `a-2b`, `a-3b`, `ua-1`.
+    #[serde(default)]
+    pub standards: Vec<String>,
+    /// Attach the markdown source to the PDF.
+    #[serde(default)]
+    pub attach_source: bool,
 }
 
 /// What create-pdf returns: everything the caller needs at once (the library catches up):
@@ -82,8 +94,7 @@ pub async fn create_pdf_with_id(
         .render(RenderRequest {
             markdown: request.markdown.clone(),
             title,
-            paper: request.options.paper.clone(),
-            toc: request.options.toc,
+            options: request.options.clone(),
             assets: request.assets.clone(),
         })
         .await?;

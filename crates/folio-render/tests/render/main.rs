@@ -2,6 +2,7 @@
 
 mod escaping;
 mod limits;
+mod look;
 mod properties;
 mod real_documents;
 mod rendering;

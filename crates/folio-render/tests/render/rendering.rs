@@ -10,7 +10,7 @@ use crate::{pdf_text, render, render_with};
 /// A small PNG made for these tests.
 const PNG: &[u8] = include_bytes!("../fixtures/dot.png");
 
-fn load(pdf: &[u8]) -> Document {
+pub(crate) fn load(pdf: &[u8]) -> Document {
     match Document::load_mem(pdf) {
         Ok(doc) => doc,
         Err(err) => panic!("invalid PDF: {err}"),
@@ -18,7 +18,7 @@ fn load(pdf: &[u8]) -> Document {
 }
 
 /// Every string value stored under `key` anywhere in the PDF, nested dictionaries included.
-fn strings_under(doc: &Document, key: &[u8]) -> BTreeSet<String> {
+pub(crate) fn strings_under(doc: &Document, key: &[u8]) -> BTreeSet<String> {
     let mut found = BTreeSet::new();
     let mut stack: Vec<&Object> = doc.objects.values().collect();
     while let Some(object) = stack.pop() {

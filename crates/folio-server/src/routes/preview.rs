@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use folio_render::{Paper, RenderError, RenderOptions, Warning};
+use folio_render::{RenderError, RenderOptions, Warning};
 use serde::{Deserialize, Serialize};
 
 use crate::extract::{ApiJson, Caller};
@@ -34,18 +34,8 @@ fn warnings(list: &[Warning]) -> Vec<WarningBody> {
 }
 
 fn options(request: &PreviewRequest) -> Result<RenderOptions, ApiError> {
-    let paper = match request.options.paper.as_deref() {
-        None => None,
-        Some(name) => Some(Paper::parse(name).ok_or_else(|| {
-            ApiError::invalid(format!("unknown paper {name:?}; use a4, us-letter or a5"))
-        })?),
-    };
-    Ok(RenderOptions {
-        title: request.title.clone(),
-        paper,
-        toc: request.options.toc,
-        ..RenderOptions::default()
-    })
+    crate::renderer::render_options(request.title.clone(), &request.options, Default::default())
+        .map_err(ApiError::invalid)
 }
 
 /// A render error as an API error (the same mapping as create's renderer).
@@ -98,8 +88,7 @@ pub async fn pages(
             kind: JobKind::Pages,
             markdown,
             title: body.value.title,
-            paper: body.value.options.paper,
-            toc: body.value.options.toc,
+            options: body.value.options,
             assets: Default::default(),
         };
         // One person's successive previews go to the worker that rendered the last one.

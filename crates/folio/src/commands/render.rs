@@ -1,64 +1,303 @@
-//! `folio render`: one markdown file to one PDF.
+//! `folio render`: markdown files to PDFs. One file (or standard input) renders in place; several
+//! files or folders render in parallel on every core, with a progress bar on a terminal and a
+//! summary, and one failure never stops the rest.
 
 use std::fs;
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
 
-use folio_render::{RenderError, RenderOptions};
+use folio_render::{FontSet, RenderError, RenderOptions};
 
 use crate::args::RenderArgs;
 use crate::assets::load_images;
 use crate::failure::Failure;
 
+/// Render threads get a large stack: Typst recurses once per nesting level of a document.
+const RENDER_STACK_BYTES: usize = 64 << 20;
+
 pub fn run(args: &RenderArgs) -> Result<(), Failure> {
-    let from_stdin = args.input.as_os_str() == "-";
-    let bytes = read_input(&args.input, from_stdin)?;
-    let display_name =
-        if from_stdin { "<stdin>".to_owned() } else { args.input.display().to_string() };
+    let options = base_options(args)?;
+    let only = match args.inputs.as_slice() {
+        [only] if args.out_dir.is_none() && !only.is_dir() => Some(only),
+        _ => None,
+    };
+    if let Some(input) = only {
+        return render_single(input, args.output.as_deref(), &options);
+    }
+    if args.output.is_some() {
+        return Err(Failure::usage("`-o` takes a single input file")
+            .with_hint("use `--out-dir DIR` for several files or a folder"));
+    }
+    if args.inputs.iter().any(|i| i.as_os_str() == "-") {
+        return Err(Failure::usage("standard input (`-`) can only be rendered on its own"));
+    }
+    let jobs = plan(&args.inputs, args.out_dir.as_deref())?;
+    let threads = args
+        .jobs
+        .map(std::num::NonZeroUsize::get)
+        .or_else(|| std::thread::available_parallelism().ok().map(std::num::NonZeroUsize::get))
+        .unwrap_or(1);
+    render_batch(&jobs, threads, &options)
+}
+
+/// The options every document of this run shares (images are added per document).
+fn base_options(args: &RenderArgs) -> Result<RenderOptions, Failure> {
+    let fonts = match &args.font_dir {
+        None => None,
+        Some(dir) => Some(FontSet::with_dir(dir).map_err(|e| {
+            Failure::usage(format!("--font-dir: {e}"))
+                .with_hint("point it at a folder of .ttf, .otf or .ttc files")
+        })?),
+    };
+    let numbering = if args.numbering {
+        Some(true)
+    } else if args.no_numbering {
+        Some(false)
+    } else {
+        None
+    };
+    Ok(RenderOptions {
+        title: args.title.clone(),
+        paper: args.paper.map(Into::into),
+        toc: args.toc.then_some(true),
+        theme: args.theme.map(Into::into),
+        numbering,
+        font_size: args.font_size,
+        standards: args.standards.clone(),
+        attach_source: args.attach_source,
+        fonts,
+        timestamp: now_seconds(),
+        ..RenderOptions::default()
+    })
+}
+
+/// A document rendered from a file (or standard input), with every warning as a line to print.
+struct Outcome {
+    pdf: Vec<u8>,
+    warnings: Vec<String>,
+}
+
+/// Reads, renders and reports one document; `base` gains the images beside it.
+fn render_document(input: &Path, base: &RenderOptions) -> Result<Outcome, Failure> {
+    let from_stdin = input.as_os_str() == "-";
+    let display_name = if from_stdin { "<stdin>".to_owned() } else { input.display().to_string() };
+    let bytes = read_input(input, from_stdin)?;
     // Refuse oversize input before parsing it for images.
-    let limits = folio_render::Limits::default();
-    limits.check_size(&bytes).map_err(|err| render_failure(&display_name, &err))?;
+    base.limits.check_size(&bytes).map_err(|err| render_failure(&display_name, &err))?;
     let markdown =
         folio_render::decode_markdown(&bytes).map_err(|err| render_failure(&display_name, &err))?;
-
     let base_dir = if from_stdin {
         std::env::current_dir()
             .map_err(|e| Failure::document(format!("cannot read the current directory: {e}")))?
     } else {
-        args.input
+        input
             .parent()
             .map(Path::to_path_buf)
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or_else(|| PathBuf::from("."))
     };
     let (assets, asset_warnings) = load_images(markdown, &base_dir);
-
-    let options = RenderOptions {
-        title: args.title.clone(),
-        paper: args.paper.map(Into::into),
-        toc: args.toc.then_some(true),
-        assets,
-        limits,
-        timestamp: now_seconds(),
-    };
+    let options = RenderOptions { assets, ..base.clone() };
     let rendered = folio_render::render_pdf(markdown, &options)
         .map_err(|err| render_failure(&display_name, &err))?;
-    for (line, message) in asset_warnings {
-        eprintln!("warning: {display_name}:{line}: {message}");
+    let mut warnings: Vec<String> = asset_warnings
+        .into_iter()
+        .map(|(line, message)| format!("warning: {display_name}:{line}: {message}"))
+        .collect();
+    warnings.extend(rendered.warnings.iter().map(|warning| match warning.line {
+        0 => format!("warning: {display_name}: {}", warning.message),
+        line => format!("warning: {display_name}:{line}: {}", warning.message),
+    }));
+    Ok(Outcome { pdf: rendered.pdf, warnings })
+}
+
+fn render_single(input: &Path, output: Option<&Path>, base: &RenderOptions) -> Result<(), Failure> {
+    let outcome = render_document(input, base)?;
+    for warning in &outcome.warnings {
+        eprintln!("{warning}");
     }
-    for warning in &rendered.warnings {
-        match warning.line {
-            0 => eprintln!("warning: {display_name}: {}", warning.message),
-            line => eprintln!("warning: {display_name}:{line}: {}", warning.message),
+    let output = match output {
+        Some(path) => path.to_owned(),
+        None if input.as_os_str() == "-" => PathBuf::from("-"),
+        None => input.with_extension("pdf"),
+    };
+    write_output(&output, &outcome.pdf)
+}
+
+/// One document of a batch.
+#[derive(Debug)]
+struct Job {
+    input: PathBuf,
+    output: PathBuf,
+}
+
+/// Every markdown file named or found in a named folder, and where its PDF goes. Two inputs
+/// that would write the same PDF are refused before anything renders.
+fn plan(inputs: &[PathBuf], out_dir: Option<&Path>) -> Result<Vec<Job>, Failure> {
+    let mut jobs = Vec::new();
+    for input in inputs {
+        if input.is_dir() {
+            let mut found = Vec::new();
+            collect_markdown(input, &mut found)?;
+            if found.is_empty() {
+                return Err(Failure::usage(format!("{} holds no .md files", input.display())));
+            }
+            for file in found {
+                let relative = file.strip_prefix(input).unwrap_or(&file).with_extension("pdf");
+                let output = match out_dir {
+                    Some(dir) => dir.join(relative),
+                    None => file.with_extension("pdf"),
+                };
+                jobs.push(Job { input: file, output });
+            }
+        } else {
+            let output = match (out_dir, input.file_name()) {
+                (Some(dir), Some(name)) => dir.join(Path::new(name).with_extension("pdf")),
+                _ => input.with_extension("pdf"),
+            };
+            jobs.push(Job { input: input.clone(), output });
         }
     }
+    let mut seen = std::collections::HashMap::new();
+    for job in &jobs {
+        if let Some(other) = seen.insert(&job.output, &job.input) {
+            return Err(Failure::usage(format!(
+                "{} and {} would both write {}",
+                other.display(),
+                job.input.display(),
+                job.output.display()
+            ))
+            .with_hint("render them into different --out-dir folders"));
+        }
+    }
+    Ok(jobs)
+}
 
-    let output = match &args.output {
-        Some(path) => path.clone(),
-        None if from_stdin => PathBuf::from("-"),
-        None => args.input.with_extension("pdf"),
+/// `.md` and `.markdown` files below `dir`, sorted; hidden folders are skipped.
+fn collect_markdown(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Failure> {
+    let mut pending = vec![dir.to_owned()];
+    while let Some(dir) = pending.pop() {
+        let entries = fs::read_dir(&dir).map_err(|e| {
+            Failure::document(format!("cannot read {}: {}", dir.display(), io_reason(&e)))
+        })?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let hidden = entry.file_name().to_string_lossy().starts_with('.');
+            let Ok(kind) = entry.file_type() else { continue };
+            if kind.is_dir() && !hidden {
+                pending.push(path);
+            } else if kind.is_file() && is_markdown(&path) {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    Ok(())
+}
+
+fn is_markdown(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("md") || e.eq_ignore_ascii_case("markdown"))
+}
+
+/// Renders `jobs` on `threads` threads; every document is reported, and the run fails (exit 1)
+/// if any document did.
+fn render_batch(jobs: &[Job], threads: usize, base: &RenderOptions) -> Result<(), Failure> {
+    let started = Instant::now();
+    let threads = threads.clamp(1, jobs.len().max(1));
+    let progress = if io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(jobs.len() as u64);
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{bar:32} {pos}/{len} {elapsed} {wide_msg}")
+        {
+            bar.set_style(style);
+        }
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
     };
-    write_output(&output, &rendered.pdf)
+    let next = AtomicUsize::new(0);
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let mut failed = Vec::new();
+    let mut reported = vec![false; jobs.len()];
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let done_tx = done_tx.clone();
+            let next = &next;
+            let spawned = std::thread::Builder::new().stack_size(RENDER_STACK_BYTES).spawn_scoped(
+                scope,
+                move || loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(job) = jobs.get(index) else { break };
+                    let result = render_document(&job.input, base)
+                        .and_then(|outcome| write_batch_output(&job.output, outcome));
+                    if done_tx.send((index, result)).is_err() {
+                        break;
+                    }
+                },
+            );
+            if let Err(err) = spawned {
+                eprintln!("warning: could not start a render thread: {err}");
+            }
+        }
+        drop(done_tx);
+        for (index, result) in done_rx {
+            reported[index] = true;
+            let job = &jobs[index];
+            progress.set_message(job.input.display().to_string());
+            progress.inc(1);
+            progress.suspend(|| match &result {
+                Ok(warnings) => {
+                    for warning in warnings {
+                        eprintln!("{warning}");
+                    }
+                }
+                Err(failure) => failure.print(),
+            });
+            if result.is_err() {
+                failed.push(index);
+            }
+        }
+    });
+    progress.finish_and_clear();
+    // If no render thread could start, nothing was reported: those documents failed too.
+    failed.extend((0..jobs.len()).filter(|i| !reported[*i]));
+    let elapsed = started.elapsed().as_secs_f64();
+    let rendered = jobs.len() - failed.len();
+    eprintln!(
+        "folio: rendered {rendered} of {} document{} in {elapsed:.2} s ({:.1} per second, {threads} at a time){}",
+        jobs.len(),
+        if jobs.len() == 1 { "" } else { "s" },
+        rendered as f64 / elapsed.max(1e-9),
+        if failed.is_empty() { String::new() } else { format!("; {} failed", failed.len()) },
+    );
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        failed.sort_unstable();
+        let names: Vec<String> =
+            failed.iter().map(|&i| jobs[i].input.display().to_string()).collect();
+        Err(Failure::document(format!(
+            "{} of {} documents failed: {}",
+            failed.len(),
+            jobs.len(),
+            names.join(", ")
+        )))
+    }
+}
+
+/// Writes a batch document's PDF (creating its folder) and hands back its warnings.
+fn write_batch_output(path: &Path, outcome: Outcome) -> Result<Vec<String>, Failure> {
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).map_err(|e| {
+            Failure::document(format!("cannot create {}: {}", dir.display(), io_reason(&e)))
+        })?;
+    }
+    write_output(path, &outcome.pdf)?;
+    Ok(outcome.warnings)
 }
 
 fn read_input(path: &Path, from_stdin: bool) -> Result<Vec<u8>, Failure> {
@@ -120,6 +359,7 @@ fn render_failure(name: &str, err: &RenderError) -> Failure {
             failure.with_hint("split the document into smaller files")
         }
         RenderError::Empty => failure.with_hint("the markdown has no content to render"),
+        RenderError::Unsupported(_) => failure.with_hint("see `folio render --help`"),
         RenderError::Typeset { .. } => {
             failure.with_hint("this is likely a folio bug; please report it with the document")
         }

@@ -85,3 +85,37 @@ async fn fifty_concurrent_creates_on_two_workers_all_get_an_answer() {
         "the queue is bounded: {counts:?}"
     );
 }
+
+#[tokio::test]
+async fn clients_that_give_up_while_queued_do_not_leave_the_pool_overloaded() {
+    let dir = temp();
+    let server =
+        Server::start_with(&dir.path().join("data"), &["--workers", "1", "--render-timeout", "3"]);
+    let url = server.url.clone();
+    let http = reqwest::Client::new();
+    let token = session(&http, &url, "impatient@example.com").await;
+    let create = |markdown: &str| {
+        http.post(format!("{url}/api/documents"))
+            .bearer_auth(&token)
+            .json(&json!({ "markdown": markdown }))
+    };
+    // The only worker hangs; meanwhile more clients than the queue holds arrive and give up.
+    let hang = tokio::spawn(call(create("<!-- folio-test: hang -->\nnever ends")));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let impatient: Vec<_> = (0..12)
+        .map(|i| create(&format!("# Impatient {i}")).timeout(Duration::from_millis(500)).send())
+        .collect();
+    for result in futures::future::join_all(impatient).await {
+        // Each either gave up (timed out) or was told at once that the queue is full.
+        if let Ok(response) = result {
+            assert_eq!(response.status(), 503);
+        }
+    }
+    let (status, body) = hang.await.unwrap_or((0, json!(null)));
+    assert_eq!((status, body["error"]["code"].as_str()), (503, Some("render_timeout")), "{body}");
+    // Every place in the queue came back: normal service resumes.
+    for i in 0..6 {
+        let (status, body) = call(create(&format!("# Afterwards {i}"))).await;
+        assert_eq!(status, 201, "create {i} after the spike: {body}");
+    }
+}
