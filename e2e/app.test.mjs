@@ -39,6 +39,7 @@ async function register(page, email, password) {
   await page.waitForSelector('body[data-ready="true"]');
   await page.waitForURL(/#\/signin$/);
   await page.getByRole('link', { name: 'Create an account' }).click();
+  await page.getByRole('heading', { name: 'Create your folio account' }).waitFor();
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Create account' }).click();
@@ -74,6 +75,11 @@ test('a person writes, previews, creates, finds, reopens and deletes a document'
   await page.waitForFunction((old) => document.querySelector('#preview-pages img.page')?.getAttribute('src') !== old, before);
   const pageImage = await firstPage.evaluate((img) => img.decode().then(() => img.naturalWidth));
   assert.ok(pageImage > 100, 'the page preview is a real image');
+
+  // Choosing a theme re-renders the pages in it.
+  const beforeTheme = await firstPage.getAttribute('src');
+  await page.getByLabel('Theme').selectOption('report');
+  await page.waitForFunction((old) => document.querySelector('#preview-pages img.page')?.getAttribute('src') !== old, beforeTheme);
 
   // Warnings carry their line; clicking one moves the cursor there.
   const warning = page.locator('#warnings button', { hasText: `Line ${WARNING_LINE}` });
@@ -168,6 +174,7 @@ test('a second person sees an empty library and an empty editor', async () => {
   await page1.waitForURL(/#\/signin$/);
   const watcher = watch(page1);
   await page1.getByRole('link', { name: 'Create an account' }).click();
+  await page1.getByRole('heading', { name: 'Create your folio account' }).waitFor();
   await page1.getByLabel('Email').fill('second@example.com');
   await page1.getByLabel('Password').fill('second person password');
   await page1.getByRole('button', { name: 'Create account' }).click();
@@ -194,5 +201,32 @@ test('signing in with a wrong password says so, and bad input is explained', asy
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('alert').filter({ hasText: 'do not match an account' }).waitFor();
   assert.match(page.url(), /#\/signin$/);
+  await context.close();
+});
+
+test('when the session cannot be refreshed, sign-in comes back and the draft is kept', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.setDefaultTimeout(20_000);
+  await register(page, 'expiring@example.com', 'expiring password');
+  await page.locator('#markdown').fill('# Unsaved thoughts\n\nNot lost.\n');
+  await page.locator('#preview-html h1', { hasText: 'Unsaved thoughts' }).waitFor();
+
+  // The refresh cookie is gone (expired, revoked) and the server rejects the access token.
+  await context.clearCookies();
+  await page.route((url) => url.pathname === '/api/documents', (route) =>
+    route.continue({ headers: { ...route.request().headers(), authorization: 'Bearer expired.token.value' } }));
+  await page.getByRole('navigation').getByRole('link', { name: 'Library' }).click();
+  await page.waitForURL(/#\/signin$/);
+  await page.getByRole('alert').filter({ hasText: 'session has ended' }).waitFor();
+  await page.unrouteAll();
+
+  // Signing in again returns to where the user was, and the draft is still there.
+  await page.getByLabel('Email').fill('expiring@example.com');
+  await page.getByLabel('Password').fill('expiring password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(/#\/library$/);
+  await page.getByRole('navigation').getByRole('link', { name: 'Write' }).click();
+  assert.equal(await page.locator('#markdown').inputValue(), '# Unsaved thoughts\n\nNot lost.\n');
   await context.close();
 });

@@ -385,7 +385,7 @@ mod tests {
         source: &str,
         files: &std::collections::BTreeMap<String, Vec<u8>>,
     ) -> (bool, Vec<String>) {
-        let world = SandboxWorld::new(source.to_owned(), files, crate::FontSet::embedded());
+        let world = SandboxWorld::new(source.to_owned(), files, FontSet::embedded());
         let Warned { output, .. } = typst::compile::<PagedDocument>(&world);
         (output.is_ok(), world.requests())
     }

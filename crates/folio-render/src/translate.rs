@@ -105,6 +105,7 @@ pub(crate) fn translate_with_fallbacks(
     let title = choose_title(options.title.as_deref(), front.title.as_deref(), root);
     let dated = translator.preamble(markdown, &front, &title, options, fallbacks.simple_linebreaks);
     translator.blocks(root);
+    translator.keywords(markdown, &front);
     let Translator { out, warnings, source_map, files, fragments, .. } = translator;
     Ok(Translation {
         source: out,
@@ -261,19 +262,6 @@ impl<'a, 'o> Translator<'a, 'o> {
                 );
             }
         }
-        // Provenance: the source's digest and the engines, beside the author's own keywords.
-        out.push_str("  keywords: (");
-        for keyword in &front.keywords {
-            push_str_literal(out, keyword);
-            out.push_str(", ");
-        }
-        let versions = crate::engine_versions();
-        let digest = sha256_hex(markdown.as_bytes());
-        let _ = writeln!(
-            out,
-            "\"folio-source-sha256:{digest}\", \"folio {}\", \"typst {}\"),",
-            versions.folio_render, versions.typst
-        );
         let _ = writeln!(out, "  paper: {},", str_literal(paper.name()));
         let _ = writeln!(out, "  theme: {},", str_literal(theme.name()));
         if let Some(numbering) = numbering {
@@ -297,6 +285,26 @@ impl<'a, 'o> Translator<'a, 'o> {
             );
         }
         dated
+    }
+
+    /// Provenance: the source's digest and the engines, beside the author's own keywords. Set
+    /// at the very end, not in the preamble: an edit changes the digest, and a change in the
+    /// template's arguments would restyle — and re-lay out — the whole document, where a
+    /// change at the end leaves every paragraph's cached layout usable (the live preview).
+    fn keywords(&mut self, markdown: &str, front: &FrontMatter) {
+        let out = &mut self.out;
+        out.push_str("\n#set document(keywords: (");
+        for keyword in &front.keywords {
+            push_str_literal(out, keyword);
+            out.push_str(", ");
+        }
+        let versions = crate::engine_versions();
+        let digest = sha256_hex(markdown.as_bytes());
+        let _ = writeln!(
+            out,
+            "\"folio-source-sha256:{digest}\", \"folio {}\", \"typst {}\"))",
+            versions.folio_render, versions.typst
+        );
     }
 
     fn mark(&mut self, node: &'a AstNode<'a>) {
@@ -847,6 +855,51 @@ fn truncate(text: &str, max: usize) -> String {
     }
 }
 
+/// Lowercase hex SHA-256.
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `YYYY-MM-DD` at the start of a front matter date, when it names a real day.
+fn calendar_date(text: &str) -> Option<(u16, u8, u8)> {
+    let head = text.trim().get(..10)?;
+    let mut parts = head.split('-');
+    let year: u16 = parts.next()?.parse().ok()?;
+    let month: u8 = parts.next()?.parse().ok()?;
+    let day: u8 = parts.next()?.parse().ok()?;
+    let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    ((1000..=9999).contains(&year) && (1..=days_in_month).contains(&day))
+        .then_some((year, month, day))
+}
+
+/// `<!-- pagebreak -->` (also `page-break`, `newpage`, any case): an explicit page break that
+/// other markdown renderers simply hide.
+fn is_page_break_comment(html: &str) -> bool {
+    let Some(inner) = html.trim().strip_prefix("<!--").and_then(|r| r.strip_suffix("-->")) else {
+        return false;
+    };
+    let word: String = inner.trim().chars().filter(|c| *c != '-' && *c != '_').collect();
+    matches!(word.to_ascii_lowercase().as_str(), "pagebreak" | "newpage")
+}
+
+/// A paragraph that is only `\newpage` or `\pagebreak` (the LaTeX and pandoc convention).
+fn is_page_break_paragraph<'a>(node: &'a AstNode<'a>) -> bool {
+    let mut children = node.children();
+    let (Some(only), None) = (children.next(), children.next()) else { return false };
+    match &only.data.borrow().value {
+        NodeValue::Text(text) => matches!(text.trim(), "\\newpage" | "\\pagebreak"),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -878,50 +931,5 @@ mod tests {
         assert_eq!(t.as_deref(), Ok("Untitled"));
         let long = RenderOptions { title: Some("x".repeat(1000)), ..Default::default() };
         assert_eq!(translate("a", &long).map(|t| t.title.chars().count()), Ok(MAX_TITLE_CHARS));
-    }
-}
-
-/// Lowercase hex SHA-256.
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// `YYYY-MM-DD` at the start of a front matter date, when it names a real day.
-fn calendar_date(text: &str) -> Option<(u16, u8, u8)> {
-    let head = text.trim().get(..10)?;
-    let mut parts = head.split('-');
-    let year: u16 = parts.next()?.parse().ok()?;
-    let month: u8 = parts.next()?.parse().ok()?;
-    let day: u8 = parts.next()?.parse().ok()?;
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let days_in_month = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return None,
-    };
-    ((1000..=9999).contains(&year) && (1..=days_in_month).contains(&day))
-        .then_some((year, month, day))
-}
-
-/// `<!-- pagebreak -->` (also `page-break`, `newpage`, any case): an explicit page break that
-/// other markdown renderers simply hide.
-fn is_page_break_comment(html: &str) -> bool {
-    let Some(inner) = html.trim().strip_prefix("<!--").and_then(|r| r.strip_suffix("-->")) else {
-        return false;
-    };
-    let word: String = inner.trim().chars().filter(|c| *c != '-' && *c != '_').collect();
-    matches!(word.to_ascii_lowercase().as_str(), "pagebreak" | "newpage")
-}
-
-/// A paragraph that is only `\newpage` or `\pagebreak` (the LaTeX and pandoc convention).
-fn is_page_break_paragraph<'a>(node: &'a AstNode<'a>) -> bool {
-    let mut children = node.children();
-    let (Some(only), None) = (children.next(), children.next()) else { return false };
-    match &only.data.borrow().value {
-        NodeValue::Text(text) => matches!(text.trim(), "\\newpage" | "\\pagebreak"),
-        _ => false,
     }
 }

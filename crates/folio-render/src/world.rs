@@ -43,6 +43,31 @@ pub(crate) fn file_id(path: &str) -> FileId {
     RootedPath::new(VirtualRoot::Project, vpath).intern()
 }
 
+thread_local! {
+    /// The last main source compiled on this thread. The next one is made from it by an
+    /// incremental edit, which keeps the syntax spans of unchanged text: Typst's memo cache
+    /// keys layout on spans, so a re-render with one paragraph changed (the live preview)
+    /// reuses the layout of every other paragraph. A fresh parse would renumber every span
+    /// after the edit and make the whole document cold again.
+    static LAST_MAIN: std::cell::RefCell<Option<Source>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The main source for `text`, edited from this thread's previous one when there is one.
+fn main_source(text: String) -> Source {
+    LAST_MAIN.with(|last| {
+        let mut last = last.borrow_mut();
+        let source = match last.take() {
+            Some(mut previous) => {
+                previous.replace(&text);
+                previous
+            }
+            None => Source::new(file_id("/main.typ"), text),
+        };
+        *last = Some(source.clone());
+        source
+    })
+}
+
 /// One compilation's world.
 pub(crate) struct SandboxWorld {
     main: Source,
@@ -61,12 +86,7 @@ impl SandboxWorld {
     ) -> Self {
         let files =
             files.iter().map(|(path, bytes)| (file_id(path), Bytes::new(bytes.clone()))).collect();
-        Self {
-            main: Source::new(file_id("/main.typ"), main),
-            fonts,
-            files,
-            requests: Mutex::default(),
-        }
+        Self { main: main_source(main), fonts, files, requests: Mutex::default() }
     }
 
     /// The paths of every file the compiler asked for (the main source included).

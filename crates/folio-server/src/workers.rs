@@ -121,6 +121,7 @@ pub fn worker_main(memory_limit_bytes: u64) -> std::io::Result<()> {
     if memory_limit_bytes > 0 {
         rlimit::setrlimit(rlimit::Resource::AS, memory_limit_bytes, memory_limit_bytes)?;
     }
+    deny_network_and_exec()?;
     folio_render::quiet_render_panics();
     let mut stdin = std::io::stdin().lock();
     let mut stdout = std::io::stdout().lock();
@@ -192,6 +193,46 @@ fn run_job(job: Job) -> Answer {
 }
 
 /// In debug builds (tests), documents can ask a worker to misbehave.
+/// From here on this process can open no socket and run no program: a renderer has no business
+/// with the network, and if a document ever found a way to make Typst misbehave, it could not
+/// reach out. (Files: the worker starts in `/` with an empty environment and Typst's world
+/// serves only what the job carries.)
+#[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+fn deny_network_and_exec() -> std::io::Result<()> {
+    use seccompiler::{BpfProgram, SeccompAction, SeccompFilter};
+    let denied = [
+        libc::SYS_socket,
+        libc::SYS_socketpair,
+        libc::SYS_connect,
+        libc::SYS_bind,
+        libc::SYS_listen,
+        libc::SYS_accept,
+        libc::SYS_accept4,
+        libc::SYS_execve,
+        libc::SYS_execveat,
+    ];
+    let arch = if cfg!(target_arch = "x86_64") {
+        seccompiler::TargetArch::x86_64
+    } else {
+        seccompiler::TargetArch::aarch64
+    };
+    let filter = SeccompFilter::new(
+        denied.iter().map(|&call| (call, Vec::new())).collect(),
+        SeccompAction::Allow,
+        SeccompAction::Errno(libc::EPERM as u32),
+        arch,
+    )
+    .map_err(std::io::Error::other)?;
+    let program: BpfProgram = filter.try_into().map_err(std::io::Error::other)?;
+    // Every thread, including any a library started before this point.
+    seccompiler::apply_filter_all_threads(&program).map_err(std::io::Error::other)
+}
+
+#[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"))))]
+fn deny_network_and_exec() -> std::io::Result<()> {
+    Ok(())
+}
+
 fn test_faults(markdown: &str) {
     #[cfg(debug_assertions)]
     {
@@ -201,6 +242,12 @@ fn test_faults(markdown: &str) {
             }
         }
         if markdown.starts_with("<!-- folio-test: crash -->") {
+            std::process::abort();
+        }
+        // A worker that can open a socket has escaped its sandbox: make that loud.
+        if markdown.starts_with("<!-- folio-test: network -->")
+            && std::net::UdpSocket::bind("127.0.0.1:0").is_ok()
+        {
             std::process::abort();
         }
     }

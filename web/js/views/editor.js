@@ -10,6 +10,13 @@ const HTML_DELAY_MS = 120;
 const PAGES_DELAY_MS = 250;
 const SAVE_DELAY_MS = 400;
 
+const themes = [
+  ['', 'Theme: default'],
+  ['classic', 'Classic'],
+  ['report', 'Report'],
+  ['book', 'Book'],
+];
+
 const papers = [
   ['', 'Paper: default'],
   ['a4', 'A4'],
@@ -20,12 +27,14 @@ const papers = [
 export function editorView(ctx) {
   const draftKey = `folio.draft.${ctx.user.identity}`;
   const visitKey = `folio.visit.${ctx.user.identity}`;
-  const draft = readJson(localStorage, draftKey) ?? { title: '', markdown: '', paper: '', toc: false };
+  const draft = readJson(localStorage, draftKey) ?? { title: '', markdown: '', theme: '', paper: '', toc: false };
 
   // ---- controls
   const title = h('input', { id: 'title', type: 'text', maxlength: 300, placeholder: 'Title: from the first heading', value: draft.title ?? '', autocomplete: 'off' });
   const paper = h('select', { id: 'paper' }, papers.map(([value, label]) => h('option', { value, text: label })));
   paper.value = draft.paper ?? '';
+  const theme = h('select', { id: 'theme' }, themes.map(([value, label]) => h('option', { value, text: label })));
+  theme.value = draft.theme ?? '';
   const toc = h('input', { id: 'toc', type: 'checkbox', checked: Boolean(draft.toc) });
   const createButton = h('button', {
     type: 'button',
@@ -59,6 +68,7 @@ export function editorView(ctx) {
     h('section', { class: 'editor' },
       h('div', { class: 'toolbar' },
         h('label', { class: 'visually-hidden', for: 'title', text: 'Title' }), title,
+        h('label', { class: 'visually-hidden', for: 'theme', text: 'Theme' }), theme,
         h('label', { class: 'visually-hidden', for: 'paper', text: 'Paper size' }), paper,
         h('label', { class: 'check', for: 'toc' }, toc, ' Contents'),
         h('span', { class: 'toolbar-end' }, progress, createButton)),
@@ -85,12 +95,12 @@ export function editorView(ctx) {
   const state = () => ({
     markdown: markdown.value,
     title: title.value.trim() || undefined,
-    options: { paper: paper.value || undefined, toc: toc.checked || undefined },
+    options: { paper: paper.value || undefined, theme: theme.value || undefined, toc: toc.checked || undefined },
   });
 
   // ---- autosave
   const save = debounce(() => {
-    const value = { title: title.value, markdown: markdown.value, paper: paper.value, toc: toc.checked };
+    const value = { title: title.value, markdown: markdown.value, theme: theme.value, paper: paper.value, toc: toc.checked };
     try {
       localStorage.setItem(draftKey, JSON.stringify(value));
       status.textContent = 'Draft saved in this browser.';
@@ -282,6 +292,7 @@ export function editorView(ctx) {
   markdown.addEventListener('input', changed);
   title.addEventListener('input', changed);
   paper.addEventListener('change', changed);
+  theme.addEventListener('change', changed);
   toc.addEventListener('change', changed);
   tabText.addEventListener('click', () => selectTab(false));
   tabPages.addEventListener('click', () => selectTab(true));

@@ -194,3 +194,101 @@ fn the_showcase_renders() {
         assert_eq!(present, words != "scripts are dropped", "{words:?} in {text}");
     }
 }
+
+#[test]
+fn a_folder_renders_in_parallel_and_one_broken_file_does_not_stop_the_rest() {
+    let dir = temp();
+    let docs = dir.path().join("docs");
+    fs::create_dir_all(docs.join("chapter")).unwrap_or_default();
+    fs::create_dir_all(docs.join(".hidden")).unwrap_or_default();
+    for (name, body) in [
+        ("a.md", "# A\n\nFirst document.\n"),
+        ("b.markdown", "# B\n\nSecond document, ünïcödé.\n"),
+        ("chapter/c.md", "# C\n\nIn a subfolder.\n"),
+        ("chapter/empty.md", "   \n"),
+        (".hidden/skip.md", "# Not rendered\n"),
+        ("notes.txt", "not markdown"),
+    ] {
+        fs::write(docs.join(name), body).unwrap_or_default();
+    }
+    fs::write(docs.join("broken.md"), b"\xff\xfe not UTF-8").unwrap_or_default();
+
+    let out = folio(&["render", "docs", "--out-dir", "out", "--jobs", "2"], dir.path());
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    for (pdf, text) in
+        [("out/a.pdf", "First"), ("out/b.pdf", "Second"), ("out/chapter/c.pdf", "subfolder")]
+    {
+        let bytes = fs::read(dir.path().join(pdf)).unwrap_or_default();
+        assert!(text_of(&bytes).contains(text), "{pdf}");
+    }
+    assert!(!dir.path().join("out/broken.pdf").exists());
+    assert!(!dir.path().join("out/.hidden").exists() && !dir.path().join("out/notes.pdf").exists());
+    assert!(err.contains("broken.md") && err.contains("UTF-8"), "{err}");
+    assert!(err.contains("empty.md"), "{err}");
+    assert!(err.contains("rendered 3 of 5 documents"), "the summary: {err}");
+    assert!(err.contains("2 failed"), "{err}");
+}
+
+#[test]
+fn several_files_render_beside_themselves_or_into_out_dir() {
+    let dir = temp();
+    fs::write(dir.path().join("one.md"), "# One\n").unwrap_or_default();
+    fs::write(dir.path().join("two.md"), "# Two\n").unwrap_or_default();
+    let out = folio(&["render", "one.md", "two.md", "--theme", "report"], dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(dir.path().join("one.pdf").exists() && dir.path().join("two.pdf").exists());
+    assert!(stderr(&out).contains("rendered 2 of 2 documents"));
+
+    // Two inputs that would write the same PDF are refused before anything renders.
+    fs::create_dir_all(dir.path().join("other")).unwrap_or_default();
+    fs::write(dir.path().join("other/one.md"), "# Other one\n").unwrap_or_default();
+    let out = folio(&["render", "one.md", "other/one.md", "--out-dir", "same"], dir.path());
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("would both write"), "{}", stderr(&out));
+    assert!(!dir.path().join("same").exists());
+    // `-o` names one file; several inputs need --out-dir.
+    let out = folio(&["render", "one.md", "two.md", "-o", "x.pdf"], dir.path());
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[test]
+fn look_standards_and_fonts_are_chosen_on_the_command_line() {
+    let dir = temp();
+    fs::write(dir.path().join("doc.md"), "---\ndate: 2025-03-01\n---\n\n# Intro\n\nText.\n")
+        .unwrap_or_default();
+    let out = folio(
+        &[
+            "render",
+            "doc.md",
+            "--theme",
+            "book",
+            "--numbering",
+            "--font-size",
+            "12",
+            "--pdf-standard",
+            "a-3b",
+            "--attach-source",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let pdf = fs::read(dir.path().join("doc.pdf")).unwrap_or_default();
+    assert!(text_of(&pdf).contains("1 Intro"));
+    let raw = String::from_utf8_lossy(&pdf);
+    assert!(raw.contains("source.md"), "the source is attached");
+
+    for (args, needle) in [
+        (vec!["--pdf-standard", "a-9z"], "a-2b, a-3b or ua-1"),
+        (vec!["--font-size", "99"], "6 to 24"),
+        (vec!["--font-dir", "no-such-dir"], "--font-dir"),
+        (vec!["--pdf-standard", "a-2b", "--attach-source"], "A-3b"),
+    ] {
+        let mut all = vec!["render", "doc.md", "-o", "bad.pdf"];
+        all.extend(args.iter());
+        let out = folio(&all, dir.path());
+        assert!(!out.status.success(), "{args:?}");
+        assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
+        assert!(!dir.path().join("bad.pdf").exists());
+    }
+}

@@ -105,11 +105,9 @@ async fn clients_that_give_up_while_queued_do_not_leave_the_pool_overloaded() {
     let impatient: Vec<_> = (0..12)
         .map(|i| create(&format!("# Impatient {i}")).timeout(Duration::from_millis(500)).send())
         .collect();
-    for result in futures::future::join_all(impatient).await {
-        // Each either gave up (timed out) or was told at once that the queue is full.
-        if let Ok(response) = result {
-            assert_eq!(response.status(), 503);
-        }
+    // Each either gave up (timed out: an `Err`) or was told at once that the queue is full.
+    for response in futures::future::join_all(impatient).await.into_iter().flatten() {
+        assert_eq!(response.status(), 503);
     }
     let (status, body) = hang.await.unwrap_or((0, json!(null)));
     assert_eq!((status, body["error"]["code"].as_str()), (503, Some("render_timeout")), "{body}");
@@ -118,4 +116,20 @@ async fn clients_that_give_up_while_queued_do_not_leave_the_pool_overloaded() {
         let (status, body) = call(create(&format!("# Afterwards {i}"))).await;
         assert_eq!(status, 201, "create {i} after the spike: {body}");
     }
+}
+
+#[tokio::test]
+async fn workers_cannot_open_sockets() {
+    let dir = temp();
+    let server = Server::start_with(&dir.path().join("data"), &["--workers", "1"]);
+    let http = reqwest::Client::new();
+    let token = session(&http, &server.url, "sandbox@example.com").await;
+    // The test fault aborts the worker if it manages to bind a socket (→ render_failed).
+    let (status, body) = call(
+        http.post(format!("{}/api/documents", server.url))
+            .bearer_auth(&token)
+            .json(&json!({ "markdown": "<!-- folio-test: network -->\n# Sandboxed\n" })),
+    )
+    .await;
+    assert_eq!(status, 201, "the worker could open a socket: {body}");
 }
