@@ -17,6 +17,7 @@ pub(crate) struct FrontMatter {
     pub theme: Option<Theme>,
     pub numbering: Option<bool>,
     pub font_size: Option<f64>,
+    pub margin_mm: Option<f64>,
     pub keywords: Vec<String>,
 }
 
@@ -88,6 +89,10 @@ impl FrontMatter {
                     None => warnings.push(1, WarningKind::FrontMatter, "front matter `font-size` must be a size in points from 6 to 24 (like 11 or 11pt); it was ignored"),
                 },
                 "keywords" => front.keywords = strings(&value),
+                "margin" => match scalar(&value).and_then(|m| crate::options::parse_margin(&m)) {
+                    Some(mm) => front.margin_mm = Some(mm),
+                    None => warnings.push(1, WarningKind::FrontMatter, "front matter `margin` must be a length from 5 to 60 mm (like 2cm, 20mm or 1in); it was ignored"),
+                },
                 _ => {}
             }
         }

@@ -30,7 +30,10 @@ pub use error::RenderError;
 pub use fonts::{FontError, FontSet};
 pub use limits::Limits;
 pub use links::local_image_path;
-pub use options::{Assets, FONT_SIZE_RANGE, Paper, PdfStandard, RenderOptions, Theme};
+pub use options::{
+    Assets, FONT_SIZE_RANGE, MARGIN_MM_RANGE, Paper, PdfStandard, RenderOptions, Theme,
+    parse_margin,
+};
 pub use render::{PagesSvg, Rendered, quiet_render_panics, render_pages_svg, render_pdf};
 pub use translate::{ImageReference, Translation, image_references, translate};
 pub use warning::{Warning, WarningKind};

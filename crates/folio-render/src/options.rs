@@ -124,6 +124,26 @@ impl fmt::Display for PdfStandard {
     }
 }
 
+/// Page margins folio accepts, in millimetres (every side).
+pub const MARGIN_MM_RANGE: std::ops::RangeInclusive<f64> = 5.0..=60.0;
+
+/// A length such as `2cm`, `20mm`, `1in` or `54pt`, in millimetres, if it is in
+/// [`MARGIN_MM_RANGE`].
+pub fn parse_margin(text: &str) -> Option<f64> {
+    let text = text.trim().to_ascii_lowercase();
+    let split = text.find(|c: char| c.is_ascii_alphabetic())?;
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number.trim().parse().ok()?;
+    let mm = match unit.trim() {
+        "mm" => value,
+        "cm" => value * 10.0,
+        "in" => value * 25.4,
+        "pt" => value * 25.4 / 72.0,
+        _ => return None,
+    };
+    MARGIN_MM_RANGE.contains(&mm).then_some(mm)
+}
+
 /// Base font sizes folio accepts, in points.
 pub const FONT_SIZE_RANGE: std::ops::RangeInclusive<f64> = 6.0..=24.0;
 
@@ -147,6 +167,9 @@ pub struct RenderOptions {
     /// Base font size in points ([`FONT_SIZE_RANGE`]); else the front matter's `font-size`,
     /// else the theme's.
     pub font_size: Option<f64>,
+    /// Page margin on every side, in millimetres ([`MARGIN_MM_RANGE`]); else the front
+    /// matter's `margin`, else the theme's.
+    pub margin_mm: Option<f64>,
     /// Standards the PDF must conform to (none by default; the PDF is tagged regardless).
     pub standards: Vec<PdfStandard>,
     /// Attach the markdown source to the PDF (`source.md`).

@@ -61,6 +61,12 @@ pub fn render_options(
                 .ok_or_else(|| format!("unknown theme {name:?}; use classic, report or book"))?,
         ),
     };
+    let margin_mm = match options.margin.as_deref() {
+        None => None,
+        Some(text) => Some(folio_render::parse_margin(text).ok_or_else(|| {
+            format!("margin {text:?} is not a length from 5 to 60 mm (like 2cm, 20mm or 1in)")
+        })?),
+    };
     let standards = options
         .standards
         .iter()
@@ -75,6 +81,7 @@ pub fn render_options(
         toc: options.toc,
         theme,
         numbering: options.numbering,
+        margin_mm,
         standards,
         attach_source: options.attach_source,
         assets,
@@ -86,7 +93,7 @@ pub fn render_options(
 /// A render error as the pipeline's error, with its API code.
 pub fn render_error(err: RenderError) -> Error {
     match err {
-        RenderError::InvalidUtf8 { .. } | RenderError::Empty => {
+        RenderError::InvalidUtf8 { .. } | RenderError::Empty | RenderError::Unsupported(_) => {
             Error::InvalidRequest(err.to_string())
         }
         other => Error::Render { code: other.code(), message: other.to_string(), retryable: false },

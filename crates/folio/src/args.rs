@@ -273,6 +273,11 @@ pub struct RenderArgs {
     #[arg(long, value_name = "PT", value_parser = parse_font_size)]
     pub font_size: Option<f64>,
 
+    /// Page margin on every side: `2cm`, `20mm`, `1in` or `54pt`, 5–60 mm (overrides the
+    /// front matter's `margin` and the theme).
+    #[arg(long, value_name = "LENGTH", value_parser = parse_margin)]
+    pub margin: Option<f64>,
+
     /// Make the PDF conform to a standard: `a-2b`, `a-3b` (archival) or `ua-1` (accessible).
     /// Repeat to combine where Typst allows it.
     #[arg(long = "pdf-standard", value_name = "STANDARD", value_parser = parse_standard)]
@@ -299,6 +304,11 @@ fn parse_font_size(text: &str) -> Result<f64, String> {
     } else {
         Err("the font size must be from 6 to 24 points".to_owned())
     }
+}
+
+fn parse_margin(text: &str) -> Result<f64, String> {
+    folio_render::parse_margin(text)
+        .ok_or_else(|| format!("{text:?} is not a margin from 5 to 60 mm (like 2cm, 20mm or 1in)"))
 }
 
 fn parse_standard(text: &str) -> Result<folio_render::PdfStandard, String> {

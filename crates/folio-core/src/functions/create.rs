@@ -51,6 +51,9 @@ pub struct CreateOptions {
     /// Numbered headings.
     #[serde(default)]
     pub numbering: Option<bool>,
+    /// Page margin on every side: `2cm`, `20mm`, `1in` (5–60 mm).
+    #[serde(default)]
+    pub margin: Option<String>,
     /// PDF standards to conform to: `a-2b`, `a-3b`, `ua-1`.
     #[serde(default)]
     pub standards: Vec<String>,

@@ -310,6 +310,35 @@ fn an_added_cjk_font_draws_what_the_embedded_fonts_cannot() {
     assert!(render_pdf("---\ndate: 2025-01-01\n---\n\n漢字\n", &archival).is_ok());
 }
 
+/// The left edge of the first page's text, in points: the smallest x of the
+/// `matrix(1 0 0 -1 x y)` with which the page preview's SVG places each text run.
+fn text_left(markdown: &str, options: &RenderOptions) -> f32 {
+    let pages = folio_render::render_pages_svg(markdown, options).unwrap_or_else(|e| panic!("{e}"));
+    pages.pages[0]
+        .split("matrix(1 0 0 -1 ")
+        .skip(1)
+        .filter_map(|rest| rest.split(' ').next()?.parse::<f32>().ok())
+        .fold(f32::MAX, f32::min)
+}
+
+#[test]
+fn margins_follow_options_then_front_matter_then_theme() {
+    let markdown = "Text at the margin.\n";
+    let with_front = format!("---\nmargin: 1in\n---\n\n{markdown}");
+    let theme_left = text_left(markdown, &RenderOptions::default());
+    let front_left = text_left(&with_front, &RenderOptions::default());
+    let flag = RenderOptions { margin_mm: Some(10.0), ..Default::default() };
+    let flag_left = text_left(&with_front, &flag);
+    assert!((theme_left - 2.3 / 2.54 * 72.0).abs() < 1.0, "classic: 2.3 cm, got {theme_left}");
+    assert!((front_left - 72.0).abs() < 1.0, "1in = 72pt, got {front_left}");
+    assert!((flag_left - 10.0 / 25.4 * 72.0).abs() < 1.0, "10mm, got {flag_left}");
+    let rendered = render(&format!("---\nmargin: 1km\n---\n\n{markdown}"));
+    assert!(rendered.warnings.iter().any(|w| w.message.contains("`margin`")));
+    assert_eq!(folio_render::parse_margin("2cm"), Some(20.0));
+    assert_eq!(folio_render::parse_margin("4mm"), None, "too small to print");
+    assert_eq!(folio_render::parse_margin("2 furlongs"), None);
+}
+
 #[test]
 fn front_matter_font_size_is_checked() {
     let rendered = render("---\nfont-size: 40\n---\n\nText.\n");

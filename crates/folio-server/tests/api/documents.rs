@@ -168,6 +168,24 @@ async fn bad_input_gets_the_documented_codes() {
             "invalid_request",
         ),
     ];
+    // Every option name is checked, with a message that says what is accepted.
+    let cases = cases.into_iter().chain(
+        [
+            json!({ "theme": "gothic" }),
+            json!({ "margin": "1km" }),
+            json!({ "standards": ["pdf-x"] }),
+            json!({ "standards": ["a-2b"], "attach_source": true }),
+        ]
+        .into_iter()
+        .map(|options| {
+            let body = json!({ "markdown": "x", "options": options });
+            (
+                raw(serde_json::to_vec(&body).unwrap_or_default(), "application/json"),
+                400,
+                "invalid_request",
+            )
+        }),
+    );
     for (request, status, code) in cases {
         let reply = app.send(request).await;
         assert_eq!((reply.status, reply.code()), (status, code), "{}", reply.json);

@@ -65,6 +65,7 @@ fn base_options(args: &RenderArgs) -> Result<RenderOptions, Failure> {
         theme: args.theme.map(Into::into),
         numbering,
         font_size: args.font_size,
+        margin_mm: args.margin,
         standards: args.standards.clone(),
         attach_source: args.attach_source,
         fonts,

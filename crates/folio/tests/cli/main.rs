@@ -266,6 +266,8 @@ fn look_standards_and_fonts_are_chosen_on_the_command_line() {
             "--numbering",
             "--font-size",
             "12",
+            "--margin",
+            "2cm",
             "--pdf-standard",
             "a-3b",
             "--attach-source",
@@ -281,6 +283,7 @@ fn look_standards_and_fonts_are_chosen_on_the_command_line() {
     for (args, needle) in [
         (vec!["--pdf-standard", "a-9z"], "a-2b, a-3b or ua-1"),
         (vec!["--font-size", "99"], "6 to 24"),
+        (vec!["--margin", "3 parsecs"], "5 to 60 mm"),
         (vec!["--font-dir", "no-such-dir"], "--font-dir"),
         (vec!["--pdf-standard", "a-2b", "--attach-source"], "A-3b"),
     ] {
