@@ -71,6 +71,9 @@ pub enum Answer {
         title: String,
         /// Warnings.
         warnings: Vec<WarningOut>,
+        /// The process id of the worker that rendered (logs; affinity tests).
+        #[serde(default)]
+        worker: u32,
     },
     /// The document could not be rendered.
     Failed {
@@ -176,6 +179,7 @@ fn run_job(job: Job) -> Answer {
                 page_count: r.pages,
                 title: r.title,
                 warnings: warnings(&r.warnings),
+                worker: std::process::id(),
             },
             Err(e) => failed(e),
         },
@@ -186,6 +190,7 @@ fn run_job(job: Job) -> Answer {
                 pages: Some(r.pages),
                 title: r.title,
                 warnings: warnings(&r.warnings),
+                worker: std::process::id(),
             },
             Err(e) => failed(e),
         },

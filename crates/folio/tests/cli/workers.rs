@@ -133,3 +133,39 @@ async fn workers_cannot_open_sockets() {
     .await;
     assert_eq!(status, 201, "the worker could open a socket: {body}");
 }
+
+#[tokio::test]
+async fn successive_previews_of_one_person_return_to_their_warm_worker() {
+    use folio_server::workers::{Answer, Job, JobKind, PoolConfig, WorkerPool};
+    let mut config = PoolConfig::new(env!("CARGO_BIN_EXE_folio").into());
+    config.workers = 2;
+    let pool = WorkerPool::new(config);
+    let job = |markdown: &str| Job {
+        kind: JobKind::Pages,
+        markdown: markdown.to_owned(),
+        title: None,
+        options: Default::default(),
+        assets: Default::default(),
+    };
+    let worker = |answer: folio_core::Result<Answer>| match answer {
+        Ok(Answer::Done { worker, .. }) => worker,
+        Ok(Answer::Failed { code, message }) => panic!("{code}: {message}"),
+        Err(err) => panic!("{err}"),
+    };
+    // Two people preview at once: each gets a worker of their own.
+    let (first_a, first_b) = (job("# Alice 0"), job("# Bob 0"));
+    let (a, b) = tokio::join!(
+        pool.run_with_affinity(&first_a, Some(1)),
+        pool.run_with_affinity(&first_b, Some(2)),
+    );
+    let (alice, bob) = (worker(a), worker(b));
+    assert_ne!(alice, bob, "two workers");
+    // Then they take turns typing: each edit goes back to the worker that has their document
+    // warm (a last-in-first-out pool would hand both the same worker).
+    for edit in 1..=4 {
+        let a = pool.run_with_affinity(&job(&format!("# Alice {edit}")), Some(1)).await;
+        assert_eq!(worker(a), alice, "Alice's edit {edit}");
+        let b = pool.run_with_affinity(&job(&format!("# Bob {edit}")), Some(2)).await;
+        assert_eq!(worker(b), bob, "Bob's edit {edit}");
+    }
+}
