@@ -97,14 +97,6 @@ impl FontSet {
         FontSet { book: LazyHash::new(FontBook::from_fonts(&fonts)), fonts, added_files }
     }
 
-    /// The font families available, sorted and without duplicates.
-    pub fn families(&self) -> Vec<String> {
-        let mut names: Vec<String> =
-            self.book.families().map(|(name, _)| name.to_owned()).collect();
-        names.dedup();
-        names
-    }
-
     /// Whether any face can draw `c`.
     pub fn covers(&self, c: char) -> bool {
         (0..self.fonts.len())
