@@ -122,11 +122,40 @@ fn pdf_standards(
 
 /// Renders markdown to one SVG per page (the page-accurate preview).
 pub fn render_pages_svg(markdown: &str, options: &RenderOptions) -> Result<PagesSvg, RenderError> {
-    let svg_options = typst_svg::SvgOptions::default();
-    let output = compile(markdown, options, |document| {
-        Ok(document.pages().iter().map(|page| typst_svg::svg(page, &svg_options)).collect())
-    })?;
+    let output = compile(markdown, options, |document| Ok(page_svgs(document)))?;
     Ok(PagesSvg { pages: output.value, title: output.translation.title, warnings: output.warnings })
+}
+
+thread_local! {
+    /// The previous preview's pages on this thread, by the hash of their laid-out content. In
+    /// the live preview an edit changes one or two pages; the others come back identical and
+    /// their SVG is reused instead of written again. Holds one document's pages at most.
+    static PAGE_SVGS: std::cell::RefCell<std::collections::HashMap<u128, String>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// One SVG per page, reusing the previous preview's SVG of every unchanged page.
+fn page_svgs(document: &PagedDocument) -> Vec<String> {
+    let svg_options = typst_svg::SvgOptions::default();
+    PAGE_SVGS.with(|cache| {
+        let mut previous = cache.take();
+        let mut current = std::collections::HashMap::with_capacity(document.pages().len());
+        let pages = document
+            .pages()
+            .iter()
+            .map(|page| {
+                let key = typst::utils::hash128(page);
+                let svg = previous
+                    .remove(&key)
+                    .or_else(|| current.get(&key).cloned())
+                    .unwrap_or_else(|| typst_svg::svg(page, &svg_options));
+                current.insert(key, svg.clone());
+                svg
+            })
+            .collect();
+        *cache.borrow_mut() = current;
+        pages
+    })
 }
 
 /// What [`compile`] produces: the exported value and what went into it.

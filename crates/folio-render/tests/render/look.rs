@@ -353,3 +353,23 @@ fn front_matter_font_size_is_checked() {
     assert!(messages.iter().all(|m| !m.contains("font-size")), "{messages:?}");
     assert!(messages.iter().any(|m| m.contains("theme")), "{messages:?}");
 }
+
+#[test]
+fn the_preview_reuses_unchanged_pages_and_matches_a_fresh_render() {
+    let base = long_document();
+    let edited =
+        base.replacen("Paragraph 3 of Introduction", "Paragraph 3 (edited) of Introduction", 1);
+    let pages = |markdown: &str| {
+        folio_render::render_pages_svg(markdown, &RenderOptions::default())
+            .unwrap_or_else(|e| panic!("{e}"))
+            .pages
+    };
+    let before = pages(&base);
+    let after_edit = pages(&edited);
+    assert!(before.len() >= 3);
+    assert_ne!(before[0], after_edit[0], "the edited page is drawn again");
+    assert_eq!(before[before.len() - 1], after_edit[after_edit.len() - 1], "later pages unchanged");
+    // The same document after an unrelated one (nothing to reuse) gives the same pages.
+    let _ = pages("# Something else entirely\n");
+    assert_eq!(pages(&edited), after_edit);
+}
