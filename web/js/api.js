@@ -125,6 +125,11 @@ function signedOut() {
  * transparently; when that fails the session has ended.
  */
 export async function api(path, options = {}) {
+  if (!session.token && !localStorage.getItem(HAD_SESSION)) {
+    // Signed out on purpose (or never signed in): nothing to refresh, nobody to tell. A
+    // timer of a view that is being left must not ask the server for a session.
+    throw new ApiError(401, 'unauthorized', 'not signed in', false);
+  }
   if (!session.token || Date.now() > session.expiresAt - EARLY_REFRESH_MS) {
     if (!(await refresh())) throw signedOut();
   }

@@ -87,6 +87,10 @@ function showAccount(user) {
 }
 
 document.getElementById('sign-out').addEventListener('click', async () => {
+  // Leave the view first: its timers and requests stop before the session does.
+  leaveCurrent?.();
+  leaveCurrent = null;
+  replace(main, h('p', { class: 'loading', role: 'status', text: 'Signing out…' }));
   await signOut();
   go('#/signin');
 });
