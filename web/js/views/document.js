@@ -3,7 +3,7 @@
 import { api } from '../api.js';
 import { formatBytes, formatDate, h, replace } from '../dom.js';
 import { describe } from '../messages.js';
-import { deleteDocument, downloadDocument } from './shared.js';
+import { documentActions } from './shared.js';
 
 export function documentView(ctx) {
   const section = h('section', { class: 'document', 'aria-busy': 'true' }, h('p', { class: 'loading', text: 'Loading…' }));
@@ -22,17 +22,7 @@ export function documentView(ctx) {
           h('dt', { text: 'Created' }), h('dd', { text: formatDate(doc.created) }),
           h('dt', { text: 'Pages' }), h('dd', { text: String(doc.pages) }),
           h('dt', { text: 'Size' }), h('dd', { text: formatBytes(doc.bytes) })),
-        h('div', { class: 'doc-actions' },
-          h('button', { type: 'button', class: 'button primary', text: 'Download PDF', onclick: () => downloadDocument(doc.id) }),
-          h('a', { class: 'button', href: `#/write/${encodeURIComponent(doc.id)}`, text: 'Open in editor' }),
-          h('button', {
-            type: 'button',
-            class: 'button danger-quiet',
-            text: 'Delete',
-            onclick: async () => {
-              if (await deleteDocument(doc)) ctx.go('#/library');
-            },
-          })),
+        documentActions(doc, { primary: true, onDeleted: () => ctx.go('#/library') }),
         h('h2', { text: 'Markdown source' }),
         h('pre', { class: 'source-view', tabindex: '0' }, h('code', { text: source })));
       section.setAttribute('aria-busy', 'false');

@@ -3,7 +3,7 @@
 import { api } from '../api.js';
 import { debounce, formatBytes, formatDate, h, replace } from '../dom.js';
 import { describe } from '../messages.js';
-import { deleteDocument, downloadDocument } from './shared.js';
+import { documentActions } from './shared.js';
 
 const PAGE_SIZE = 20;
 
@@ -79,21 +79,12 @@ export function libraryView(ctx) {
       h('div', { class: 'doc-main' },
         h('a', { class: 'doc-title', href: `#/documents/${encodeURIComponent(doc.id)}`, text: doc.title }),
         h('span', { class: 'doc-meta', text: `${formatDate(doc.created)} · ${doc.pages} page${doc.pages === 1 ? '' : 's'} · ${formatBytes(doc.bytes)}` })),
-      h('div', { class: 'doc-actions' },
-        h('button', { type: 'button', class: 'button', text: 'Download', onclick: () => downloadDocument(doc.id) }),
-        h('a', { class: 'button', href: `#/write/${encodeURIComponent(doc.id)}`, text: 'Open in editor' }),
-        h('button', {
-          type: 'button',
-          class: 'button danger-quiet',
-          text: 'Delete',
-          'aria-label': `Delete ${doc.title}`,
-          onclick: async () => {
-            if (await deleteDocument(doc)) {
-              item.remove();
-              showMessage(list.children.length === 0 && !cursor);
-            }
-          },
-        })));
+      documentActions(doc, {
+        onDeleted: () => {
+          item.remove();
+          showMessage(list.children.length === 0 && !cursor);
+        },
+      }));
     return item;
   }
 

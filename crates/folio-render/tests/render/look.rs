@@ -192,6 +192,13 @@ fn pdfs_are_tagged_and_meet_the_standards_asked_for() {
     let both = options(vec![PdfStandard::A2b, PdfStandard::Ua1]);
     let both = streams(&load(&render_with(markdown, &both).pdf)).concat();
     assert!(both.contains("pdfaid:part") && both.contains("pdfuaid:part"));
+    // Two archival levels at once cannot be met: refused with a reason, before any work.
+    let two = render_pdf(markdown, &options(vec![PdfStandard::A2b, PdfStandard::A3b]));
+    assert!(
+        matches!(&two, Err(RenderError::Unsupported(m)) if m.contains("a-2b + a-3b")),
+        "{:?}",
+        two.map(|r| r.pages)
+    );
 }
 
 #[test]

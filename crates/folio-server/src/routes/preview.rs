@@ -33,11 +33,6 @@ fn warnings(list: &[Warning]) -> Vec<WarningBody> {
         .collect()
 }
 
-fn options(request: &PreviewRequest) -> Result<RenderOptions, ApiError> {
-    crate::renderer::render_options(request.title.clone(), &request.options, Default::default())
-        .map_err(ApiError::invalid)
-}
-
 /// A render error as an API error (the same mapping as create's renderer).
 fn render_error(err: RenderError) -> ApiError {
     ApiError::from(crate::render_error(err))
@@ -50,7 +45,8 @@ fn admit(
     request: &PreviewRequest,
 ) -> Result<RenderOptions, ApiError> {
     state.rate_limit(&state.preview_limit, &caller.identity)?;
-    options(request)
+    crate::renderer::render_options(request.title.clone(), &request.options, Default::default())
+        .map_err(ApiError::invalid)
 }
 
 #[utoipa::path(post, path = "/api/preview", tag = "preview", request_body = PreviewRequest, security(("bearer" = [])),

@@ -250,6 +250,16 @@ fn several_files_render_beside_themselves_or_into_out_dir() {
     // `-o` names one file; several inputs need --out-dir.
     let out = folio(&["render", "one.md", "two.md", "-o", "x.pdf"], dir.path());
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--out-dir"), "{}", stderr(&out));
+    // Standard input only renders on its own.
+    let out = folio(&["render", "one.md", "-", "--out-dir", "out"], dir.path());
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("standard input"), "{}", stderr(&out));
+    // A folder without markdown says so.
+    fs::create_dir_all(dir.path().join("empty")).unwrap_or_default();
+    let out = folio(&["render", "empty", "--out-dir", "out"], dir.path());
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("no .md files"), "{}", stderr(&out));
 }
 
 #[test]
