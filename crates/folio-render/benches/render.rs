@@ -4,11 +4,18 @@
 //! (`../shared/bench/run_peers.py`), which runs the `folio` binary beside other engines.
 //!
 //! `cargo bench -p folio-render --bench render` prints a table; BENCHMARKS.md records a run.
+//! `cargo bench -p folio-render --bench render -- --phases` prints where the time goes instead.
 //! The corpus is `../shared/bench/gen_corpus.py`'s deterministic output, committed.
 
 use std::time::{Duration, Instant};
 
-use folio_render::{RenderOptions, render_pages_svg, render_pdf};
+use folio_render::{
+    CacheTrim, RenderOptions, render_pages_svg, render_pdf, set_cache_trim, trim_caches,
+};
+
+/// The allocator the `folio` binary uses, so the numbers are the product's.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 const SMALL: &str = include_str!("corpus/small.md");
 const MEDIUM: &str = include_str!("corpus/medium.md");
@@ -81,6 +88,8 @@ fn rss_mb() -> (f64, f64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
+/// Times `runs` renders; Typst's cache is trimmed between them, untimed, as a worker process
+/// does after sending its answer.
 fn measure(label: &str, runs: usize, mut make: impl FnMut(usize) -> String) {
     let mut samples = Vec::with_capacity(runs);
     for n in 0..runs {
@@ -88,13 +97,99 @@ fn measure(label: &str, runs: usize, mut make: impl FnMut(usize) -> String) {
         let started = Instant::now();
         render(&markdown);
         samples.push(started.elapsed());
+        trim_caches();
     }
     let p50 = percentile(&mut samples, 0.5);
     let p90 = percentile(&mut samples, 0.9);
     println!("| {label} | {runs} | {} | {} |", ms(p50), ms(p90));
 }
 
+/// `--phases`: where the time goes in a warm render of a new 20 KB document and in the live
+/// preview, from Typst's own timing scopes (the ones `typst compile --timings` writes). Each
+/// scope counts once per render even when it nests in itself (inclusive time of its outermost
+/// occurrence), so rows overlap: "layout document" contains "layout_list".
+fn phases() {
+    const RUNS: usize = 20;
+    render(MEDIUM);
+    let new_documents: Vec<String> = (0..RUNS).map(|n| fresh(MEDIUM, 300_000 + n)).collect();
+    let started = Instant::now();
+    for doc in &new_documents {
+        if let Err(err) = folio_render::translate(doc, &RenderOptions::default()) {
+            panic!("{err}");
+        }
+    }
+    let translate = started.elapsed() / RUNS as u32;
+    println!(
+        "folio's markdown → Typst translation of a new 20 KB document: {}
+",
+        ms(translate)
+    );
+    profile("a new 20 KB document → PDF", &new_documents, render);
+
+    let edits: Vec<String> = (0..RUNS).map(|n| one_paragraph_changed(MEDIUM, 2000 + n)).collect();
+    if let Err(err) = render_pages_svg(MEDIUM, &RenderOptions::default()) {
+        panic!("{err}");
+    }
+    profile("20 KB, one paragraph changed → page SVGs (the live preview)", &edits, |doc| {
+        if let Err(err) = render_pages_svg(doc, &RenderOptions::default()) {
+            panic!("{err}");
+        }
+    });
+}
+
+/// Renders each document with Typst's timing scopes on and prints the 20 costliest scopes.
+fn profile(title: &str, documents: &[String], render: impl Fn(&str)) {
+    typst_timing::enable();
+    let mut wall = Duration::ZERO;
+    for doc in documents {
+        let started = Instant::now();
+        render(doc);
+        wall += started.elapsed();
+        trim_caches();
+    }
+    let wall = wall / documents.len() as u32;
+    typst_timing::disable();
+    let mut json = Vec::new();
+    if let Err(err) = typst_timing::export_json(&mut json, |_| (String::new(), 0)) {
+        panic!("{err}");
+    }
+    let events: Vec<serde_json::Value> = match serde_json::from_slice(&json) {
+        Ok(events) => events,
+        Err(err) => panic!("{err}"),
+    };
+    // Per thread, a stack of open scopes; a scope's time counts only where it is outermost.
+    let mut stacks: std::collections::HashMap<u64, Vec<(String, f64)>> = Default::default();
+    let mut totals: std::collections::HashMap<String, f64> = Default::default();
+    for event in &events {
+        let name = event["name"].as_str().unwrap_or("?").to_owned();
+        let ts = event["ts"].as_f64().unwrap_or(0.0);
+        let stack = stacks.entry(event["tid"].as_u64().unwrap_or(0)).or_default();
+        if event["ph"] == "B" {
+            stack.push((name, ts));
+        } else if let Some((open, since)) = stack.pop()
+            && !stack.iter().any(|(outer, _)| *outer == open)
+        {
+            *totals.entry(open).or_default() += ts - since;
+        }
+    }
+    println!("| {title}, per render ({} renders) | time |", documents.len());
+    println!("|---|---|");
+    println!("| whole render (wall, timing on; the trim after it not included) | {} |", ms(wall));
+    let mut rows: Vec<(String, f64)> = totals.into_iter().collect();
+    rows.sort_by(|a, b| b.1.total_cmp(&a.1));
+    for (name, micros) in rows.iter().take(20) {
+        println!("| {name} | {:.1} ms |", micros / 1000.0 / documents.len() as f64);
+    }
+    println!();
+}
+
 fn main() {
+    // Latencies are measured as the server's workers render: trimming after the answer.
+    set_cache_trim(CacheTrim::ByCaller);
+    if std::env::args().any(|arg| arg == "--phases") {
+        phases();
+        return;
+    }
     let started = Instant::now();
     render(SMALL);
     let first = started.elapsed();
@@ -114,6 +209,7 @@ fn main() {
     let mut row = Vec::new();
     for n in 1..=1000 {
         render(&fresh(SMALL, 100_000 + n));
+        trim_caches();
         if [10, 250, 500, 1000].contains(&n) {
             row.push(format!("{:.0} MB", rss_mb().0));
         }
@@ -134,6 +230,7 @@ fn main() {
             panic!("{err}");
         }
         preview.push(started.elapsed());
+        trim_caches();
     }
     println!(
         "| 20 KB, one paragraph changed → page SVGs (the live preview) | 60 | {} | {} |",
@@ -142,7 +239,9 @@ fn main() {
     );
     println!("\npeak RSS after the 20 KB runs: {peak_medium:.0} MB");
 
-    // Parallel throughput: the same 40 new 20 KB documents on 1 thread, then on every core.
+    // Parallel throughput: the same 40 new 20 KB documents on 1 thread, then on every core,
+    // each render trimming the cache itself (as `folio render DIR` does).
+    set_cache_trim(CacheTrim::AfterEachRender);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let throughput = |threads: usize, pass: usize| {
         // New documents for every pass, so the second pass is not warmer than the first.

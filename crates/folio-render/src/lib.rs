@@ -1,6 +1,7 @@
 //! folio's render engine: markdown → Typst → PDF, page SVGs, and a sanitized HTML preview.
 //!
-//! The crate is pure and synchronous: no I/O, no threads of its own, no network. Everything a
+//! The crate is pure and synchronous: no I/O, no threads of its own (Typst's rayon pool does
+//! its parallel work, and the page preview's), no network. Everything a
 //! document may show — fonts, images — is handed in or embedded. User text never becomes Typst
 //! code: the translator emits every text node of the markdown AST as a Typst string literal, and
 //! the compiler runs in a [`world`] that serves nothing but the generated source, the embedded
@@ -10,6 +11,7 @@
 //! translating (source size, nesting depth) and after layout (page count); callers that render
 //! untrusted input bound time and memory around it (the server's worker processes).
 
+mod cache;
 mod error;
 mod escape;
 mod fonts;
@@ -26,6 +28,7 @@ mod translate;
 mod warning;
 mod world;
 
+pub use cache::{CacheTrim, set_cache_trim, trim_caches};
 pub use error::RenderError;
 pub use fonts::{FontError, FontSet};
 pub use limits::Limits;

@@ -1,6 +1,9 @@
 //! Compiling a translation with Typst and exporting PDF or page SVGs.
 
+use std::collections::HashMap;
 use std::ops::Range;
+
+use rayon::prelude::*;
 
 use typst::WorldExt;
 use typst::diag::{SourceDiagnostic, SourceResult, Warned};
@@ -9,6 +12,7 @@ use typst::syntax::DiagSpan;
 use typst_layout::PagedDocument;
 use typst_pdf::{PdfOptions, Timestamp};
 
+use crate::cache;
 use crate::fonts::missing_glyphs;
 use crate::translate::{Fallbacks, FragmentKind, Translation, translate_with_fallbacks};
 use crate::warning::{Warning, WarningKind};
@@ -131,34 +135,32 @@ pub fn render_pages_svg(markdown: &str, options: &RenderOptions) -> Result<Pages
 
 thread_local! {
     /// The previous preview's pages on this thread, by the hash of their laid-out content. In
-    /// the live preview an edit changes one or two pages; the others come back identical and
-    /// their SVG is reused instead of written again. Holds one document's pages at most.
-    static PAGE_SVGS: std::cell::RefCell<std::collections::HashMap<u128, String>> =
-        std::cell::RefCell::new(std::collections::HashMap::new());
+    /// the live preview an edit changes one page, or the pages after it when it moves text
+    /// along; the others come back identical and their SVG is reused instead of written again.
+    /// Holds one document's pages at most.
+    static PAGE_SVGS: std::cell::RefCell<HashMap<u128, String>> =
+        std::cell::RefCell::new(HashMap::new());
 }
 
-/// One SVG per page, reusing the previous preview's SVG of every unchanged page.
+/// One SVG per page: the previous preview's SVG of every unchanged page, the others written in
+/// parallel on Typst's thread pool.
 fn page_svgs(document: &PagedDocument) -> Vec<String> {
     let svg_options = typst_svg::SvgOptions::default();
-    PAGE_SVGS.with(|cache| {
-        let mut previous = cache.take();
-        let mut current = std::collections::HashMap::with_capacity(document.pages().len());
-        let pages = document
-            .pages()
-            .iter()
-            .map(|page| {
-                let key = typst::utils::hash128(page);
-                let svg = previous
-                    .remove(&key)
-                    .or_else(|| current.get(&key).cloned())
-                    .unwrap_or_else(|| typst_svg::svg(page, &svg_options));
-                current.insert(key, svg.clone());
-                svg
-            })
-            .collect();
-        *cache.borrow_mut() = current;
-        pages
-    })
+    let previous = PAGE_SVGS.with(|cache| cache.take());
+    let pages: Vec<(u128, String)> = document
+        .pages()
+        .par_iter()
+        .map(|page| {
+            let key = typst::utils::hash128(page);
+            let svg = match previous.get(&key) {
+                Some(svg) => svg.clone(),
+                None => typst_svg::svg(page, &svg_options),
+            };
+            (key, svg)
+        })
+        .collect();
+    PAGE_SVGS.with(|cache| *cache.borrow_mut() = pages.iter().cloned().collect());
+    pages.into_iter().map(|(_, svg)| svg).collect()
 }
 
 /// What [`compile`] produces: the exported value and what went into it.
@@ -183,9 +185,14 @@ fn compile<T>(
     let fonts = options.fonts.clone().unwrap_or_else(FontSet::embedded);
     let mut fallbacks = Fallbacks::default();
     for _ in 0..=MAX_FALLBACK_ROUNDS {
-        let translation = translate_with_fallbacks(markdown, options, &fallbacks)?;
-        let world =
-            SandboxWorld::new(translation.source.clone(), &translation.files, fonts.clone());
+        let translation = typst_timing::timed!(
+            "folio: translate",
+            translate_with_fallbacks(markdown, options, &fallbacks)?
+        );
+        let world = typst_timing::timed!(
+            "folio: world",
+            SandboxWorld::new(translation.source.clone(), &translation.files, fonts.clone())
+        );
         // Typst has internal assertions that some inputs trip (seen: "bounded inline layout is
         // incomplete" in its optimized line breaker). A panic must cost at most this attempt.
         let attempt = inside_render(|| {
@@ -202,11 +209,8 @@ fn compile<T>(
             });
             (result, warnings)
         });
-        // Keep memory flat across many different documents (comemo's cache is global).
-        typst::comemo::evict(10);
         let Ok((result, diagnostics)) = attempt else {
-            // After a panic the memo cache may hold half-finished work: drop all of it.
-            typst::comemo::evict(0);
+            cache::after_panic();
             if fallbacks.simple_linebreaks {
                 return Err(RenderError::Typeset {
                     message: "the typesetter crashed on this document".to_owned(),
@@ -216,6 +220,8 @@ fn compile<T>(
             fallbacks.simple_linebreaks = true;
             continue;
         };
+        // Keep memory flat across many different documents (Typst's cache is process-wide).
+        cache::after_render();
         match result {
             Ok(Err(limit)) => return Err(limit),
             Ok(Ok((value, pages))) => {
@@ -238,7 +244,10 @@ fn compile<T>(
                         warnings.push(warning);
                     }
                 }
-                warnings.extend(coverage_warnings(&translation, &fonts));
+                warnings.extend(typst_timing::timed!(
+                    "folio: coverage",
+                    coverage_warnings(&translation, &fonts)
+                ));
                 return Ok(Output { value, pages, translation, warnings });
             }
             Err(errors) => {

@@ -126,6 +126,8 @@ pub fn worker_main(memory_limit_bytes: u64) -> std::io::Result<()> {
     }
     deny_network_and_exec()?;
     folio_render::quiet_render_panics();
+    // Trim Typst's cache after each answer is sent, while the next job is not yet here.
+    folio_render::set_cache_trim(folio_render::CacheTrim::ByCaller);
     let mut stdin = std::io::stdin().lock();
     let mut stdout = std::io::stdout().lock();
     while let Some(frame) = read_frame_sync(&mut stdin)? {
@@ -138,6 +140,7 @@ pub fn worker_main(memory_limit_bytes: u64) -> std::io::Result<()> {
         };
         let bytes = serde_json::to_vec(&answer).map_err(std::io::Error::other)?;
         write_frame_sync(&mut stdout, &bytes)?;
+        folio_render::trim_caches();
     }
     Ok(())
 }

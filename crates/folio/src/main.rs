@@ -1,5 +1,5 @@
-//! The `folio` binary: renders markdown to PDF from the command line (and, later, serves the
-//! web app and API).
+//! The `folio` binary: renders markdown to PDF from the command line, serves the web app and
+//! API, and runs the render workers.
 
 mod args;
 mod assets;
@@ -11,6 +11,12 @@ use std::process::ExitCode;
 
 use crate::args::{Cli, Command, DocsCommand, EventsCommand, UsersCommand};
 use crate::failure::Failure;
+
+/// Typst's layout allocates and frees many small objects; jemalloc renders faster than glibc's
+/// malloc at the same memory (Cargo.toml and BENCHMARKS.md say by how much).
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
     folio_render::quiet_render_panics();

@@ -72,6 +72,19 @@ fn nesting_up_to_the_limit_lays_out() {
             Err(other) => panic!("{n} quotes: {other}"),
         }
     }
+    // The page preview writes its SVGs on Typst's thread pool, whose threads have the default
+    // stack size: the deepest documents allowed must fit there too.
+    let deepest = (0..40).rev().map(bundle).find(|markdown| {
+        !matches!(
+            render_pdf(markdown, &RenderOptions::default()),
+            Err(RenderError::NestingTooDeep { .. })
+        )
+    });
+    for markdown in [Some(quotes), Some(lists), Some(mixed), deepest].into_iter().flatten() {
+        let pages = folio_render::render_pages_svg(&markdown, &RenderOptions::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(pages.pages.iter().all(|svg| svg.starts_with("<svg")), "{markdown}");
+    }
 }
 
 #[test]

@@ -24,6 +24,8 @@ pub fn run(args: &RenderArgs) -> Result<(), Failure> {
         _ => None,
     };
     if let Some(input) = only {
+        // One render, then the process exits: trimming Typst's cache would be wasted work.
+        folio_render::set_cache_trim(folio_render::CacheTrim::ByCaller);
         return render_single(input, args.output.as_deref(), &options);
     }
     if args.output.is_some() {
