@@ -119,11 +119,7 @@ fn phases() {
         }
     }
     let translate = started.elapsed() / RUNS as u32;
-    println!(
-        "folio's markdown → Typst translation of a new 20 KB document: {}
-",
-        ms(translate)
-    );
+    println!("folio's markdown → Typst translation of a new 20 KB document: {}\n", ms(translate));
     profile("a new 20 KB document → PDF", &new_documents, render);
 
     let edits: Vec<String> = (0..RUNS).map(|n| one_paragraph_changed(MEDIUM, 2000 + n)).collect();

@@ -35,7 +35,7 @@ pub fn trim_caches() {
     typst_timing::timed!("folio: trim caches", typst::comemo::evict(MAX_AGE));
 }
 
-/// The end of every successful render.
+/// The end of every compile attempt that did not panic.
 pub(crate) fn after_render() {
     if !BY_CALLER.load(Ordering::Relaxed) {
         trim_caches();
