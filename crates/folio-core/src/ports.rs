@@ -203,7 +203,7 @@ pub trait SecretStore: Send + Sync + 'static {
 }
 
 /// What a render needs.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RenderRequest {
     /// The markdown.
     pub markdown: String,

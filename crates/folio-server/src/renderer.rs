@@ -67,6 +67,11 @@ pub fn render_options(
             format!("margin {text:?} is not a length from 5 to 60 mm (like 2cm, 20mm or 1in)")
         })?),
     };
+    if let Some(size) = options.font_size
+        && !folio_render::FONT_SIZE_RANGE.contains(&size)
+    {
+        return Err(format!("font_size {size} is not from 6 to 24 (points)"));
+    }
     let standards = options
         .standards
         .iter()
@@ -82,6 +87,7 @@ pub fn render_options(
         theme,
         numbering: options.numbering,
         margin_mm,
+        font_size: options.font_size,
         standards,
         attach_source: options.attach_source,
         assets,
@@ -105,4 +111,46 @@ pub(crate) fn now_seconds() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(json: serde_json::Value) -> CreateOptions {
+        serde_json::from_value(json).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn every_api_option_reaches_the_renderer() {
+        let request = options(serde_json::json!({
+            "paper": "a5", "toc": true, "theme": "book", "numbering": false, "margin": "2cm",
+            "font_size": 12.5, "standards": ["a-3b", "ua-1"], "attach_source": true,
+        }));
+        let rendered = render_options(Some("T".to_owned()), &request, Default::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rendered.title.as_deref(), Some("T"));
+        assert_eq!(rendered.paper, Some(Paper::A5));
+        assert_eq!(rendered.toc, Some(true));
+        assert_eq!(rendered.theme, Some(Theme::Book));
+        assert_eq!(rendered.numbering, Some(false));
+        assert_eq!(rendered.margin_mm, Some(20.0));
+        assert_eq!(rendered.font_size, Some(12.5));
+        assert_eq!(rendered.standards, [PdfStandard::A3b, PdfStandard::Ua1]);
+        assert!(rendered.attach_source);
+        assert!(rendered.timestamp.is_some(), "PDF/A needs a date; the render time is one");
+    }
+
+    #[test]
+    fn font_sizes_outside_6_to_24_points_are_refused_with_the_range() {
+        for size in [0.0, 5.9, 24.5, -3.0, 1e9] {
+            let request = options(serde_json::json!({ "font_size": size }));
+            let refused = render_options(None, &request, Default::default()).err();
+            assert!(refused.as_ref().is_some_and(|m| m.contains("6 to 24")), "{size}: {refused:?}");
+        }
+        for size in [6.0, 11.0, 24.0] {
+            let request = options(serde_json::json!({ "font_size": size }));
+            assert!(render_options(None, &request, Default::default()).is_ok(), "{size}");
+        }
+    }
 }

@@ -15,7 +15,7 @@ use crate::{Error, Pipeline, Result};
 pub const MAX_TITLE_CHARS: usize = 300;
 
 /// What a caller asks create-pdf for. The owner is never part of it: it is the verified caller.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateRequest {
@@ -35,7 +35,8 @@ pub struct CreateRequest {
 }
 
 /// Render options of a create request.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+// Not `Eq`: the font size is a number of points.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateOptions {
@@ -54,6 +55,9 @@ pub struct CreateOptions {
     /// Page margin on every side: `2cm`, `20mm`, `1in` (5–60 mm).
     #[serde(default)]
     pub margin: Option<String>,
+    /// Base font size in points (6–24); else the front matter's `font-size`, else the theme's.
+    #[serde(default)]
+    pub font_size: Option<f64>,
     /// PDF standards to conform to: `a-2b`, `a-3b`, `ua-1`.
     #[serde(default)]
     pub standards: Vec<String>,

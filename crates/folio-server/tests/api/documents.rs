@@ -173,6 +173,7 @@ async fn bad_input_gets_the_documented_codes() {
         [
             json!({ "theme": "gothic" }),
             json!({ "margin": "1km" }),
+            json!({ "font_size": 100 }),
             json!({ "standards": ["pdf-x"] }),
             json!({ "standards": ["a-2b"], "attach_source": true }),
         ]
