@@ -80,6 +80,10 @@ test('a person writes, previews, creates, finds, reopens and deletes a document'
   const beforeTheme = await firstPage.getAttribute('src');
   await page.getByLabel('Theme').selectOption('report');
   await page.waitForFunction((old) => document.querySelector('#preview-pages img.page')?.getAttribute('src') !== old, beforeTheme);
+  // So does a font size.
+  const beforeSize = await firstPage.getAttribute('src');
+  await page.getByLabel('Font size').selectOption('14');
+  await page.waitForFunction((old) => document.querySelector('#preview-pages img.page')?.getAttribute('src') !== old, beforeSize);
 
   // Warnings carry their line; clicking one moves the cursor there.
   const warning = page.locator('#warnings button', { hasText: `Line ${WARNING_LINE}` });
@@ -109,6 +113,7 @@ test('a person writes, previews, creates, finds, reopens and deletes a document'
   await page.locator('#markdown').waitFor();
   assert.match(page.url(), /#\/write$/);
   assert.match(await page.locator('#markdown').inputValue(), /zebras/);
+  assert.equal(await page.getByLabel('Font size').inputValue(), '14', 'the draft keeps its options');
   await page.locator('#preview-html h1', { hasText: 'Quarterly report' }).waitFor();
   await page.locator('#visit-list li', { hasText: 'Quarterly report' }).waitFor();
   assert.deepEqual(watcher.problems, [], 'no API call failed across the reload');

@@ -17,6 +17,11 @@ const themes = [
   ['book', 'Book'],
 ];
 
+const fontSizes = [
+  ['', 'Size: theme\u2019s'],
+  ...[9, 10, 11, 12, 14].map((points) => [String(points), `${points} pt`]),
+];
+
 const papers = [
   ['', 'Paper: default'],
   ['a4', 'A4'],
@@ -27,7 +32,7 @@ const papers = [
 export function editorView(ctx) {
   const draftKey = `folio.draft.${ctx.user.identity}`;
   const visitKey = `folio.visit.${ctx.user.identity}`;
-  const draft = readJson(localStorage, draftKey) ?? { title: '', markdown: '', theme: '', paper: '', toc: false };
+  const draft = readJson(localStorage, draftKey) ?? { title: '', markdown: '', theme: '', fontSize: '', paper: '', toc: false };
 
   // ---- controls
   const title = h('input', { id: 'title', type: 'text', maxlength: 300, placeholder: 'Title: from the first heading', value: draft.title ?? '', autocomplete: 'off' });
@@ -35,6 +40,8 @@ export function editorView(ctx) {
   paper.value = draft.paper ?? '';
   const theme = h('select', { id: 'theme' }, themes.map(([value, label]) => h('option', { value, text: label })));
   theme.value = draft.theme ?? '';
+  const fontSize = h('select', { id: 'font-size' }, fontSizes.map(([value, label]) => h('option', { value, text: label })));
+  fontSize.value = draft.fontSize ?? '';
   const toc = h('input', { id: 'toc', type: 'checkbox', checked: Boolean(draft.toc) });
   const createButton = h('button', {
     type: 'button',
@@ -69,6 +76,7 @@ export function editorView(ctx) {
       h('div', { class: 'toolbar' },
         h('label', { class: 'visually-hidden', for: 'title', text: 'Title' }), title,
         h('label', { class: 'visually-hidden', for: 'theme', text: 'Theme' }), theme,
+        h('label', { class: 'visually-hidden', for: 'font-size', text: 'Font size' }), fontSize,
         h('label', { class: 'visually-hidden', for: 'paper', text: 'Paper size' }), paper,
         h('label', { class: 'check', for: 'toc' }, toc, ' Contents'),
         h('span', { class: 'toolbar-end' }, progress, createButton)),
@@ -95,12 +103,17 @@ export function editorView(ctx) {
   const state = () => ({
     markdown: markdown.value,
     title: title.value.trim() || undefined,
-    options: { paper: paper.value || undefined, theme: theme.value || undefined, toc: toc.checked || undefined },
+    options: {
+      paper: paper.value || undefined,
+      theme: theme.value || undefined,
+      font_size: fontSize.value ? Number(fontSize.value) : undefined,
+      toc: toc.checked || undefined,
+    },
   });
 
   // ---- autosave
   const save = debounce(() => {
-    const value = { title: title.value, markdown: markdown.value, theme: theme.value, paper: paper.value, toc: toc.checked };
+    const value = { title: title.value, markdown: markdown.value, theme: theme.value, fontSize: fontSize.value, paper: paper.value, toc: toc.checked };
     try {
       localStorage.setItem(draftKey, JSON.stringify(value));
       status.textContent = 'Draft saved in this browser.';
@@ -293,6 +306,7 @@ export function editorView(ctx) {
   title.addEventListener('input', changed);
   paper.addEventListener('change', changed);
   theme.addEventListener('change', changed);
+  fontSize.addEventListener('change', changed);
   toc.addEventListener('change', changed);
   tabText.addEventListener('click', () => selectTab(false));
   tabPages.addEventListener('click', () => selectTab(true));
