@@ -184,3 +184,26 @@ pub struct RenderOptions {
     /// `None` leaves the date out, which keeps output byte-for-byte reproducible.
     pub timestamp: Option<i64>,
 }
+
+impl RenderOptions {
+    /// Refuses numeric options out of their ranges (not-a-number included): they would be
+    /// written into the generated Typst as lengths. The front matter's values are checked where
+    /// they are read, with a warning instead.
+    pub fn check(&self) -> Result<(), crate::RenderError> {
+        if let Some(size) = self.font_size
+            && !FONT_SIZE_RANGE.contains(&size)
+        {
+            return Err(crate::RenderError::Unsupported(format!(
+                "font size {size} pt is not from 6 to 24 points"
+            )));
+        }
+        if let Some(mm) = self.margin_mm
+            && !MARGIN_MM_RANGE.contains(&mm)
+        {
+            return Err(crate::RenderError::Unsupported(format!(
+                "margin {mm} mm is not from 5 to 60 mm"
+            )));
+        }
+        Ok(())
+    }
+}

@@ -93,6 +93,7 @@ pub(crate) fn translate_with_fallbacks(
     options: &RenderOptions,
     fallbacks: &Fallbacks,
 ) -> Result<Translation, RenderError> {
+    options.check()?;
     options.limits.check_size(markdown.as_bytes())?;
     let arena = Arena::new();
     let root = parse(&arena, markdown);

@@ -67,11 +67,6 @@ pub fn render_options(
             format!("margin {text:?} is not a length from 5 to 60 mm (like 2cm, 20mm or 1in)")
         })?),
     };
-    if let Some(size) = options.font_size
-        && !folio_render::FONT_SIZE_RANGE.contains(&size)
-    {
-        return Err(format!("font_size {size} is not from 6 to 24 (points)"));
-    }
     let standards = options
         .standards
         .iter()
@@ -80,7 +75,7 @@ pub fn render_options(
                 .ok_or_else(|| format!("unknown PDF standard {name:?}; use a-2b, a-3b or ua-1"))
         })
         .collect::<std::result::Result<Vec<_>, _>>()?;
-    Ok(RenderOptions {
+    let rendered = RenderOptions {
         title,
         paper,
         toc: options.toc,
@@ -93,7 +88,10 @@ pub fn render_options(
         assets,
         timestamp: Some(now_seconds()),
         ..RenderOptions::default()
-    })
+    };
+    // Ranges are the renderer's to check; here so the caller hears at once, not from a worker.
+    rendered.check().map_err(|err| err.to_string())?;
+    Ok(rendered)
 }
 
 /// A render error as the pipeline's error, with its API code.

@@ -269,6 +269,26 @@ fn standards_refuse_undrawable_characters_with_the_line() {
 }
 
 #[test]
+fn sizes_and_margins_out_of_range_are_refused_before_rendering() {
+    let out_of_range = [
+        RenderOptions { font_size: Some(100.0), ..Default::default() },
+        RenderOptions { font_size: Some(f64::NAN), ..Default::default() },
+        RenderOptions { font_size: Some(-11.0), ..Default::default() },
+        RenderOptions { margin_mm: Some(f64::INFINITY), ..Default::default() },
+        RenderOptions { margin_mm: Some(1.0), ..Default::default() },
+    ];
+    for options in out_of_range {
+        let refused = render_pdf("# Hi\n\nText", &options).err();
+        assert!(
+            matches!(&refused, Some(RenderError::Unsupported(m)) if m.contains(" to ")),
+            "{options:?}: {refused:?}"
+        );
+    }
+    let edges = RenderOptions { font_size: Some(24.0), margin_mm: Some(5.0), ..Default::default() };
+    assert!(render_pdf("# Hi\n\nText", &edges).is_ok());
+}
+
+#[test]
 fn pdf_a_needs_a_date_from_the_front_matter_or_the_caller() {
     let options = RenderOptions { standards: vec![PdfStandard::A2b], ..Default::default() };
     let undated = render_pdf("# Undated\n", &options);
