@@ -147,7 +147,9 @@ export async function api(path, options = {}) {
 
 /** Signs in and starts a session. */
 export async function signIn(email, password) {
-  const response = await send('/api/auth/login', { method: 'POST', json: { email, password }, auth: false });
+  // Cookie mode: the refresh token is set only as the HttpOnly cookie, never in a body a
+  // script could read.
+  const response = await send('/api/auth/login', { method: 'POST', json: { email, password, session: 'cookie' }, auth: false });
   if (!response.ok) throw await errorFrom(response);
   adopt(await response.json());
 }

@@ -70,9 +70,20 @@ export function formatDate(rfc3339) {
   return Number.isNaN(date.getTime()) ? rfc3339 : dateFormat.format(date);
 }
 
+// The page's own elements, found once when the app loads, before any preview is in the DOM:
+// a preview's ids are prefixed (`doc-`) and so cannot clash, and looking these up later by id
+// could still find a preview element if that ever changed.
+const toastRegion = document.getElementById('toasts');
+const confirmParts = {
+  dialog: document.getElementById('confirm'),
+  title: document.getElementById('confirm-title'),
+  text: document.getElementById('confirm-text'),
+  ok: document.getElementById('confirm-ok'),
+};
+
 /** Shows a short message in the corner; errors stay until dismissed. */
 export function toast(message, { kind = 'info', timeout = 4000 } = {}) {
-  const region = document.getElementById('toasts');
+  const region = toastRegion;
   const close = h('button', { type: 'button', class: 'toast-close', 'aria-label': 'Dismiss', text: '×' });
   const item = h('div', { class: `toast ${kind}`, role: kind === 'error' ? 'alert' : null }, h('span', { text: message }), close);
   close.addEventListener('click', () => item.remove());
@@ -83,10 +94,10 @@ export function toast(message, { kind = 'info', timeout = 4000 } = {}) {
 
 /** Asks for confirmation in a modal dialog; resolves to true when confirmed. */
 export function confirmDialog({ title, text, confirm = 'Delete' }) {
-  const dialog = document.getElementById('confirm');
-  document.getElementById('confirm-title').textContent = title;
-  document.getElementById('confirm-text').textContent = text;
-  document.getElementById('confirm-ok').textContent = confirm;
+  const { dialog } = confirmParts;
+  confirmParts.title.textContent = title;
+  confirmParts.text.textContent = text;
+  confirmParts.ok.textContent = confirm;
   dialog.returnValue = '';
   dialog.showModal();
   return new Promise((resolve) => {

@@ -80,10 +80,17 @@ function route() {
   }
 }
 
+// Found once at load, before any preview (whose ids are prefixed `doc-`) is in the page.
+const accountParts = {
+  nav: document.getElementById('nav'),
+  account: document.getElementById('account'),
+  email: document.getElementById('account-email'),
+};
+
 function showAccount(user) {
-  document.getElementById('nav').hidden = !user;
-  document.getElementById('account').hidden = !user;
-  document.getElementById('account-email').textContent = user?.email ?? '';
+  accountParts.nav.hidden = !user;
+  accountParts.account.hidden = !user;
+  accountParts.email.textContent = user?.email ?? '';
 }
 
 document.getElementById('sign-out').addEventListener('click', async () => {

@@ -10,6 +10,7 @@ mod keys;
 mod password;
 mod pool;
 mod store;
+pub mod throttle;
 mod verifier;
 
 pub use error::AuthError;
@@ -17,4 +18,5 @@ pub use keys::{Jwk, Jwks, SigningKey};
 pub use password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, hash_password, verify_password};
 pub use pool::{PoolSettings, Session, UserPool, normalise_email};
 pub use store::{AccountStore, RefreshRecord, User};
+pub use throttle::ThrottleSettings;
 pub use verifier::{IssuerConfig, Verified, Verifier};

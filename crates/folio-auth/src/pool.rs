@@ -14,6 +14,7 @@ use crate::AuthError;
 use crate::keys::{Jwks, SigningKey};
 use crate::password::{decoy_hash, hash_password, verify_password};
 use crate::store::{AccountStore, RefreshRecord, User};
+use crate::throttle::{self, Rule, ThrottleSettings};
 
 /// Lifetimes and throttling.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,10 +28,11 @@ pub struct PoolSettings {
     pub rotation_grace_ms: i64,
     /// The audience of access tokens.
     pub audience: String,
-    /// Failed sign-ins allowed before backing off (default 5).
-    pub free_failures: u32,
-    /// The longest back-off (default 15 minutes: never a permanent lockout).
-    pub max_backoff_secs: u64,
+    /// Sign-in and password-change throttling.
+    pub throttle: ThrottleSettings,
+    /// Password checks (argon2, ~35 ms of a core each) run at once; more wait their turn off
+    /// the async threads (default: the number of cores).
+    pub concurrent_password_checks: usize,
 }
 
 impl Default for PoolSettings {
@@ -40,8 +42,10 @@ impl Default for PoolSettings {
             refresh_ttl_secs: 30 * 24 * 3600,
             rotation_grace_ms: 10_000,
             audience: "folio".to_owned(),
-            free_failures: 5,
-            max_backoff_secs: 15 * 60,
+            throttle: ThrottleSettings::default(),
+            concurrent_password_checks: std::thread::available_parallelism()
+                .map(usize::from)
+                .unwrap_or(2),
         }
     }
 }
@@ -80,6 +84,8 @@ pub struct UserPool {
     issuer: String,
     settings: PoolSettings,
     clock: Arc<dyn Clock>,
+    /// Bounds the password checks running at once.
+    password_checks: Arc<tokio::sync::Semaphore>,
 }
 
 /// Lowercases and checks an email address (a plausibility check; no mail is sent).
@@ -120,7 +126,9 @@ impl UserPool {
         settings: PoolSettings,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        Self { store, key, issuer, settings, clock }
+        let password_checks =
+            Arc::new(tokio::sync::Semaphore::new(settings.concurrent_password_checks.max(1)));
+        Self { store, key, issuer, settings, clock, password_checks }
     }
 
     /// The issuer (`iss`) of this pool's tokens.
@@ -146,7 +154,11 @@ impl UserPool {
     /// Registers a user. Reveals whether the email is taken (a documented trade-off).
     pub async fn register(&self, email: &str, password: &str) -> Result<User, AuthError> {
         let email = normalise_email(email)?;
-        let password_hash = hash_password(password)?;
+        let password = password.to_owned();
+        let password_hash =
+            tokio::task::spawn_blocking(move || hash_password(&password))
+                .await
+                .map_err(|e| AuthError::Unavailable(format!("password hashing: {e}")))??;
         let user = User {
             id: uuid::Uuid::new_v4().to_string(),
             email,
@@ -157,8 +169,9 @@ impl UserPool {
         Ok(user)
     }
 
-    /// Signs in. Throttled per account and per client address; unknown and known accounts get
-    /// the same answers and take the same time.
+    /// Signs in. Throttled (see [`crate::throttle`]): the attempt is reserved before the
+    /// password is checked; unknown and known accounts get the same answers and take the same
+    /// time.
     pub async fn login(
         &self,
         email: &str,
@@ -166,42 +179,82 @@ impl UserPool {
         client: &str,
     ) -> Result<Session, AuthError> {
         let email = normalise_email(email).map_err(|_| AuthError::WrongCredentials)?;
-        let keys = [format!("account:{email}"), format!("client:{client}")];
-        for key in &keys {
-            self.check_throttle(key).await?;
-        }
+        let keys = self.throttle_keys(&email, client);
+        self.reserve(&keys).await?;
         let user = self.store.user_by_email(&email).await?;
-        let valid = match &user {
-            Some(user) => verify_password(password, &user.password_hash),
-            None => {
-                let _ = verify_password(password, decoy_hash());
-                false
-            }
-        };
+        let hash = user.as_ref().map(|u| u.password_hash.clone());
+        let valid = self.check_password(password, hash).await?;
         let Some(user) = user.filter(|_| valid) else {
-            for key in &keys {
-                self.store.record_failure(key, self.clock.now_ms()).await?;
-            }
             return Err(AuthError::WrongCredentials);
         };
-        self.store.clear_failures(&keys[0]).await?;
+        self.succeeded(&keys).await?;
         self.new_session(&user, &uuid::Uuid::new_v4().to_string()).await
     }
 
-    async fn check_throttle(&self, key: &str) -> Result<(), AuthError> {
-        let (failures, last_ms) = self.store.failures(key).await?;
-        if failures < self.settings.free_failures {
-            return Ok(());
-        }
-        let exponent = (failures - self.settings.free_failures).min(20);
-        let backoff = (1u64 << exponent).min(self.settings.max_backoff_secs);
-        let until = last_ms + i64::try_from(backoff * 1000).unwrap_or(i64::MAX);
+    /// The throttle keys of an attempt on `email` from `client`, with their rules.
+    fn throttle_keys(&self, email: &str, client: &str) -> [(String, Rule); 3] {
+        let t = &self.settings.throttle;
+        let max_ms = i64::try_from(t.max_backoff_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+        [
+            (
+                format!("account-client:{email}|{client}"),
+                Rule::Backoff { free: t.free_failures, max_ms },
+            ),
+            (
+                format!("client:{client}"),
+                Rule::Backoff { free: t.free_failures_per_address, max_ms },
+            ),
+            (
+                format!("account:{email}"),
+                Rule::Window { cap: t.account_failures_per_window, window_ms: max_ms },
+            ),
+        ]
+    }
+
+    /// Reserves an attempt on every key, or none (a refused attempt costs nothing).
+    async fn reserve(&self, keys: &[(String, Rule)]) -> Result<(), AuthError> {
         let now = self.clock.now_ms();
-        if now < until {
-            let retry_after_secs = u64::try_from((until - now + 999) / 1000).unwrap_or(1).max(1);
-            return Err(AuthError::Throttled { retry_after_secs });
+        for (done, (key, rule)) in keys.iter().enumerate() {
+            if let Err(err) = throttle::reserve(self.store.as_ref(), key, *rule, now).await {
+                for (key, _) in &keys[..done] {
+                    throttle::release(self.store.as_ref(), key).await?;
+                }
+                return Err(err);
+            }
         }
         Ok(())
+    }
+
+    /// After a right password: the (account, address) back-off starts over; the address and
+    /// account counts only lose this attempt's reservation (a storm elsewhere goes on counting).
+    async fn succeeded(&self, keys: &[(String, Rule); 3]) -> Result<(), AuthError> {
+        self.store.clear_failures(&keys[0].0).await?;
+        throttle::release(self.store.as_ref(), &keys[1].0).await?;
+        throttle::release(self.store.as_ref(), &keys[2].0).await
+    }
+
+    /// Checks a password against a hash (a decoy for unknown accounts, so both take as long)
+    /// on the blocking pool, at most `concurrent_password_checks` at once.
+    async fn check_password(
+        &self,
+        password: &str,
+        hash: Option<String>,
+    ) -> Result<bool, AuthError> {
+        let _turn = self
+            .password_checks
+            .acquire()
+            .await
+            .map_err(|_| AuthError::Unavailable("shutting down".to_owned()))?;
+        let password = password.to_owned();
+        tokio::task::spawn_blocking(move || match hash {
+            Some(hash) => verify_password(&password, &hash),
+            None => {
+                let _ = verify_password(&password, decoy_hash());
+                false
+            }
+        })
+        .await
+        .map_err(|e| AuthError::Unavailable(format!("password check: {e}")))
     }
 
     async fn new_session(&self, user: &User, family: &str) -> Result<Session, AuthError> {
@@ -282,20 +335,25 @@ impl UserPool {
     }
 
     /// Changes a password after checking the current one; ends every session of the user.
+    /// Throttled like signing in (a stolen access token must not become an online guesser).
     pub async fn change_password(
         &self,
         user_id: &str,
         current: &str,
         new: &str,
+        client: &str,
     ) -> Result<(), AuthError> {
         let user = self
             .store
             .user_by_id(user_id)
             .await?
             .ok_or(AuthError::Unauthorized("unknown user".to_owned()))?;
-        if !verify_password(current, &user.password_hash) {
+        let keys = self.throttle_keys(&user.email, client);
+        self.reserve(&keys).await?;
+        if !self.check_password(current, Some(user.password_hash.clone())).await? {
             return Err(AuthError::WrongCredentials);
         }
+        self.succeeded(&keys).await?;
         self.set_password(&user, new).await
     }
 

@@ -65,10 +65,16 @@ pub trait AccountStore: Send + Sync + 'static {
     async fn revoke_family(&self, family: &str) -> Result<(), AuthError>;
     /// Revokes every token of a user.
     async fn revoke_user(&self, user_id: &str) -> Result<(), AuthError>;
-    /// Records a failed attempt for `key`; returns the failures since the last success.
-    async fn record_failure(&self, key: &str, now_ms: i64) -> Result<(u32, i64), AuthError>;
-    /// Failures for `key` since the last success, and the time of the last one.
+    /// The throttle state of `key`: a failure count and a time (`(0, 0)` for a key never seen).
     async fn failures(&self, key: &str) -> Result<(u32, i64), AuthError>;
+    /// Sets the throttle state of `key` to `new` if it is still `seen`, atomically; whether it
+    /// was. Concurrent swaps from the same `seen` state: exactly one succeeds.
+    async fn swap_failures(
+        &self,
+        key: &str,
+        seen: (u32, i64),
+        new: (u32, i64),
+    ) -> Result<bool, AuthError>;
     /// Forgets the failures of `key` (after a success).
     async fn clear_failures(&self, key: &str) -> Result<(), AuthError>;
     /// Deletes refresh tokens expired before `now` (housekeeping).

@@ -11,7 +11,7 @@ use folio_core::IdentityId;
 use folio_core::ports::Clock;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, KeyAlgorithm};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use tokio::sync::Mutex;
+use std::sync::Mutex;
 
 use crate::AuthError;
 use crate::keys::{Jwk, Jwks};
@@ -47,11 +47,31 @@ pub struct Verified {
     pub identity: IdentityId,
 }
 
+impl IssuerConfig {
+    /// Refuses an issuer whose tokens would be accepted whatever client they were made for:
+    /// without an audience or a client id, a token the same provider issued to any other
+    /// application (another app client of a Cognito pool, say) would sign in here.
+    pub fn check(&self) -> Result<(), AuthError> {
+        if self.audience.is_none() && self.client_id.is_none() {
+            return Err(AuthError::InvalidRequest(format!(
+                "the issuer {} needs an audience or a client id to check (oidc_audience or oidc_client_id): without one, tokens it made for any other application would be accepted",
+                self.issuer
+            )));
+        }
+        Ok(())
+    }
+}
+
 struct Issuer {
     config: IssuerConfig,
     /// Keys known without fetching (the built-in pool's own).
     fixed: Option<Jwks>,
+    /// The fetched keys and when they were last fetched. A plain mutex held only to read or
+    /// swap: a fetch never holds it, so a hanging JWKS endpoint cannot delay tokens signed
+    /// with keys already known.
     cache: Mutex<(Jwks, Option<i64>)>,
+    /// Taken for a fetch, so concurrent unknown `kid`s make one request, not many.
+    fetching: tokio::sync::Mutex<()>,
 }
 
 /// Verifies access tokens.
@@ -63,28 +83,31 @@ pub struct Verifier {
 }
 
 impl Verifier {
-    /// A verifier trusting the built-in pool (with its keys) and the configured issuers.
+    /// A verifier trusting the built-in pool (with its keys) and the configured issuers, each
+    /// of which must name an audience or a client id ([`IssuerConfig::check`]).
     pub fn new(
         builtin: (IssuerConfig, Jwks),
         others: Vec<IssuerConfig>,
         clock: Arc<dyn Clock>,
-    ) -> Self {
-        let mut issuers = vec![Issuer {
-            config: builtin.0,
-            fixed: Some(builtin.1),
-            cache: Mutex::new((Jwks { keys: vec![] }, None)),
-        }];
-        issuers.extend(others.into_iter().map(|config| Issuer {
+    ) -> Result<Self, AuthError> {
+        builtin.0.check()?;
+        for other in &others {
+            other.check()?;
+        }
+        let issuer = |config, fixed| Issuer {
             config,
-            fixed: None,
+            fixed,
             cache: Mutex::new((Jwks { keys: vec![] }, None)),
-        }));
+            fetching: tokio::sync::Mutex::new(()),
+        };
+        let mut issuers = vec![issuer(builtin.0, Some(builtin.1))];
+        issuers.extend(others.into_iter().map(|config| issuer(config, None)));
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default();
-        Self { issuers, http, clock, refetch_interval_ms: 60_000 }
+        Ok(Self { issuers, http, clock, refetch_interval_ms: 60_000 })
     }
 
     /// Verifies a token; returns the caller.
@@ -142,10 +165,14 @@ impl Verifier {
         if now > exp + LEEWAY_SECS {
             return Err(reject("expired"));
         }
-        if let Some(nbf) = claims.get("nbf").and_then(serde_json::Value::as_i64)
-            && nbf > now + LEEWAY_SECS
-        {
-            return Err(reject("not yet valid"));
+        match claims.get("nbf") {
+            None => {}
+            Some(nbf) => match nbf.as_i64() {
+                Some(nbf) if nbf <= now + LEEWAY_SECS => {}
+                Some(_) => return Err(reject("not yet valid")),
+                // A `nbf` that is not a number (`"2030-01-01"`) is not ignored.
+                None => return Err(reject("malformed not-before")),
+            },
         }
         for (claim, wanted) in
             [("client_id", &issuer.config.client_id), ("token_use", &issuer.config.token_use)]
@@ -172,18 +199,33 @@ impl Verifier {
         if let Some(fixed) = &issuer.fixed {
             return Ok(fixed.find(kid).cloned());
         }
-        let mut cache = issuer.cache.lock().await;
-        if let Some(jwk) = cache.0.find(kid) {
-            return Ok(Some(jwk.clone()));
+        // Known keys and the refetch interval are answered without waiting for any fetch.
+        let known = |issuer: &Issuer| -> (Option<Jwk>, bool) {
+            let cache = issuer.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let now = self.clock.now_ms();
+            let recent = cache.1.is_some_and(|fetched| now - fetched < self.refetch_interval_ms);
+            (cache.0.find(kid).cloned(), recent)
+        };
+        match known(issuer) {
+            (Some(jwk), _) => return Ok(Some(jwk)),
+            (None, true) => return Ok(None),
+            (None, false) => {}
         }
-        let now = self.clock.now_ms();
-        if cache.1.is_some_and(|fetched| now - fetched < self.refetch_interval_ms) {
-            return Ok(None);
+        let _fetching = issuer.fetching.lock().await;
+        // Another caller may have fetched while this one waited.
+        match known(issuer) {
+            (Some(jwk), _) => return Ok(Some(jwk)),
+            (None, true) => return Ok(None),
+            (None, false) => {}
         }
-        cache.1 = Some(now);
+        {
+            let mut cache = issuer.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            cache.1 = Some(self.clock.now_ms());
+        }
         let fetched = self.fetch(&issuer.config.jwks_url).await?;
-        cache.0 = fetched;
-        Ok(cache.0.find(kid).cloned())
+        let jwk = fetched.find(kid).cloned();
+        issuer.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner).0 = fetched;
+        Ok(jwk)
     }
 
     async fn fetch(&self, url: &str) -> Result<Jwks, AuthError> {

@@ -168,21 +168,44 @@ impl AccountStore for SqliteAccounts {
         Ok(())
     }
 
-    async fn record_failure(&self, key: &str, now_ms: i64) -> Result<(u32, i64), AuthError> {
-        let row = sqlx::query(
-            "INSERT INTO throttle (key, failures, last_ms) VALUES (?1, 1, ?2)
-             ON CONFLICT (key) DO UPDATE SET failures = failures + 1, last_ms = ?2
-             RETURNING failures, last_ms",
-        )
-        .bind(key)
-        .bind(now_ms)
-        .fetch_one(self.db.pool())
-        .await
-        .map_err(unavailable)?;
-        Ok((
-            u32::try_from(row.try_get::<i64, _>(0).map_err(unavailable)?).unwrap_or(u32::MAX),
-            row.try_get(1).map_err(unavailable)?,
-        ))
+    async fn swap_failures(
+        &self,
+        key: &str,
+        seen: (u32, i64),
+        new: (u32, i64),
+    ) -> Result<bool, AuthError> {
+        // A key never seen reads as (0, 0); a row is deleted rather than kept at zero.
+        let result = if seen == (0, 0) {
+            sqlx::query(
+                "INSERT INTO throttle (key, failures, last_ms) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (key) DO NOTHING",
+            )
+            .bind(key)
+            .bind(i64::from(new.0))
+            .bind(new.1)
+            .execute(self.db.pool())
+            .await
+        } else if new.0 == 0 {
+            sqlx::query("DELETE FROM throttle WHERE key = ?1 AND failures = ?2 AND last_ms = ?3")
+                .bind(key)
+                .bind(i64::from(seen.0))
+                .bind(seen.1)
+                .execute(self.db.pool())
+                .await
+        } else {
+            sqlx::query(
+                "UPDATE throttle SET failures = ?4, last_ms = ?5
+                 WHERE key = ?1 AND failures = ?2 AND last_ms = ?3",
+            )
+            .bind(key)
+            .bind(i64::from(seen.0))
+            .bind(seen.1)
+            .bind(i64::from(new.0))
+            .bind(new.1)
+            .execute(self.db.pool())
+            .await
+        };
+        Ok(result.map_err(unavailable)?.rows_affected() == 1)
     }
 
     async fn failures(&self, key: &str) -> Result<(u32, i64), AuthError> {

@@ -94,6 +94,11 @@ impl Embedded {
     }
 }
 
+fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+}
+
 /// What a backup copied.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct BackupReport {
@@ -121,14 +126,26 @@ impl Embedded {
                 dest.display()
             )));
         }
-        std::fs::create_dir_all(dest.join("objects"))
-            .map_err(|e| fail("cannot create the backup folder", &e))?;
+        // A backup holds the same secrets: owner-only, whatever the umask.
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dest.join("objects"))
+                .map_err(|e| fail("cannot create the backup folder", &e))?;
+            for dir in [dest, &dest.join("objects")] {
+                set_mode(dir, 0o700)
+                    .map_err(|e| fail("cannot make the backup folder private", &e))?;
+            }
+        }
         let db_path = dest.join("folio.db");
         sqlx::query("VACUUM INTO ?1")
             .bind(db_path.to_string_lossy().into_owned())
             .execute(self.database.pool())
             .await
             .map_err(|e| fail("cannot snapshot the database", &e))?;
+        set_mode(&db_path, 0o600).map_err(|e| fail("cannot make the backup private", &e))?;
         let source = self.data_dir.join("objects");
         let target = dest.join("objects");
         tokio::task::spawn_blocking(move || copy_objects(&source, &target))
@@ -153,11 +170,14 @@ fn copy_objects(source: &Path, target: &Path) -> std::io::Result<BackupReport> {
             let relative = path.strip_prefix(source).map_err(std::io::Error::other)?;
             if path.is_dir() {
                 std::fs::create_dir_all(target.join(relative))?;
+                set_mode(&target.join(relative), 0o700)?;
                 stack.push(path);
             } else if !path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.contains('#')) {
                 let to = target.join(relative);
                 match std::fs::copy(&path, &to) {
                     Ok(bytes) => {
+                        // `copy` takes the source's mode; a backup is owner-only regardless.
+                        set_mode(&to, 0o600)?;
                         std::fs::File::open(&to)?.sync_all()?;
                         report.objects += 1;
                         report.bytes += bytes;

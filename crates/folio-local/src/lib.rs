@@ -12,6 +12,7 @@ mod embedded;
 mod events;
 mod idempotency;
 mod index;
+pub mod permissions;
 mod secrets;
 mod signer;
 mod synced;

@@ -65,7 +65,7 @@ impl FrontMatter {
                 "author" | "authors" => front.authors = strings(&value),
                 "date" => front.date = scalar(&value),
                 "lang" | "language" => match scalar(&value) {
-                    Some(lang) if is_language_tag(&lang) => front.lang = Some(lang.to_ascii_lowercase()),
+                    Some(lang) if is_language_tag(&lang) => front.lang = Some(primary_language(&lang)),
                     _ => warnings.push(1, WarningKind::FrontMatter, "front matter `lang` is not a language code like `en` or `de`; it was ignored"),
                 },
                 "paper" => match scalar(&value).and_then(|p| Paper::parse(&p)) {
@@ -147,7 +147,13 @@ fn strings(value: &Yaml) -> Vec<String> {
     }
 }
 
-/// BCP 47-ish: a 2–3 letter language, optionally followed by subtags (`en`, `de-CH`).
+/// The primary language subtag, lower case: all Typst takes as `lang` (it refuses `en_US`,
+/// `de-CH` and `EN-gb`, which people write and folio accepts).
+fn primary_language(tag: &str) -> String {
+    tag.split(['-', '_']).next().unwrap_or(tag).to_ascii_lowercase()
+}
+
+/// BCP 47-ish: a 2–3 letter language, optionally followed by subtags (`en`, `de-CH`, `en_US`).
 fn is_language_tag(tag: &str) -> bool {
     let mut parts = tag.split(['-', '_']);
     let Some(lang) = parts.next() else { return false };
@@ -185,6 +191,17 @@ mod tests {
         let (front, warnings) = parse("---\nlang: \"x; #eval\"\npaper: a0\ntoc: maybe\n---\n");
         assert_eq!(front, FrontMatter::default());
         assert_eq!(warnings.len(), 3);
+    }
+
+    #[test]
+    fn language_tags_are_reduced_to_what_typst_takes() {
+        for (written, kept) in [("en_US", "en"), ("de-CH", "de"), ("EN-gb", "en"), ("fr", "fr")] {
+            let (front, warnings) = parse(&format!("---\nlang: {written}\n---\n"));
+            assert_eq!(front.lang.as_deref(), Some(kept), "{written}");
+            assert!(warnings.is_empty(), "{written}");
+        }
+        let (front, warnings) = parse("---\nlang: english\n---\n");
+        assert_eq!((front.lang, warnings.len()), (None, 1));
     }
 
     #[test]

@@ -20,6 +20,10 @@ use crate::translate::filter_html;
 use crate::warning::{WarningKind, Warnings};
 use crate::{Preview, RenderError, RenderOptions};
 
+/// Every `id` the preview writes starts with this, so a heading named "Confirm" or "Toasts"
+/// can never take the id of one of the page's own elements once the preview is in its DOM.
+pub(crate) const ID_PREFIX: &str = "doc-";
+
 pub(crate) fn render_html(markdown: &str, options: &RenderOptions) -> Result<Preview, RenderError> {
     options.limits.check_size(markdown.as_bytes())?;
     let arena = Arena::new();
@@ -31,7 +35,7 @@ pub(crate) fn render_html(markdown: &str, options: &RenderOptions) -> Result<Pre
     if !footnotes.is_empty() {
         writer.out.push_str("<section class=\"footnotes\"><ol>");
         for (number, name) in footnotes.iter().enumerate() {
-            let _ = write!(writer.out, "<li id=\"fn-{}\">", number + 1);
+            let _ = write!(writer.out, "<li id=\"{ID_PREFIX}fn-{}\">", number + 1);
             if let Some(def) = writer.footnotes.get(name).copied() {
                 writer.blocks(def);
             }
@@ -115,7 +119,11 @@ impl<'a> HtmlWriter<'a> {
             NodeValue::Heading(heading) => {
                 let level = heading.level.clamp(1, 6);
                 let id = slug(&plain_text(node));
-                let _ = write!(self.out, "<h{level} data-line=\"{}\" id=\"", Self::line(node));
+                let _ = write!(
+                    self.out,
+                    "<h{level} data-line=\"{}\" id=\"{ID_PREFIX}",
+                    Self::line(node)
+                );
                 self.text(&id);
                 self.out.push_str("\">");
                 self.inlines(node);
@@ -284,6 +292,7 @@ impl<'a> HtmlWriter<'a> {
                 }
                 LinkTarget::Heading(_) => {
                     self.out.push_str("<a href=\"#");
+                    self.out.push_str(ID_PREFIX);
                     self.text(&slug(&crate::links::percent_decode(
                         link.url.trim().trim_start_matches('#'),
                     )));
@@ -322,7 +331,7 @@ impl<'a> HtmlWriter<'a> {
                 };
                 let _ = write!(
                     self.out,
-                    "<sup class=\"footnote-ref\"><a href=\"#fn-{number}\">{number}</a></sup>"
+                    "<sup class=\"footnote-ref\"><a href=\"#{ID_PREFIX}fn-{number}\">{number}</a></sup>"
                 );
             }
             NodeValue::Math(math) => {
@@ -364,6 +373,6 @@ mod tests {
     fn text_is_escaped_and_links_kept() {
         let out = html("a < b & \"c\" [site](https://example.com/?a=1&b=\"2\")");
         assert!(out.contains("a &lt; b &amp; &quot;c&quot;"), "{out}");
-        assert!(out.contains("href=\"https://example.com/?a=1&amp;b=&quot;2&quot;\""), "{out}");
+        assert!(out.contains("href=\"https://example.com/?a=1&amp;b=%222%22\""), "{out}");
     }
 }

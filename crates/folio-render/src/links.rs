@@ -27,7 +27,33 @@ pub(crate) fn classify_link(url: &str, anchors: &Anchors) -> LinkTarget {
             None => LinkTarget::Refused,
         };
     }
-    if has_allowed_scheme(url) { LinkTarget::External(url.to_owned()) } else { LinkTarget::Refused }
+    if has_allowed_scheme(url) {
+        LinkTarget::External(encode_unsafe(url))
+    } else {
+        LinkTarget::Refused
+    }
+}
+
+/// Percent-encodes what may not appear raw in a URL (WHATWG's fragment set plus `\\`, `^`, `|`,
+/// `{`, `}` and controls), as browsers do when following such a link. Besides tidier links, it
+/// keeps `<` and `"` out of the page SVGs' `href` attributes, which Typst's SVG writer does not
+/// fully escape. `&` is left alone (it separates query parameters); the SVG writer's output is
+/// fixed for it instead.
+fn encode_unsafe(url: &str) -> String {
+    let mut out = String::with_capacity(url.len());
+    for c in url.chars() {
+        if c.is_ascii_control()
+            || matches!(c, ' ' | '"' | '<' | '>' | '`' | '{' | '}' | '|' | '\\' | '^')
+        {
+            let mut buf = [0u8; 4];
+            for byte in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{byte:02X}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn has_allowed_scheme(url: &str) -> bool {

@@ -162,9 +162,13 @@ fn flush_text(text: &mut String, start: usize, tokens: &mut Vec<(usize, Token)>)
     }
 }
 
+/// The longest tag read as one. Without a bound, every `<` of a page of unclosed quoted tags
+/// scanned to the end of the text (quadratic); past it, the `<` is text.
+const MAX_TAG_BYTES: usize = 2048;
+
 /// Parses one tag at the start of `input` (which starts with `<`); returns it and its length.
 fn parse_tag(input: &str) -> Option<(Token, usize)> {
-    let bytes = input.as_bytes();
+    let bytes = &input.as_bytes()[..input.len().min(MAX_TAG_BYTES)];
     let mut i = 1;
     let closing = bytes.get(i) == Some(&b'/');
     if closing {
@@ -258,6 +262,17 @@ fn attribute(attrs: &str, wanted: &str) -> Option<String> {
 /// Decodes the character references people write in READMEs (`&amp;`, `&nbsp;`, `&#169;`,
 /// `&#x1F600;`); unknown ones stay as written.
 pub(crate) fn decode_entities(text: &str) -> String {
+    decode_entities_counting(text, &mut 0)
+}
+
+/// The longest entity reference looked for, `&` and `;` included: no entity folio decodes is
+/// longer, so the search for its `;` never looks further (once it scanned the whole rest of
+/// the text for every `&`, quadratic in a page of ampersands).
+const MAX_ENTITY_BYTES: usize = 33;
+
+/// [`decode_entities`], adding the bytes examined while looking for entity ends to `examined`
+/// (tests check the work is linear).
+fn decode_entities_counting(text: &str, examined: &mut usize) -> String {
     if !text.contains('&') {
         return text.to_owned();
     }
@@ -266,9 +281,12 @@ pub(crate) fn decode_entities(text: &str) -> String {
     while let Some(amp) = rest.find('&') {
         out.push_str(&rest[..amp]);
         rest = &rest[amp..];
-        let end = rest[1..].find(';').map(|e| e + 1).filter(|&e| e <= 32);
+        let window = &rest.as_bytes()[1..rest.len().min(MAX_ENTITY_BYTES)];
+        let semicolon = window.iter().position(|&b| b == b';');
+        *examined += semicolon.map_or(window.len(), |p| p + 1);
+        let end = semicolon.map(|e| e + 1);
         let decoded = end.and_then(|end| {
-            let name = &rest[1..end];
+            let name = rest.get(1..end)?;
             let c = if let Some(num) = name.strip_prefix("#x").or_else(|| name.strip_prefix("#X")) {
                 u32::from_str_radix(num, 16).ok().and_then(char::from_u32)
             } else if let Some(num) = name.strip_prefix('#') {
@@ -344,6 +362,43 @@ mod tests {
     fn tokens_carry_their_offsets() {
         let offsets: Vec<usize> = tokenize("ab<b>cd\n</b>").into_iter().map(|(o, _)| o).collect();
         assert_eq!(offsets, [0, 2, 5, 8]);
+    }
+
+    #[test]
+    fn entity_decoding_examines_a_bounded_window_per_ampersand() {
+        // The audit's input: half a megabyte of `&` inside a `<div>` took 10 s (each `&`
+        // searched the whole rest for a `;`).
+        let ampersands = "&".repeat(520_000);
+        let mut examined = 0;
+        let decoded = decode_entities_counting(&ampersands, &mut examined);
+        assert_eq!(decoded, ampersands);
+        assert!(examined <= 32 * 520_000, "{examined} bytes examined");
+        let mut examined = 0;
+        let text = format!("{}&amp;", "&".repeat(1000));
+        assert_eq!(
+            decode_entities_counting(&text, &mut examined),
+            format!("{}&", "&".repeat(1000))
+        );
+        assert!(examined <= 32 * 1001, "{examined}");
+        // Long numeric references and names past the window are text.
+        assert_eq!(
+            decode_entities("&#x0000000000000000000000000000000041;"),
+            "&#x0000000000000000000000000000000041;"
+        );
+        assert_eq!(decode_entities("a&lt;b&#65;&#x42;&bogus;"), "a<bAB&bogus;");
+    }
+
+    #[test]
+    fn unclosed_tags_cost_at_most_the_tag_bound_each() {
+        // Every `<a "` opens a quote the next tag's `'`s never close.
+        let html = format!("<a \"{}", "<b '".repeat(100_000));
+        let all = tokenize(&html);
+        assert!(all.iter().all(|(_, t)| matches!(t, Token::Text(_))), "no tag in it");
+        let long = format!("<a title=\"{}\">x", "y".repeat(MAX_TAG_BYTES));
+        assert!(
+            matches!(tokens(&long).first(), Some(Token::Text(_))),
+            "a tag past the bound is text"
+        );
     }
 
     #[test]

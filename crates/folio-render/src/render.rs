@@ -154,13 +154,42 @@ fn page_svgs(document: &PagedDocument) -> Vec<String> {
             let key = typst::utils::hash128(page);
             let svg = match previous.get(&key) {
                 Some(svg) => svg.clone(),
-                None => typst_svg::svg(page, &svg_options),
+                None => escape_href_ampersands(typst_svg::svg(page, &svg_options)),
             };
             (key, svg)
         })
         .collect();
     PAGE_SVGS.with(|cache| *cache.borrow_mut() = pages.iter().cloned().collect());
     pages.into_iter().map(|(_, svg)| svg).collect()
+}
+
+/// Typst's SVG writer escapes only quotes in attributes, so a link to `?a=1&b=2` made a page
+/// SVG that is not well-formed XML (and would not display). Links reach it with `<` and `"`
+/// already percent-encoded (`links::encode_unsafe`); this escapes the `&`s of `href` values.
+fn escape_href_ampersands(svg: String) -> String {
+    const HREF: &str = "href=\"";
+    if !svg.contains(HREF) {
+        return svg;
+    }
+    let mut out = String::with_capacity(svg.len() + 64);
+    let mut rest = svg.as_str();
+    while let Some(start) = rest.find(HREF) {
+        let value_start = start + HREF.len();
+        out.push_str(&rest[..value_start]);
+        rest = &rest[value_start..];
+        let end = rest.find('"').unwrap_or(rest.len());
+        let value = &rest[..end];
+        let mut parts = value.split('&');
+        out.push_str(parts.next().unwrap_or_default());
+        for part in parts {
+            // The writer's own `&quot;` stays; every other `&` is the URL's.
+            out.push_str(if part.starts_with("quot;") { "&" } else { "&amp;" });
+            out.push_str(part);
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// What [`compile`] produces: the exported value and what went into it.
@@ -225,29 +254,25 @@ fn compile<T>(
         match result {
             Ok(Err(limit)) => return Err(limit),
             Ok(Ok((value, pages))) => {
-                let mut warnings = translation.warnings.clone();
+                let mut typesetter = Vec::with_capacity(diagnostics.len() + 1);
                 if fallbacks.simple_linebreaks {
-                    warnings.push(Warning {
+                    typesetter.push(Warning {
                         line: 0,
                         kind: WarningKind::Typesetter,
                         message: "the typesetter failed on this document's line breaking; lines are broken the simple way".to_owned(),
                     });
                 }
-                for diagnostic in &diagnostics {
-                    let line = diagnostic_line(&world, &translation, diagnostic).unwrap_or(0);
-                    let warning = Warning {
-                        line,
-                        kind: WarningKind::Typesetter,
-                        message: diagnostic.message.to_string(),
-                    };
-                    if !warnings.contains(&warning) {
-                        warnings.push(warning);
-                    }
-                }
-                warnings.extend(typst_timing::timed!(
+                typesetter.extend(diagnostics.iter().map(|diagnostic| Warning {
+                    line: diagnostic_line(&world, &translation, diagnostic).unwrap_or(0),
+                    kind: WarningKind::Typesetter,
+                    message: diagnostic.message.to_string(),
+                }));
+                let coverage = typst_timing::timed!(
                     "folio: coverage",
                     coverage_warnings(&translation, &fonts)
-                ));
+                );
+                let warnings =
+                    crate::warning::merge([translation.warnings.clone(), typesetter, coverage]);
                 return Ok(Output { value, pages, translation, warnings });
             }
             Err(errors) => {

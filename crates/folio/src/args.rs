@@ -154,6 +154,10 @@ pub struct DataArgs {
     /// The data directory (objects and folio.db); created on first use.
     #[arg(long, env = "FOLIO_DATA_DIR", default_value = "folio-data", value_name = "DIR")]
     pub data_dir: PathBuf,
+    /// Use a data directory that another user owns or that others can write to (folio refuses
+    /// one by default: it holds the signing keys and every document).
+    #[arg(long, env = "FOLIO_ALLOW_INSECURE_DATA_DIR")]
+    pub allow_insecure_data_dir: bool,
 }
 
 /// Whose documents.

@@ -6,7 +6,10 @@ use std::sync::Arc;
 use folio_auth::{PoolSettings, SigningKey, UserPool};
 use folio_core::ports::{SecretStore, SystemClock};
 use folio_core::{IdentityId, Pipeline, Settings};
+use folio_local::permissions::{self, InsecureDataDir};
 use folio_local::{Durability, Embedded};
+
+use crate::args::DataArgs;
 
 use crate::failure::Failure;
 use folio_server::InProcessRenderer;
@@ -18,8 +21,11 @@ pub struct Data {
 }
 
 impl Data {
-    /// Opens `dir` (creating it on first use).
-    pub async fn open(dir: &Path, settings: Settings) -> Result<Self, Failure> {
+    /// Opens the data directory (creating it on first use, owner-only; see
+    /// `folio_local::permissions`).
+    pub async fn open(args: &DataArgs, settings: Settings) -> Result<Self, Failure> {
+        let dir = args.data_dir.as_path();
+        secure(dir, args.allow_insecure_data_dir)?;
         let embedded =
             Embedded::open(dir, Durability::Full, Arc::new(SystemClock)).await.map_err(|e| {
                 Failure::document(format!("cannot open the data directory {}: {e}", dir.display()))
@@ -76,6 +82,29 @@ impl Data {
             _ => Err(Failure::usage("say whose documents: --identity ID or --subject NAME")),
         }
     }
+}
+
+/// Makes everything created from here on private, and the data directory with it.
+fn secure(dir: &Path, allow_insecure: bool) -> Result<(), Failure> {
+    permissions::private_umask();
+    let policy = if allow_insecure { InsecureDataDir::Allow } else { InsecureDataDir::Refuse };
+    let tightened = permissions::secure_data_dir(dir, policy).map_err(|e| {
+        Failure::usage(format!("the data directory is not private: {e}"))
+            .with_hint("it holds the token-signing key, the download-URL secret, password hashes and every document")
+    })?;
+    if !tightened.changed.is_empty() {
+        let message = format!(
+            "other users could read {} ({} paths); they are now readable by its owner only. The secrets in it may have been copied: rotate them (README, \"Rotating the secrets\")",
+            dir.display(),
+            tightened.changed.len()
+        );
+        tracing::warn!(data_dir = %dir.display(), paths = tightened.changed.len(), "{message}");
+        eprintln!("warning: {message}");
+        for (path, mode) in &tightened.changed {
+            tracing::info!(path = %path.display(), was = format!("{mode:o}"), "mode tightened");
+        }
+    }
+    Ok(())
 }
 
 /// A storage failure as a CLI failure.

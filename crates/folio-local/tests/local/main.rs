@@ -1,6 +1,8 @@
 //! The embedded adapters pass the ports' contract suites, and keep their promises across
 //! restarts.
 
+mod throttle;
+
 use std::sync::Arc;
 
 use folio_core::functions::{CreateRequest, QueryParams, create_pdf, query_documents};

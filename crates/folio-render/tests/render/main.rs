@@ -3,6 +3,7 @@
 mod escaping;
 mod limits;
 mod look;
+mod math;
 mod properties;
 mod real_documents;
 mod rendering;

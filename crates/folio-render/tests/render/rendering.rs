@@ -212,7 +212,7 @@ fn html_preview_follows_the_same_policy() {
     )
     .unwrap_or_else(|e| panic!("{e}"));
     assert!(
-        preview.html.contains("<h1 data-line=\"1\" id=\"title\">Title</h1>"),
+        preview.html.contains("<h1 data-line=\"1\" id=\"doc-title\">Title</h1>"),
         "{}",
         preview.html
     );
@@ -223,8 +223,73 @@ fn html_preview_follows_the_same_policy() {
 }
 
 #[test]
+fn preview_ids_cannot_take_the_ids_of_the_app_around_them() {
+    // The audit's draft: headings named like the app's dialog and toast region.
+    let markdown = "# Confirm\n\n## Toasts\n\n### confirm-ok\n\nSee [top](#confirm) and a note[^n].\n\n[^n]: x\n";
+    let preview =
+        render_html(markdown, &RenderOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let ids: Vec<&str> =
+        preview.html.split(" id=\"").skip(1).filter_map(|rest| rest.split('"').next()).collect();
+    assert_eq!(
+        ids,
+        ["doc-confirm", "doc-toasts", "doc-confirm-ok", "doc-fn-1"],
+        "{}",
+        preview.html
+    );
+    assert!(preview.html.contains("href=\"#doc-confirm\""), "{}", preview.html);
+    assert!(preview.html.contains("href=\"#doc-fn-1\""), "{}", preview.html);
+}
+
+#[test]
 fn warnings_name_their_markdown_lines() {
     let rendered = render("line 1\n\nline 3 [x](ftp://a)\n\n- item\n- ![r](http://x/y.png)\n");
     let lines: Vec<_> = rendered.warnings.iter().map(|w| (w.kind, w.line)).collect();
     assert_eq!(lines, [(WarningKind::LinkDropped, 3), (WarningKind::ImageMissing, 6)]);
+}
+
+#[test]
+fn page_svgs_are_well_formed_xml_for_any_link_url() {
+    // F11: `&` in a query string made the page SVG malformed (it would not display).
+    let markdown = "[q](https://example.com/?a=1&b=2) [lt](https://evil.example/\"><script>alert(1)</script>) [b](https://e.org/a?q=x|y^z&w={1})\n";
+    let pages =
+        render_pages_svg(markdown, &RenderOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    for svg in &pages.pages {
+        let document = roxmltree::Document::parse(svg).unwrap_or_else(|e| panic!("{e}"));
+        let hrefs: Vec<&str> = document
+            .descendants()
+            .filter_map(|n| n.attribute("href"))
+            .filter(|h| h.starts_with("http"))
+            .collect();
+        assert_eq!(
+            hrefs,
+            [
+                "https://example.com/?a=1&b=2",
+                "https://evil.example/%22%3E%3Cscript%3Ealert(1)%3C/script%3E",
+                "https://e.org/a?q=x%7Cy%5Ez&w=%7B1%7D",
+            ]
+        );
+        assert!(!svg.contains("<script"));
+    }
+}
+
+#[test]
+fn near_miss_front_matter_never_fails_a_render() {
+    // F13: `lang: en_US` passed folio's check, then Typst refused it and the render failed.
+    for front in [
+        "lang: en_US",
+        "lang: de-CH",
+        "lang: english",
+        "lang: [en]",
+        "paper: a0",
+        "font-size: huge",
+        "margin: 1000mm",
+        "date: 2026-13-45",
+        "toc: maybe",
+        "theme: fancy",
+        "numbering: 3",
+    ] {
+        let markdown = format!("---\n{front}\n---\n# x\n\ntext\n");
+        let rendered = folio_render::render_pdf(&markdown, &RenderOptions::default());
+        assert!(rendered.is_ok(), "{front}: {:?}", rendered.err());
+    }
 }

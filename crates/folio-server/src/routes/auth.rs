@@ -22,6 +22,30 @@ pub struct Credentials {
     password: String,
 }
 
+/// Signing in: the credentials and how the session's refresh token is handed over.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    email: String,
+    password: String,
+    /// `cookie`: the refresh token is set only as the `HttpOnly` cookie and never appears in a
+    /// response body (browsers: no script can read it). `body` (the default): it is in the body
+    /// too, for clients without cookies.
+    #[serde(default)]
+    session: SessionMode,
+}
+
+/// Where a session's refresh token is handed over.
+#[derive(Deserialize, Default, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionMode {
+    /// In the JSON body and the cookie.
+    #[default]
+    Body,
+    /// In the `HttpOnly` cookie only.
+    Cookie,
+}
+
 #[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshBody {
@@ -45,18 +69,32 @@ fn cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
         .unwrap_or_else(|_| HeaderValue::from_static("folio_refresh=; Path=/api/auth; Max-Age=0"))
 }
 
-fn session_response(state: &AppState, session: &folio_auth::Session) -> Response {
-    let mut response = Json(session).into_response();
+fn session_response(
+    state: &AppState,
+    session: &folio_auth::Session,
+    mode: SessionMode,
+) -> Response {
+    let mut body = serde_json::to_value(session).unwrap_or_default();
+    if mode == SessionMode::Cookie
+        && let Some(fields) = body.as_object_mut()
+    {
+        fields.remove("refresh_token");
+    }
+    let mut response = Json(body).into_response();
     response
         .headers_mut()
         .insert(SET_COOKIE, cookie(state, &session.refresh_token, 30 * 24 * 3600));
     response
 }
 
-/// The refresh token from the body, or from the cookie (which requires the CSRF header).
-fn refresh_token(headers: &HeaderMap, body: Option<RefreshBody>) -> Result<String, ApiError> {
+/// The refresh token from the body, or from the cookie (which requires the CSRF header); the
+/// mode says which (a session refreshed through the cookie stays a cookie session).
+fn refresh_token(
+    headers: &HeaderMap,
+    body: Option<RefreshBody>,
+) -> Result<(String, SessionMode), ApiError> {
     if let Some(token) = body.and_then(|b| b.refresh_token).filter(|t| !t.is_empty()) {
-        return Ok(token);
+        return Ok((token, SessionMode::Body));
     }
     let from_cookie = headers
         .get_all(COOKIE)
@@ -79,7 +117,7 @@ fn refresh_token(headers: &HeaderMap, body: Option<RefreshBody>) -> Result<Strin
             "cookie sessions need the X-Folio-CSRF header",
         ));
     }
-    Ok(token)
+    Ok((token, SessionMode::Cookie))
 }
 
 /// An optional JSON body (refresh and logout may come with only the cookie).
@@ -117,15 +155,15 @@ pub async fn register(
     Ok((StatusCode::CREATED, Json(payload)).into_response())
 }
 
-#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = Credentials,
+#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, description = "Signed in; also sets the refresh cookie", body = crate::routes::openapi::SessionBody), (status = 401, description = "No or bad access token", body = crate::routes::openapi::ErrorBody), (status = 429, description = "Throttled", body = crate::routes::openapi::ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
-    body: ApiJson<Credentials>,
+    body: ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
     let session = state.pool.login(&body.value.email, &body.value.password, &client).await?;
-    Ok(session_response(&state, &session))
+    Ok(session_response(&state, &session, body.value.session))
 }
 
 #[utoipa::path(post, path = "/api/auth/refresh", tag = "auth", request_body(content = RefreshBody, description = "Or the refresh cookie plus an X-Folio-CSRF header"),
@@ -136,22 +174,23 @@ pub async fn refresh(
 ) -> Result<Response, ApiError> {
     let headers = request.headers().clone();
     let body = optional_body(request, &state).await?;
-    let token = refresh_token(&headers, body)?;
+    let (token, mode) = refresh_token(&headers, body)?;
     let session = state.pool.refresh(&token).await?;
-    Ok(session_response(&state, &session))
+    Ok(session_response(&state, &session, mode))
 }
 
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth", request_body(content = RefreshBody, description = "Or the refresh cookie plus an X-Folio-CSRF header"),
-    responses((status = 204, description = "Signed out")))]
+    responses((status = 204, description = "Signed out"), (status = 401, description = "No refresh token", body = crate::routes::openapi::ErrorBody), (status = 403, description = "The cookie without the X-Folio-CSRF header", body = crate::routes::openapi::ErrorBody)))]
 pub async fn logout(
     State(state): State<AppState>,
     request: axum::extract::Request,
 ) -> Result<Response, ApiError> {
     let headers = request.headers().clone();
     let body = optional_body(request, &state).await?;
-    if let Ok(token) = refresh_token(&headers, body) {
-        state.pool.logout(&token).await?;
-    }
+    // Like refreshing: the cookie counts only with the CSRF header, so a cross-site form cannot
+    // end (or clear) anyone's session.
+    let (token, _) = refresh_token(&headers, body)?;
+    state.pool.logout(&token).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     response.headers_mut().insert(SET_COOKIE, cookie(&state, "", 0));
     Ok(response)
@@ -162,6 +201,7 @@ pub async fn logout(
 pub async fn change_password(
     State(state): State<AppState>,
     Caller(caller): Caller,
+    ClientAddr(client): ClientAddr,
     body: ApiJson<PasswordChange>,
 ) -> Result<Response, ApiError> {
     if caller.issuer != state.pool.issuer() {
@@ -171,7 +211,12 @@ pub async fn change_password(
     }
     state
         .pool
-        .change_password(&caller.subject, &body.value.current_password, &body.value.new_password)
+        .change_password(
+            &caller.subject,
+            &body.value.current_password,
+            &body.value.new_password,
+            &client,
+        )
         .await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     response.headers_mut().insert(SET_COOKIE, cookie(&state, "", 0));

@@ -72,7 +72,29 @@ pub fn router(state: AppState) -> Router {
         .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        // Before the id is kept: a client's id that is not a short safe token is dropped (and
+        // a fresh one made), so it can never forge fields in the logs.
+        .layer(axum::middleware::map_request(drop_unsafe_request_id))
         .with_state(state)
+}
+
+/// The longest request id taken from a client.
+const MAX_REQUEST_ID: usize = 64;
+
+/// Whether a client's `X-Request-Id` is a short token of letters, digits, `-`, `_` and `.`.
+fn is_safe_request_id(id: &[u8]) -> bool {
+    (1..=MAX_REQUEST_ID).contains(&id.len())
+        && id.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+async fn drop_unsafe_request_id(mut request: axum::extract::Request) -> axum::extract::Request {
+    let headers = request.headers_mut();
+    let ids = headers.get_all("x-request-id").iter().count();
+    let safe = headers.get("x-request-id").is_some_and(|id| is_safe_request_id(id.as_bytes()));
+    if ids > 1 || (ids == 1 && !safe) {
+        headers.remove("x-request-id");
+    }
+    request
 }
 
 /// How long a client may take to send a request body.

@@ -36,7 +36,9 @@ pub struct SessionBody {
     access_token: String,
     token_type: String,
     expires_in: i64,
-    refresh_token: String,
+    /// Absent in cookie mode (`"session": "cookie"` at sign-in, or a refresh through the
+    /// cookie): the token is then only in the `HttpOnly` cookie.
+    refresh_token: Option<String>,
     identity_id: String,
     email: String,
 }

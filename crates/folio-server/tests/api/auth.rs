@@ -133,6 +133,78 @@ async fn cookie_refresh_needs_the_csrf_header() {
     assert_eq!(with.status, 200, "{}", with.json);
 }
 
+/// F8, F12: in cookie mode no response body ever carries the refresh token (a script in the
+/// page could read it); a client that does not choose keeps it in the body; logging out with
+/// the cookie needs the CSRF header, and without any credentials clears nothing.
+#[tokio::test]
+async fn cookie_mode_sessions_never_put_the_refresh_token_in_a_body() {
+    let app = TestApp::spawn().await;
+    app.user("m@example.com").await;
+    let credentials = json!({ "email": "m@example.com", "password": "correct horse battery", "session": "cookie" });
+    let login = app.post("/api/auth/login", None, credentials).await;
+    assert_eq!(login.status, 200, "{}", login.json);
+    assert!(login.json.get("refresh_token").is_none(), "{}", login.json);
+    assert!(login.json["access_token"].is_string());
+    let pair = login
+        .headers
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|c| c.split(';').next())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(pair.len() > "folio_refresh=".len(), "{pair}");
+    let url = format!("{}/api/auth/refresh", app.url);
+    let refreshed =
+        app.send(app.http.post(&url).header("cookie", &pair).header("x-folio-csrf", "1")).await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.json);
+    assert!(refreshed.json.get("refresh_token").is_none(), "{}", refreshed.json);
+    let rotated = refreshed
+        .headers
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|c| c.split(';').next())
+        .unwrap_or_default()
+        .to_owned();
+    assert_ne!(rotated, pair, "the cookie rotates");
+
+    // The README's flow is unchanged: no choice, the token is in the body.
+    let body_mode = app
+        .post(
+            "/api/auth/login",
+            None,
+            json!({ "email": "m@example.com", "password": "correct horse battery" }),
+        )
+        .await;
+    assert!(body_mode.json["refresh_token"].is_string(), "{}", body_mode.json);
+    let unknown_mode = app
+        .post("/api/auth/login", None, json!({ "email": "m@example.com", "password": "correct horse battery", "session": "local-storage" }))
+        .await;
+    assert_eq!(unknown_mode.status, 400);
+
+    let logout = format!("{}/api/auth/logout", app.url);
+    let bare = app.send(app.http.post(&logout)).await;
+    assert_eq!(bare.status, 401);
+    assert!(bare.headers.get("set-cookie").is_none(), "no credentials, nothing cleared");
+    let no_csrf = app.send(app.http.post(&logout).header("cookie", &rotated)).await;
+    assert_eq!(no_csrf.status, 403);
+    let still =
+        app.send(app.http.post(&url).header("cookie", &rotated).header("x-folio-csrf", "1")).await;
+    assert_eq!(still.status, 200, "a forged logout ended nothing");
+    let next = still
+        .headers
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|c| c.split(';').next())
+        .unwrap_or_default()
+        .to_owned();
+    let out =
+        app.send(app.http.post(&logout).header("cookie", &next).header("x-folio-csrf", "1")).await;
+    assert_eq!(out.status, 204);
+    let after =
+        app.send(app.http.post(&url).header("cookie", &next).header("x-folio-csrf", "1")).await;
+    assert_eq!(after.status, 401);
+}
+
 #[tokio::test]
 async fn sign_out_and_password_change_end_sessions() {
     let app = TestApp::spawn().await;

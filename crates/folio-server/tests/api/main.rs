@@ -79,7 +79,8 @@ impl TestApp {
             token_use: None,
         };
         let jwks = pool.jwks().unwrap_or_else(|e| panic!("{e}"));
-        let verifier = Verifier::new((builtin, jwks), issuers, clock.clone());
+        let verifier = Verifier::new((builtin, jwks), issuers, clock.clone())
+            .unwrap_or_else(|e| panic!("{e}"));
         let state = AppState {
             pipeline: pipeline.clone(),
             pool: Arc::new(pool),

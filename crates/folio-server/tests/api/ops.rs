@@ -23,6 +23,44 @@ async fn responses_carry_security_headers_and_request_ids() {
     }
 }
 
+/// F10: a client's request id is kept only if it is a short safe token; anything else (the
+/// audit's forged log fields, an over-long id, two ids) is replaced by a fresh one.
+#[tokio::test]
+async fn client_request_ids_are_kept_only_as_short_safe_tokens() {
+    let app = TestApp::spawn().await;
+    let url = format!("{}/healthz", app.url);
+    let sent = |ids: &[&str]| {
+        let mut request = app.http.get(&url);
+        for id in ids {
+            request = request.header("x-request-id", *id);
+        }
+        app.send(request)
+    };
+    let kept = sent(&["trace-01.abc_DEF"]).await;
+    assert_eq!(
+        kept.headers.get("x-request-id").and_then(|v| v.to_str().ok()),
+        Some("trace-01.abc_DEF")
+    );
+    let long = "a".repeat(65);
+    for ids in [
+        vec!["abc method=DELETE route=/api/documents/{id} status=204 ms=1 INJECTED"],
+        vec!["x\"y"],
+        vec![long.as_str()],
+        vec!["one", "two"],
+    ] {
+        let ids = ids.as_slice();
+        let reply = sent(ids).await;
+        let id = reply
+            .headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        assert_eq!(id.len(), 36, "{ids:?} → {id}");
+        assert!(!ids.contains(&id.as_str()));
+    }
+}
+
 #[tokio::test]
 async fn a_client_trickling_its_headers_is_cut_off_while_others_are_served() {
     let app = TestApp::spawn().await;

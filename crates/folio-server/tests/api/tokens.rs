@@ -179,3 +179,114 @@ async fn an_oidc_issuer_is_trusted_through_its_jwks() {
     assert_eq!(created.status, 201, "{}", created.json);
     app.library(&good, 1).await;
 }
+
+#[tokio::test]
+async fn an_issuer_without_an_audience_or_client_id_is_refused() {
+    let builtin = IssuerConfig {
+        issuer: ISSUER.to_owned(),
+        jwks_url: String::new(),
+        audience: Some("folio".to_owned()),
+        client_id: None,
+        token_use: None,
+    };
+    let jwks = folio_auth::Jwks { keys: vec![] };
+    let unchecked = IssuerConfig {
+        issuer: "https://idp.example".to_owned(),
+        jwks_url: "http://127.0.0.1:9/jwks".to_owned(),
+        audience: None,
+        client_id: None,
+        token_use: Some("access".to_owned()),
+    };
+    let clock = std::sync::Arc::new(folio_core::testing::ManualClock::at(0));
+    let refused = folio_auth::Verifier::new(
+        (builtin.clone(), jwks.clone()),
+        vec![unchecked.clone()],
+        clock.clone(),
+    );
+    assert!(refused.is_err_and(|e| e.to_string().contains("needs an audience or a client id")));
+    let with_client = IssuerConfig { client_id: Some("app".to_owned()), ..unchecked };
+    assert!(folio_auth::Verifier::new((builtin, jwks), vec![with_client], clock).is_ok());
+}
+
+/// While one JWKS fetch hangs (an unknown `kid`), tokens with a known key verify at once:
+/// the fetch holds no lock the verification of known keys needs.
+#[tokio::test]
+async fn a_hanging_jwks_fetch_does_not_delay_known_keys() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let (jwks_base, _pair, pkcs8) = cognito_like().await;
+    // A second JWKS endpoint: the first fetch answers with the real keys, every later one hangs.
+    let keys: Value = reqwest::get(format!("{jwks_base}/pool/.well-known/jwks.json"))
+        .await
+        .and_then(|r| r.error_for_status())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let fetches = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = fetches.clone();
+    let router = axum::Router::new().route(
+        "/jwks",
+        axum::routing::get(move || {
+            let keys = keys.clone();
+            let n = counted.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if n > 0 {
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                }
+                axum::Json(keys)
+            }
+        }),
+    );
+    let listener =
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
+    let url = format!("http://{}/jwks", listener.local_addr().unwrap_or_else(|e| panic!("{e}")));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let issuer = "https://idp.example/pool";
+    let builtin = IssuerConfig {
+        issuer: ISSUER.to_owned(),
+        jwks_url: String::new(),
+        audience: Some("folio".to_owned()),
+        client_id: None,
+        token_use: None,
+    };
+    let other = IssuerConfig {
+        issuer: issuer.to_owned(),
+        jwks_url: url,
+        audience: None,
+        client_id: Some("client-123".to_owned()),
+        token_use: None,
+    };
+    let clock = std::sync::Arc::new(folio_core::testing::ManualClock::at(now() * 1000));
+    let verifier = std::sync::Arc::new(
+        folio_auth::Verifier::new(
+            (builtin, folio_auth::Jwks { keys: vec![] }),
+            vec![other],
+            clock.clone(),
+        )
+        .unwrap_or_else(|e| panic!("{e}")),
+    );
+    let sign = |kid: &str| {
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(kid.to_owned());
+        let claims =
+            json!({ "iss": issuer, "sub": "u", "client_id": "client-123", "exp": now() + 600 });
+        jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ec_der(&pkcs8))
+            .unwrap_or_default()
+    };
+    let known = sign("cognito-key-1");
+    assert!(verifier.verify(&known).await.is_ok(), "the first fetch brings the key");
+    // Past the refetch interval, an unknown kid starts a fetch that hangs.
+    clock.advance(Duration::from_secs(120));
+    let hanging = tokio::spawn({
+        let verifier = verifier.clone();
+        let unknown = sign("rotated-in");
+        async move { verifier.verify(&unknown).await }
+    });
+    while fetches.load(Ordering::SeqCst) < 2 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let at_once = tokio::time::timeout(Duration::from_secs(2), verifier.verify(&known)).await;
+    assert!(at_once.is_ok_and(|r| r.is_ok()), "a known key waited for the hanging fetch");
+    hanging.abort();
+}

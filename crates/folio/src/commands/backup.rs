@@ -7,7 +7,7 @@ use crate::data::{Data, storage};
 use crate::failure::Failure;
 
 pub async fn run(args: &BackupArgs) -> Result<(), Failure> {
-    let data = Data::open(&args.data.data_dir, Settings::default()).await?;
+    let data = Data::open(&args.data, Settings::default()).await?;
     let report = data.embedded.backup(&args.dest).await.map_err(|e| match e {
         folio_core::Error::InvalidRequest(message) => {
             Failure::usage(message).with_hint("back up into a new or empty folder")

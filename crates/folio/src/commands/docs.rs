@@ -12,7 +12,7 @@ use crate::failure::Failure;
 
 /// Lists an identity's documents, newest first.
 pub async fn list(args: &DocsListArgs) -> Result<(), Failure> {
-    let data = Data::open(&args.data.data_dir, Settings::default()).await?;
+    let data = Data::open(&args.data, Settings::default()).await?;
     let identity = data.identity(args.who.identity.as_deref(), args.who.subject.as_deref()).await?;
     let mut items = Vec::new();
     let mut cursor = None;
@@ -41,7 +41,7 @@ pub async fn list(args: &DocsListArgs) -> Result<(), Failure> {
 
 /// Renders and stores each file through create-pdf, then indexes them; prints each id.
 pub async fn import(args: &DocsImportArgs) -> Result<(), Failure> {
-    let data = Data::open(&args.data.data_dir, Settings::default()).await?;
+    let data = Data::open(&args.data, Settings::default()).await?;
     let identity = data.identity(args.who.identity.as_deref(), args.who.subject.as_deref()).await?;
     eprintln!("importing as identity {identity}");
     let mut failed = 0;

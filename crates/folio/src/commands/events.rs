@@ -8,7 +8,7 @@ use crate::failure::Failure;
 
 /// Lists events that failed too often.
 pub async fn dead(args: &EventsDeadArgs) -> Result<(), Failure> {
-    let data = Data::open(&args.data.data_dir, Settings::default()).await?;
+    let data = Data::open(&args.data, Settings::default()).await?;
     let dead = data.pipeline.events.dead_letters().await.map_err(storage)?;
     if args.json {
         println!(
@@ -27,7 +27,7 @@ pub async fn dead(args: &EventsDeadArgs) -> Result<(), Failure> {
 
 /// Delivers dead letters again (all, or the given ids) and indexes them now.
 pub async fn retry(args: &EventsRetryArgs) -> Result<(), Failure> {
-    let data = Data::open(&args.data.data_dir, Settings::default()).await?;
+    let data = Data::open(&args.data, Settings::default()).await?;
     let replayed = data.pipeline.events.replay(&args.ids).await.map_err(storage)?;
     let report = dispatch_due(&data.pipeline, &RetryPolicy::default()).await.map_err(storage)?;
     println!(

@@ -13,7 +13,7 @@ pub async fn run(args: &ReindexArgs) -> Result<(), Failure> {
         orphan_grace_ms: args.orphan_grace_secs.saturating_mul(1000),
         ..Settings::default()
     };
-    let data = Data::open(&args.data.data_dir, settings).await?;
+    let data = Data::open(&args.data, settings).await?;
     // Deliver what is already queued first, so only real gaps are repaired.
     dispatch_due(&data.pipeline, &RetryPolicy::default()).await.map_err(storage)?;
     let report = reindex(&data.pipeline).await.map_err(storage)?;

@@ -29,6 +29,7 @@ const RECONCILE_EVERY: Duration = Duration::from_secs(10 * 60);
 #[serde(deny_unknown_fields)]
 pub struct ServeSettings {
     pub data_dir: Option<PathBuf>,
+    pub allow_insecure_data_dir: Option<bool>,
     pub listen: Option<String>,
     pub secure_cookies: Option<bool>,
     pub workers: Option<usize>,
@@ -69,6 +70,11 @@ pub fn settings(args: ServeArgs, matches: &ArgMatches) -> Result<ServeSettings, 
     }
     let settings = ServeSettings {
         data_dir: pick(explicit("data_dir"), args.data.data_dir, file.data_dir),
+        allow_insecure_data_dir: pick(
+            explicit("allow_insecure_data_dir"),
+            args.data.allow_insecure_data_dir,
+            file.allow_insecure_data_dir,
+        ),
         listen: pick(explicit("listen"), args.listen, file.listen),
         secure_cookies: pick(explicit("secure_cookies"), args.secure_cookies, file.secure_cookies),
         workers: pick_opt(explicit("workers"), args.workers, file.workers),
@@ -124,7 +130,7 @@ pub async fn run(settings: ServeSettings) -> Result<(), Failure> {
     let args = Resolved::from(settings);
     let args = &args;
     init_logging(args.log_json);
-    let mut data = Data::open(&args.data.data_dir, Settings::default()).await?;
+    let mut data = Data::open(&args.data, Settings::default()).await?;
     let program = std::env::current_exe().map_err(|e| {
         Failure::document(format!("cannot find the folio binary for render workers: {e}"))
     })?;
@@ -157,7 +163,8 @@ pub async fn run(settings: ServeSettings) -> Result<(), Failure> {
     };
     let jwks = pool.jwks().map_err(|e| Failure::document(e.to_string()))?;
     let verifier =
-        folio_auth::Verifier::new((builtin, jwks), others, Arc::clone(&data.embedded.clock));
+        folio_auth::Verifier::new((builtin, jwks), others, Arc::clone(&data.embedded.clock))
+            .map_err(|e| Failure::usage(e.to_string()))?;
     let state = AppState {
         pipeline: data.pipeline.clone(),
         pool: Arc::new(pool),
@@ -286,6 +293,7 @@ impl From<ServeSettings> for Resolved {
         Self {
             data: crate::args::DataArgs {
                 data_dir: s.data_dir.unwrap_or_else(|| PathBuf::from("folio-data")),
+                allow_insecure_data_dir: s.allow_insecure_data_dir.unwrap_or(false),
             },
             listen: s.listen.unwrap_or_else(|| "127.0.0.1:8080".to_owned()),
             secure_cookies: s.secure_cookies.unwrap_or(false),

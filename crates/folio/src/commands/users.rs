@@ -20,7 +20,7 @@ fn auth_failure(err: folio_auth::AuthError) -> Failure {
 
 /// Lists accounts.
 pub async fn list(args: &UsersListArgs) -> Result<(), Failure> {
-    let data = Data::open(&args.data.data_dir, Settings::default()).await?;
+    let data = Data::open(&args.data, Settings::default()).await?;
     let pool = data.user_pool().await?;
     let users = pool.users().await.map_err(auth_failure)?;
     if args.json {
@@ -49,7 +49,7 @@ pub async fn list(args: &UsersListArgs) -> Result<(), Failure> {
 
 /// Sets a new password: the first line of standard input, or a generated one (printed).
 pub async fn reset_password(args: &UserArgs) -> Result<(), Failure> {
-    let data = Data::open(&args.data.data_dir, Settings::default()).await?;
+    let data = Data::open(&args.data, Settings::default()).await?;
     let pool = data.user_pool().await?;
     let user = pool.user(&args.email).await.map_err(auth_failure)?;
     let stdin = std::io::stdin();
@@ -80,7 +80,7 @@ fn generate_password() -> String {
 
 /// Deletes an account and every document it owns.
 pub async fn delete(args: &UserArgs) -> Result<(), Failure> {
-    let data = Data::open(&args.data.data_dir, Settings::default()).await?;
+    let data = Data::open(&args.data, Settings::default()).await?;
     let pool = data.user_pool().await?;
     let user = pool.user(&args.email).await.map_err(auth_failure)?;
     let identity = pool.identity_of(&user);
