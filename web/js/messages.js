@@ -10,6 +10,7 @@ const sentences = {
   source_too_large: 'The markdown is longer than folio accepts (512 KiB). Split it into smaller documents.',
   nesting_too_deep: 'Lists or quotes are nested too deeply to lay out. Flatten the deepest part.',
   page_limit_exceeded: 'The PDF would have more pages than folio allows. Split the document into parts.',
+  document_too_complex: 'The document would take too much work to lay out (huge tables, thousands of footnotes, or giant images). The message names the line.',
   render_failed: 'folio could not render this document. The warnings in the preview may show why.',
   render_timeout: 'Rendering took too long and was stopped. A shorter or simpler document will work.',
   rate_limited: 'You are going a little fast.',
@@ -24,6 +25,7 @@ export function describe(error) {
   if (!error || typeof error.code !== 'string') return sentences.internal;
   switch (error.code) {
     case 'invalid_request':
+    case 'document_too_complex':
       return `${capitalise(error.message)}.`.replace(/\.\.$/, '.');
     case 'rate_limited':
       return error.retryAfter

@@ -13,7 +13,8 @@ pub enum Error {
     #[error("not found")]
     NotFound,
     /// The document could not be rendered; `code` is the API error code
-    /// (`source_too_large`, `nesting_too_deep`, `page_limit_exceeded`, `render_failed`,
+    /// (`source_too_large`, `nesting_too_deep`, `page_limit_exceeded`, `document_too_complex`,
+    /// `render_failed`,
     /// `render_timeout`, …).
     #[error("{message}")]
     Render {

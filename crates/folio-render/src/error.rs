@@ -45,6 +45,16 @@ pub enum RenderError {
         /// The limit.
         limit: usize,
     },
+    /// Laying the document out would cost more than folio allows (tables with too many cells,
+    /// too many footnotes, images with too many pixels): refused before layout, so a small
+    /// input cannot hold a renderer for minutes or gigabytes.
+    #[error("the document is too complex to lay out (line {line}): {what}")]
+    TooComplex {
+        /// What is too much, and the limit.
+        what: String,
+        /// 1-based markdown line where the limit was passed.
+        line: usize,
+    },
     /// The options ask for something Typst cannot do (a combination of PDF standards, say).
     #[error("{0}")]
     Unsupported(String),
@@ -67,6 +77,7 @@ impl RenderError {
             Self::SourceTooLarge { .. } => "source_too_large",
             Self::NestingTooDeep { .. } => "nesting_too_deep",
             Self::PageLimitExceeded { .. } => "page_limit_exceeded",
+            Self::TooComplex { .. } => "document_too_complex",
             Self::Typeset { .. } => "render_failed",
         }
     }

@@ -13,13 +13,30 @@ pub struct Limits {
     /// Deepest nesting of quotes and lists (default 32, which Typst lays out); each level of
     /// inline markup nested inside (emphasis, links, headings) counts as half a level.
     pub max_depth: usize,
-    /// Most pages after layout (default 500).
+    /// Most pages after layout (default 500); also checked before layout against the pages the
+    /// document opens for sure (page breaks, and chapters in the book theme).
     pub max_pages: usize,
+    /// Most table cells in a document (default 50,000). Markdown completes every row to the
+    /// header's width, so 8 KB (a header of 2,000 columns over 250 short rows) made 500,000
+    /// cells and gigabytes of layout.
+    pub max_table_cells: usize,
+    /// Most footnote references (default 2,000; 20,000 took 26 s and 1.2 GB to lay out).
+    pub max_footnotes: usize,
+    /// Most decoded pixels of all images of a document together (default 100 million, 400 MB
+    /// as RGBA), checked from the image headers before anything is decoded.
+    pub max_image_pixels: u64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_source_bytes: 512 * 1024, max_depth: 32, max_pages: 500 }
+        Self {
+            max_source_bytes: 512 * 1024,
+            max_depth: 32,
+            max_pages: 500,
+            max_table_cells: 50_000,
+            max_footnotes: 2_000,
+            max_image_pixels: 100_000_000,
+        }
     }
 }
 
@@ -59,6 +76,69 @@ impl Limits {
                 }
                 NodeEdge::End(node) => cost -= typst_cost(&node.data.borrow().value),
             }
+        }
+        Ok(())
+    }
+}
+
+impl Limits {
+    /// Bounds what layout will cost, before layout: table cells, footnotes, and the pages the
+    /// document surely opens (`chapters_open_pages`: level-1 headings start pages, as in the
+    /// book theme). Linear in the tree.
+    pub(crate) fn check_cost<'a>(
+        &self,
+        root: &'a AstNode<'a>,
+        chapters_open_pages: bool,
+        opens_page: impl Fn(&'a AstNode<'a>) -> bool,
+    ) -> Result<(), RenderError> {
+        let (mut cells, mut footnotes) = (0usize, 0usize);
+        for node in root.descendants() {
+            let line = node.data.borrow().sourcepos.start.line;
+            match &node.data.borrow().value {
+                NodeValue::Table(_) => {
+                    let rows = node.children().count();
+                    let columns = node.first_child().map_or(0, |row| row.children().count());
+                    cells = cells.saturating_add(rows.saturating_mul(columns));
+                    if cells > self.max_table_cells {
+                        return Err(RenderError::TooComplex {
+                            what: format!(
+                                "its tables hold more than {} cells (this one: {rows} rows × {columns} columns)",
+                                self.max_table_cells
+                            ),
+                            line,
+                        });
+                    }
+                }
+                NodeValue::FootnoteReference(_) => {
+                    footnotes += 1;
+                    if footnotes > self.max_footnotes {
+                        return Err(RenderError::TooComplex {
+                            what: format!("it has more than {} footnotes", self.max_footnotes),
+                            line,
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        // Page breaks are weak (two in a row make one), so count those with content before them.
+        let (mut pages, mut content) = (1usize, false);
+        for block in root.children() {
+            let value = &block.data.borrow().value;
+            if matches!(value, NodeValue::FrontMatter(_) | NodeValue::FootnoteDefinition(_)) {
+                continue;
+            }
+            let chapter =
+                chapters_open_pages && matches!(value, NodeValue::Heading(h) if h.level == 1);
+            if chapter || opens_page(block) {
+                pages += usize::from(content);
+                content = chapter;
+            } else {
+                content = true;
+            }
+        }
+        if pages > self.max_pages {
+            return Err(RenderError::PageLimitExceeded { pages, limit: self.max_pages });
         }
         Ok(())
     }

@@ -103,10 +103,18 @@ pub(crate) fn translate_with_fallbacks(
     }
     let mut translator = Translator::new(root, options, &fallbacks.fragments);
     let front = translator.front_matter(root);
+    let book = options.theme.or(front.theme).unwrap_or_default() == crate::Theme::Book;
+    options.limits.check_cost(root, book, |block| {
+        is_page_break_paragraph(block)
+            || matches!(&block.data.borrow().value, NodeValue::HtmlBlock(html) if is_page_break_comment(&html.literal))
+    })?;
     let title = choose_title(options.title.as_deref(), front.title.as_deref(), root);
     let dated = translator.preamble(markdown, &front, &title, options, fallbacks.simple_linebreaks);
     translator.blocks(root);
     translator.keywords(markdown, &front);
+    if let Some(too_complex) = translator.too_complex.take() {
+        return Err(too_complex);
+    }
     let Translator { out, warnings, source_map, files, fragments, .. } = translator;
     Ok(Translation {
         source: out,
@@ -183,6 +191,10 @@ struct Translator<'a, 'o> {
     footnotes_open: Vec<String>,
     files: BTreeMap<String, Vec<u8>>,
     image_paths: HashMap<String, String>,
+    /// Decoded pixels of the distinct images so far (from their headers).
+    image_pixels: u64,
+    /// The first limit passed while translating (images' pixels): the render fails with it.
+    too_complex: Option<RenderError>,
     fragments: Vec<Fragment>,
     fallbacks: &'o HashSet<usize>,
 }
@@ -210,6 +222,8 @@ impl<'a, 'o> Translator<'a, 'o> {
             footnotes_open: Vec::new(),
             files: BTreeMap::new(),
             image_paths: HashMap::new(),
+            image_pixels: 0,
+            too_complex: None,
             fragments: Vec::new(),
             fallbacks,
         }
@@ -679,6 +693,24 @@ impl<'a, 'o> Translator<'a, 'o> {
             );
             return None;
         };
+        // Pixels are counted from the header before anything is decoded: a small file can
+        // decode to gigapixels. Each distinct image counts once.
+        if !self.image_paths.contains_key(url) && format != "svg" {
+            let pixels = raster_pixels(bytes).unwrap_or(0);
+            self.image_pixels = self.image_pixels.saturating_add(pixels);
+            if self.image_pixels > self.options.limits.max_image_pixels {
+                self.too_complex.get_or_insert(RenderError::TooComplex {
+                    what: format!(
+                        "its images decode to more than {} million pixels ({:?} alone has {} million)",
+                        self.options.limits.max_image_pixels / 1_000_000,
+                        truncate(url, 80),
+                        pixels / 1_000_000
+                    ),
+                    line,
+                });
+                return None;
+            }
+        }
         if let Err(reason) = decode_image(bytes, format) {
             let url = truncate(url, 80);
             let message = format!(
@@ -832,6 +864,13 @@ fn sniff_image_format(bytes: &[u8]) -> Option<&'static str> {
         let head = head.trim_start_matches('\u{feff}').trim_start();
         (head.starts_with('<') && head.contains("<svg")).then_some("svg")
     }
+}
+
+/// The pixel count of a raster image, read from its header only (no decoding).
+fn raster_pixels(bytes: &[u8]) -> Option<u64> {
+    let reader = image::ImageReader::new(std::io::Cursor::new(bytes)).with_guessed_format().ok()?;
+    let (width, height) = reader.into_dimensions().ok()?;
+    Some(u64::from(width) * u64::from(height))
 }
 
 /// Decodes an image the way Typst will (the decoders are memoized, so the later layout reuses

@@ -540,6 +540,7 @@ pub fn failure(code: &str, message: String) -> Error {
         "source_too_large" => "source_too_large",
         "nesting_too_deep" => "nesting_too_deep",
         "page_limit_exceeded" => "page_limit_exceeded",
+        "document_too_complex" => "document_too_complex",
         _ => "render_failed",
     };
     Error::Render { code, message, retryable: false }

@@ -132,3 +132,79 @@ fn a_typesetter_panic_costs_only_the_line_breaking() {
         rendered.warnings
     );
 }
+
+/// The audit's small inputs with a huge layout cost (F2), each refused before layout with its
+/// code and line. Each took seconds to minutes and gigabytes before; here the refusal itself is
+/// the proof that no layout ran (layout is the only place they could cost that).
+#[test]
+fn layout_bombs_are_refused_before_layout() {
+    // 8.5 KB: a header of 2,000 columns over 250 one-word rows (500,000 cells once completed).
+    let table =
+        format!("intro\n\n|{}\n|{}\n{}", "c|".repeat(2000), "-|".repeat(2000), "|x|\n".repeat(250));
+    match render_pdf(&table, &RenderOptions::default()) {
+        Err(RenderError::TooComplex { line: 3, what }) => assert!(what.contains("50000"), "{what}"),
+        other => panic!("{:?}", other.map(|r| r.warnings)),
+    }
+    // 20,000 footnotes.
+    let footnotes: String = (0..20_000).map(|i| format!("a[^{i}]\n\n[^{i}]: n\n\n")).collect();
+    match render_pdf(&footnotes[..footnotes.len().min(500 * 1024)], &RenderOptions::default()) {
+        Err(RenderError::TooComplex { what, .. }) => assert!(what.contains("footnotes"), "{what}"),
+        other => panic!("{:?}", other.map(|r| r.warnings)),
+    }
+    // The book theme: 30,000 chapters, each opening a page; and 30,000 page breaks anywhere.
+    let chapters = format!("---\ntheme: book\n---\n{}", "# a\n".repeat(30_000));
+    let breaks = "a\n\n<!-- pagebreak -->\n\n".repeat(10_000);
+    for (name, markdown) in [("chapters", chapters), ("page breaks", breaks)] {
+        match render_pdf(&markdown, &RenderOptions::default()) {
+            Err(RenderError::PageLimitExceeded { pages, limit: 500 }) => {
+                assert!(pages > 10_000, "{name}: {pages}")
+            }
+            other => panic!("{name}: {:?}", other.map(|r| r.warnings)),
+        }
+    }
+    // Weak breaks in a row make one page: a thousand markers around little content are fine.
+    let harmless = format!("a\n\n{}b\n", "<!-- pagebreak -->\n\n".repeat(1000));
+    assert!(render_pdf(&harmless, &RenderOptions::default()).is_ok());
+}
+
+/// A PNG header claiming 100,000 × 100,000 pixels (a decompression bomb needs nothing more to
+/// be refused: the count comes from the header, before any decoding).
+#[test]
+fn images_with_too_many_pixels_are_refused_before_decoding() {
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = 0xFFFF_FFFFu32;
+        for &b in bytes {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            }
+        }
+        !crc
+    }
+    let mut ihdr = b"IHDR".to_vec();
+    ihdr.extend(100_000u32.to_be_bytes());
+    ihdr.extend(100_000u32.to_be_bytes());
+    ihdr.extend([8, 0, 0, 0, 0]);
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend(13u32.to_be_bytes());
+    png.extend(&ihdr);
+    png.extend(crc32(&ihdr).to_be_bytes());
+    // A first data chunk (decoders read the header up to it), then the end.
+    for (kind, data) in [(&b"IDAT"[..], &b"\x78\x9c\x03\x00\x00\x00\x00\x01"[..]), (b"IEND", b"")] {
+        let mut chunk = kind.to_vec();
+        chunk.extend(data);
+        png.extend(u32::try_from(data.len()).unwrap_or(0).to_be_bytes());
+        png.extend(&chunk);
+        png.extend(crc32(&chunk).to_be_bytes());
+    }
+    let options = RenderOptions {
+        assets: [("bomb.png".to_owned(), png)].into_iter().collect(),
+        ..Default::default()
+    };
+    match render_pdf("# Photo\n\n![b](bomb.png)\n", &options) {
+        Err(RenderError::TooComplex { line: 3, what }) => {
+            assert!(what.contains("pixels"), "{what}")
+        }
+        other => panic!("{:?}", other.map(|r| r.warnings)),
+    }
+}
