@@ -213,6 +213,9 @@ pub struct RenderRequest {
     pub options: crate::functions::CreateOptions,
     /// Images the document may show, keyed by the reference as written in the markdown.
     pub assets: std::collections::BTreeMap<String, Vec<u8>>,
+    /// Whose document it is: renderers that share workers between people give each a fair
+    /// share (`None`: nobody's in particular, e.g. the CLI).
+    pub owner: Option<IdentityId>,
 }
 
 /// A rendered PDF.

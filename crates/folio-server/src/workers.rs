@@ -7,12 +7,12 @@
 //!
 //! The protocol is length-prefixed JSON frames over the worker's stdin and stdout.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -23,7 +23,7 @@ use folio_core::{Engine, Error, Result};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
-use tokio::sync::{Mutex, Semaphore};
+use tokio::sync::Mutex;
 
 /// The largest frame either side accepts.
 const MAX_FRAME: usize = 256 * 1024 * 1024;
@@ -53,6 +53,8 @@ pub enum JobKind {
     Pdf,
     /// Page SVGs.
     Pages,
+    /// The sanitized HTML preview (in a worker too: its deadline bounds any input).
+    Html,
 }
 
 /// A worker's answer.
@@ -65,6 +67,9 @@ pub enum Answer {
         pdf: Option<String>,
         /// One SVG per page (pages jobs).
         pages: Option<Vec<String>>,
+        /// The HTML preview (html jobs).
+        #[serde(default)]
+        html: Option<String>,
         /// Page count.
         page_count: usize,
         /// The title used.
@@ -179,6 +184,7 @@ fn run_job(job: Job) -> Answer {
             Ok(r) => Answer::Done {
                 pdf: Some(STANDARD.encode(&r.pdf)),
                 pages: None,
+                html: None,
                 page_count: r.pages,
                 title: r.title,
                 warnings: warnings(&r.warnings),
@@ -191,7 +197,20 @@ fn run_job(job: Job) -> Answer {
                 pdf: None,
                 page_count: r.pages.len(),
                 pages: Some(r.pages),
+                html: None,
                 title: r.title,
+                warnings: warnings(&r.warnings),
+                worker: std::process::id(),
+            },
+            Err(e) => failed(e),
+        },
+        JobKind::Html => match folio_render::render_html(&job.markdown, &options) {
+            Ok(r) => Answer::Done {
+                pdf: None,
+                pages: None,
+                html: Some(r.html),
+                page_count: 0,
+                title: String::new(),
                 warnings: warnings(&r.warnings),
                 worker: std::process::id(),
             },
@@ -278,6 +297,9 @@ pub struct PoolConfig {
     pub max_waiting: usize,
     /// Renders before a worker is replaced (bounds memory growth; default 200).
     pub recycle_after: u32,
+    /// Renders one identity may have running at once (default: half the workers, at least
+    /// one), so nobody can hold every worker.
+    pub per_identity: usize,
 }
 
 impl PoolConfig {
@@ -291,6 +313,7 @@ impl PoolConfig {
             memory_limit_bytes: 2 << 30,
             max_waiting: workers * 4,
             recycle_after: 200,
+            per_identity: (workers / 2).max(1),
         }
     }
 }
@@ -322,24 +345,134 @@ impl Worker {
     }
 }
 
+/// Which line a job waits in: one identity's waiting preview is replaced by its newer one, and
+/// its create waits beside it rather than being refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    /// The live text preview (only the newest matters).
+    Text,
+    /// The live page preview (only the newest matters).
+    Pages,
+    /// A document being created.
+    Create,
+}
+
+/// Who a job is for, and which line it waits in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ticket {
+    /// The identity (hashed); `None` is nobody in particular (the CLI): no per-identity cap.
+    pub owner: Option<u64>,
+    /// The line.
+    pub lane: Lane,
+}
+
+impl Ticket {
+    /// A ticket for `owner`'s job in `lane`.
+    pub fn new(owner: Option<&folio_core::IdentityId>, lane: Lane) -> Self {
+        let owner = owner.map(|identity| {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            identity.hash(&mut hasher);
+            hasher.finish()
+        });
+        Self { owner, lane }
+    }
+}
+
 /// The pool of worker processes.
 pub struct WorkerPool {
     config: PoolConfig,
     idle: Mutex<Vec<Worker>>,
-    permits: Semaphore,
-    waiting: AtomicUsize,
+    schedule: std::sync::Mutex<Schedule>,
     restarts: AtomicU64,
     renders: AtomicU64,
+}
+
+/// Who runs next. Free workers go to waiting jobs whose identity is under its cap, preferring
+/// the identity with the fewest running and, among those, the one served least recently — so
+/// with one worker an identity whose render ran to the deadline goes behind someone who waited.
+#[derive(Default)]
+struct Schedule {
+    running: usize,
+    running_by: HashMap<u64, usize>,
+    /// When each identity last started a job (a counter, not a clock).
+    served_at: HashMap<u64, u64>,
+    waiting: Vec<Waiter>,
+    counter: u64,
+}
+
+struct Waiter {
+    id: u64,
+    ticket: Ticket,
+    start: tokio::sync::oneshot::Sender<Result<()>>,
+}
+
+/// A running job's place; dropping it frees the place for the next job.
+struct Place<'a> {
+    pool: &'a WorkerPool,
+    owner: Option<u64>,
+}
+
+impl Drop for Place<'_> {
+    fn drop(&mut self) {
+        let started = {
+            let mut schedule = self.pool.lock_schedule();
+            schedule.running -= 1;
+            if let Some(owner) = self.owner
+                && let Some(count) = schedule.running_by.get_mut(&owner)
+            {
+                *count -= 1;
+                if *count == 0 {
+                    schedule.running_by.remove(&owner);
+                }
+            }
+            self.pool.dispatch(&mut schedule)
+        };
+        Self::notify(started);
+    }
+}
+
+impl Place<'_> {
+    /// Tells the chosen waiters to start (outside the lock).
+    fn notify(started: Vec<tokio::sync::oneshot::Sender<Result<()>>>) {
+        for start in started {
+            let _ = start.send(Ok(()));
+        }
+    }
+}
+
+/// Removes a waiter that was dropped (its client went away) from the line, or gives back the
+/// place it was granted but never took.
+struct WaitGuard<'a> {
+    pool: &'a WorkerPool,
+    id: u64,
+    ticket: Ticket,
+    done: bool,
+}
+
+impl Drop for WaitGuard<'_> {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let mut schedule = self.pool.lock_schedule();
+        let before = schedule.waiting.len();
+        schedule.waiting.retain(|w| w.id != self.id);
+        if schedule.waiting.len() == before {
+            // Granted a place it will never use: hand it on.
+            drop(schedule);
+            drop(Place { pool: self.pool, owner: self.ticket.owner });
+        }
+    }
 }
 
 impl WorkerPool {
     /// A pool; workers start on first use.
     pub fn new(config: PoolConfig) -> Arc<Self> {
         Arc::new(Self {
-            permits: Semaphore::new(config.workers.max(1)),
             config,
             idle: Mutex::default(),
-            waiting: AtomicUsize::new(0),
+            schedule: std::sync::Mutex::default(),
             restarts: AtomicU64::new(0),
             renders: AtomicU64::new(0),
         })
@@ -357,7 +490,97 @@ impl WorkerPool {
 
     /// Callers waiting for a worker.
     pub fn waiting(&self) -> usize {
-        self.waiting.load(Ordering::Relaxed)
+        self.lock_schedule().waiting.len()
+    }
+
+    fn lock_schedule(&self) -> std::sync::MutexGuard<'_, Schedule> {
+        self.schedule.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Gives free places to waiters, fairly (see [`Schedule`]); returns whom to wake.
+    fn dispatch(&self, schedule: &mut Schedule) -> Vec<tokio::sync::oneshot::Sender<Result<()>>> {
+        let mut started = Vec::new();
+        while schedule.running < self.config.workers.max(1) {
+            let cap = self.config.per_identity.max(1);
+            let next = schedule
+                .waiting
+                .iter()
+                .enumerate()
+                .filter(|(_, w)| {
+                    w.ticket
+                        .owner
+                        .is_none_or(|o| schedule.running_by.get(&o).copied().unwrap_or(0) < cap)
+                })
+                .min_by_key(|(_, w)| {
+                    let owner = w.ticket.owner;
+                    let running =
+                        owner.map_or(0, |o| schedule.running_by.get(&o).copied().unwrap_or(0));
+                    let served =
+                        owner.and_then(|o| schedule.served_at.get(&o).copied()).unwrap_or(0);
+                    (running, served, w.id)
+                })
+                .map(|(index, _)| index);
+            let Some(index) = next else { break };
+            let waiter = schedule.waiting.remove(index);
+            schedule.running += 1;
+            schedule.counter += 1;
+            if let Some(owner) = waiter.ticket.owner {
+                *schedule.running_by.entry(owner).or_default() += 1;
+                let at = schedule.counter;
+                schedule.served_at.insert(owner, at);
+            }
+            started.push(waiter.start);
+        }
+        started
+    }
+
+    /// Waits for a place to run `ticket`'s job: at once if one is free and the identity is
+    /// under its cap; else in line. A newer preview replaces the identity's waiting one (which
+    /// is answered `overloaded`); a second waiting create, or a full line, is refused at once.
+    async fn place(&self, ticket: Ticket) -> Result<Place<'_>> {
+        let overloaded = |message: &str| Error::Render {
+            code: "overloaded",
+            message: message.to_owned(),
+            retryable: true,
+        };
+        let (start, started) = tokio::sync::oneshot::channel();
+        let (id, wake, replaced) = {
+            let mut schedule = self.lock_schedule();
+            let mut replaced = None;
+            if let Some(owner) = ticket.owner {
+                let same = schedule
+                    .waiting
+                    .iter()
+                    .position(|w| w.ticket.owner == Some(owner) && w.ticket.lane == ticket.lane);
+                match (same, ticket.lane) {
+                    (Some(index), Lane::Text | Lane::Pages) => {
+                        replaced = Some(schedule.waiting.remove(index));
+                    }
+                    (Some(_), Lane::Create) => {
+                        return Err(overloaded(
+                            "you have a document waiting to render already; try again when it is done",
+                        ));
+                    }
+                    (None, _) => {}
+                }
+            }
+            if schedule.waiting.len() >= self.config.max_waiting {
+                return Err(overloaded("every renderer is busy; try again in a moment"));
+            }
+            schedule.counter += 1;
+            let id = schedule.counter;
+            schedule.waiting.push(Waiter { id, ticket, start });
+            let wake = self.dispatch(&mut schedule);
+            (id, wake, replaced)
+        };
+        if let Some(replaced) = replaced {
+            let _ = replaced.start.send(Err(overloaded("a newer preview replaced this one")));
+        }
+        Place::notify(wake);
+        let mut guard = WaitGuard { pool: self, id, ticket, done: false };
+        let answer = started.await.unwrap_or_else(|_| Err(overloaded("the renderers stopped")));
+        guard.done = true;
+        answer.map(|()| Place { pool: self, owner: ticket.owner })
     }
 
     /// Whether workers can be started (the binary is there).
@@ -386,30 +609,16 @@ impl WorkerPool {
         Ok(Worker { child, stdin, stdout, renders: 0, last_affinity: None })
     }
 
-    /// Runs a job on a worker.
+    /// Runs a job on a worker, for nobody in particular (no per-identity cap).
     pub async fn run(&self, job: &Job) -> Result<Answer> {
-        self.run_with_affinity(job, None).await
+        self.run_with_affinity(job, Ticket { owner: None, lane: Lane::Create }).await
     }
 
-    /// Runs a job, preferring the idle worker that last ran a job with the same `affinity`
-    /// (successive previews of one person's document stay on a warm worker).
-    pub async fn run_with_affinity(&self, job: &Job, affinity: Option<u64>) -> Result<Answer> {
-        let overloaded = || Error::Render {
-            code: "overloaded",
-            message: "every renderer is busy; try again in a moment".to_owned(),
-            retryable: true,
-        };
-        // Counted while waiting for a worker. A guard, not a pair of calls: when the client
-        // goes away the request's future is dropped mid-wait, and the count must still fall
-        // (a leak here once left a pool answering `overloaded` forever after a load spike).
-        let waiting = WaitingGuard::enter(&self.waiting);
-        if waiting.ahead >= self.config.max_waiting + self.config.workers {
-            return Err(overloaded());
-        }
-        let permit = self.permits.acquire().await;
-        drop(waiting);
-        let _permit = permit.map_err(|_| overloaded())?;
-
+    /// Runs `ticket`'s job once it has a place (see [`Self::place`]), preferring the idle worker
+    /// that last ran a job of the same identity (successive previews stay on a warm worker).
+    pub async fn run_with_affinity(&self, job: &Job, ticket: Ticket) -> Result<Answer> {
+        let _place = self.place(ticket).await?;
+        let affinity = ticket.owner;
         let bytes = serde_json::to_vec(job).map_err(|e| Error::Render {
             code: "render_failed",
             message: e.to_string(),
@@ -473,26 +682,6 @@ impl WorkerPool {
     }
 }
 
-/// One request counted in [`WorkerPool`]'s waiting line until it is dropped.
-struct WaitingGuard<'a> {
-    counter: &'a AtomicUsize,
-    /// Requests that were waiting when this one arrived.
-    ahead: usize,
-}
-
-impl<'a> WaitingGuard<'a> {
-    fn enter(counter: &'a AtomicUsize) -> Self {
-        let ahead = counter.fetch_add(1, Ordering::SeqCst);
-        Self { counter, ahead }
-    }
-}
-
-impl Drop for WaitingGuard<'_> {
-    fn drop(&mut self) {
-        self.counter.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
 /// The `Renderer` port over the pool (create-pdf in `folio serve`).
 pub struct WorkerRenderer(pub Arc<WorkerPool>);
 
@@ -506,7 +695,8 @@ impl Renderer for WorkerRenderer {
             options: request.options,
             assets: request.assets.into_iter().map(|(k, v)| (k, STANDARD.encode(v))).collect(),
         };
-        match self.0.run(&job).await? {
+        let ticket = Ticket::new(request.owner.as_ref(), Lane::Create);
+        match self.0.run_with_affinity(&job, ticket).await? {
             Answer::Done { pdf, page_count, title, warnings, .. } => {
                 let pdf = STANDARD.decode(pdf.unwrap_or_default()).map_err(|e| Error::Render {
                     code: "render_failed",

@@ -103,6 +103,7 @@ pub async fn create_pdf_with_id(
             title,
             options: request.options.clone(),
             assets: request.assets.clone(),
+            owner: Some(*caller),
         })
         .await?;
     let created_ms = pipeline.clock.now_ms();

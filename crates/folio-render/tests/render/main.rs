@@ -32,8 +32,6 @@ pub fn pdf_text(pdf: &[u8]) -> String {
     }
 }
 
-/// Text compared without layout: hyphenation at line ends undone (a hyphen between letters at
-/// a line break), all whitespace removed.
 /// Stands for a hyphen at the end of an extracted line: a hyphenation break (nothing in the
 /// source) or a real hyphen that happened to end the line (`A-`); text extraction cannot tell.
 pub const BREAK: char = '\u{1}';
@@ -85,6 +83,8 @@ fn a_hyphen_ending_a_line_is_matched_as_a_hyphen_or_a_break() {
     assert_eq!(count_allowing_breaks(&extracted, "hy-phen"), 1);
 }
 
+/// Text compared without layout: hyphenation at line ends undone (a hyphen between letters at
+/// a line break), all whitespace removed.
 pub fn squash(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());

@@ -7,7 +7,7 @@ use folio_render::{RenderError, RenderOptions, Warning};
 use serde::{Deserialize, Serialize};
 
 use crate::extract::{ApiJson, Caller};
-use crate::workers::{Answer, Job, JobKind};
+use crate::workers::{Answer, Job, JobKind, Lane, Ticket};
 use crate::{ApiError, AppState};
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -50,14 +50,34 @@ fn admit(
 }
 
 #[utoipa::path(post, path = "/api/preview", tag = "preview", request_body = PreviewRequest, security(("bearer" = [])),
-    responses((status = 200, description = "{html, warnings}"), (status = 400, description = "Bad input", body = crate::routes::openapi::ErrorBody), (status = 401, description = "No or bad access token", body = crate::routes::openapi::ErrorBody)))]
+    responses((status = 200, description = "{html, warnings}"), (status = 400, description = "Bad input", body = crate::routes::openapi::ErrorBody), (status = 401, description = "No or bad access token", body = crate::routes::openapi::ErrorBody), (status = 503, description = "Every renderer is busy, or a newer preview replaced this one (retryable)", body = crate::routes::openapi::ErrorBody)))]
 pub async fn html(
     State(state): State<AppState>,
     Caller(caller): Caller,
     body: ApiJson<PreviewRequest>,
 ) -> Result<Response, ApiError> {
     let options = admit(&state, &caller, &body.value)?;
-    let markdown = body.value.markdown;
+    let PreviewRequest { markdown, title, options: requested } = body.value;
+    if let Some(pool) = &state.workers {
+        // In a worker like every render: its deadline bounds whatever the input costs.
+        let job = Job {
+            kind: JobKind::Html,
+            markdown,
+            title,
+            options: requested,
+            assets: Default::default(),
+        };
+        let ticket = Ticket::new(Some(&caller.identity), Lane::Text);
+        return match pool.run_with_affinity(&job, ticket).await? {
+            Answer::Done { html, warnings, .. } => Ok(Json(
+                serde_json::json!({ "html": html.unwrap_or_default(), "warnings": warnings }),
+            )
+            .into_response()),
+            Answer::Failed { code, message } => {
+                Err(ApiError::from(crate::workers::failure(&code, message)))
+            }
+        };
+    }
     let preview =
         tokio::task::spawn_blocking(move || folio_render::render_html(&markdown, &options))
             .await
@@ -68,7 +88,7 @@ pub async fn html(
 }
 
 #[utoipa::path(post, path = "/api/preview/pages", tag = "preview", request_body = PreviewRequest, security(("bearer" = [])),
-    responses((status = 200, description = "{pages: [svg], warnings}"), (status = 400, description = "Bad input", body = crate::routes::openapi::ErrorBody), (status = 401, description = "No or bad access token", body = crate::routes::openapi::ErrorBody)))]
+    responses((status = 200, description = "{pages: [svg], warnings}"), (status = 400, description = "Bad input", body = crate::routes::openapi::ErrorBody), (status = 401, description = "No or bad access token", body = crate::routes::openapi::ErrorBody), (status = 503, description = "Every renderer is busy, or a newer preview replaced this one (retryable)", body = crate::routes::openapi::ErrorBody)))]
 pub async fn pages(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -87,14 +107,10 @@ pub async fn pages(
             options: body.value.options,
             assets: Default::default(),
         };
-        // One person's successive previews go to the worker that rendered the last one.
-        let affinity = {
-            use std::hash::{Hash, Hasher};
-            let mut hasher = std::collections::hash_map::DefaultHasher::new();
-            caller.identity.hash(&mut hasher);
-            hasher.finish()
-        };
-        return match pool.run_with_affinity(&job, Some(affinity)).await? {
+        // One person's successive previews go to the worker that rendered the last one, and
+        // a newer one replaces the one still waiting.
+        let ticket = Ticket::new(Some(&caller.identity), Lane::Pages);
+        return match pool.run_with_affinity(&job, ticket).await? {
             Answer::Done { pages, title, warnings, .. } => {
                 let body = serde_json::json!({ "pages": pages.unwrap_or_default(), "title": title, "warnings": warnings });
                 Ok(Json(body).into_response())

@@ -361,6 +361,9 @@ fn render_failure(name: &str, err: &RenderError) -> Failure {
         RenderError::PageLimitExceeded { .. } => {
             failure.with_hint("split the document into smaller files")
         }
+        RenderError::TooComplex { .. } => {
+            failure.with_hint("split the table, footnotes or images named into smaller documents")
+        }
         RenderError::Empty => failure.with_hint("the markdown has no content to render"),
         RenderError::Unsupported(_) => failure.with_hint("see `folio render --help`"),
         RenderError::Typeset { .. } => {

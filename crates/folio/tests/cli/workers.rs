@@ -5,6 +5,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use folio_server::workers::{Answer, Job, JobKind, Lane, PoolConfig, Ticket, WorkerPool};
+
 use crate::server::{Server, call};
 use crate::temp;
 
@@ -136,7 +138,6 @@ async fn workers_cannot_open_sockets() {
 
 #[tokio::test]
 async fn successive_previews_of_one_person_return_to_their_warm_worker() {
-    use folio_server::workers::{Answer, Job, JobKind, PoolConfig, WorkerPool};
     let mut config = PoolConfig::new(env!("CARGO_BIN_EXE_folio").into());
     config.workers = 2;
     let pool = WorkerPool::new(config);
@@ -155,17 +156,155 @@ async fn successive_previews_of_one_person_return_to_their_warm_worker() {
     // Two people preview at once: each gets a worker of their own.
     let (first_a, first_b) = (job("# Alice 0"), job("# Bob 0"));
     let (a, b) = tokio::join!(
-        pool.run_with_affinity(&first_a, Some(1)),
-        pool.run_with_affinity(&first_b, Some(2)),
+        pool.run_with_affinity(&first_a, pages(1)),
+        pool.run_with_affinity(&first_b, pages(2)),
     );
     let (alice, bob) = (worker(a), worker(b));
     assert_ne!(alice, bob, "two workers");
     // Then they take turns typing: each edit goes back to the worker that has their document
     // warm (a last-in-first-out pool would hand both the same worker).
     for edit in 1..=4 {
-        let a = pool.run_with_affinity(&job(&format!("# Alice {edit}")), Some(1)).await;
+        let a = pool.run_with_affinity(&job(&format!("# Alice {edit}")), pages(1)).await;
         assert_eq!(worker(a), alice, "Alice's edit {edit}");
-        let b = pool.run_with_affinity(&job(&format!("# Bob {edit}")), Some(2)).await;
+        let b = pool.run_with_affinity(&job(&format!("# Bob {edit}")), pages(2)).await;
         assert_eq!(worker(b), bob, "Bob's edit {edit}");
     }
+}
+
+fn pages(owner: u64) -> Ticket {
+    Ticket { owner: Some(owner), lane: Lane::Pages }
+}
+
+fn ticket(owner: u64, lane: Lane) -> Ticket {
+    Ticket { owner: Some(owner), lane }
+}
+
+fn hang_job(kind: JobKind) -> Job {
+    Job {
+        kind,
+        markdown: "<!-- folio-test: hang -->\nnever ends".to_owned(),
+        title: None,
+        options: Default::default(),
+        assets: Default::default(),
+    }
+}
+
+fn small_job() -> Job {
+    Job {
+        kind: JobKind::Pdf,
+        markdown: "# Hello\n\nA two-line document.".to_owned(),
+        title: None,
+        options: Default::default(),
+        assets: Default::default(),
+    }
+}
+
+/// A pool whose renders end at `deadline`, with warm workers so timings measure the schedule.
+async fn warm_pool(workers: usize, deadline: Duration) -> std::sync::Arc<WorkerPool> {
+    let mut config = PoolConfig::new(env!("CARGO_BIN_EXE_folio").into());
+    config.workers = workers;
+    config.per_identity = (workers / 2).max(1);
+    config.deadline = deadline;
+    let pool = WorkerPool::new(config);
+    let warmups: Vec<_> = (0..workers)
+        .map(|i| {
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                pool.run_with_affinity(&small_job(), ticket(100 + i as u64, Lane::Create)).await
+            })
+        })
+        .collect();
+    for warmup in warmups {
+        assert!(matches!(warmup.await, Ok(Ok(Answer::Done { .. }))));
+    }
+    pool
+}
+
+/// F2: one identity flooding the pool with renders that run to the deadline holds at most its
+/// share; another identity's small create answers within its own render time plus 2 s.
+#[tokio::test]
+async fn one_identity_cannot_hold_every_worker() {
+    let pool = warm_pool(2, Duration::from_secs(6)).await;
+    let flood: Vec<_> = (0..6)
+        .map(|i| {
+            let pool = pool.clone();
+            let lane = if i % 2 == 0 { Lane::Pages } else { Lane::Create };
+            tokio::spawn(async move {
+                pool.run_with_affinity(&hang_job(JobKind::Pages), ticket(1, lane)).await
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = Instant::now();
+    let answer = pool.run_with_affinity(&small_job(), ticket(2, Lane::Create)).await;
+    assert!(matches!(answer, Ok(Answer::Done { .. })), "{answer:?}");
+    assert!(started.elapsed() < Duration::from_secs(2), "waited {:?}", started.elapsed());
+    // What the flood got: one render running to the deadline, a preview and a create waiting,
+    // and everything beyond refused at once as `overloaded` (retryable) — never queued for ever.
+    let mut codes = Vec::new();
+    for job in flood {
+        codes.push(match job.await {
+            Ok(Err(folio_core::Error::Render { code, .. })) => code.to_owned(),
+            Ok(Ok(Answer::Failed { code, .. })) => code,
+            other => format!("{other:?}"),
+        });
+    }
+    assert!(codes.iter().all(|c| c == "overloaded" || c == "render_timeout"), "{codes:?}");
+    assert!(codes.iter().filter(|c| *c == "overloaded").count() >= 3, "{codes:?}");
+}
+
+/// With one worker, the other identity waits at most one deadline: it goes before the
+/// flooding identity's next job, which was served last.
+#[tokio::test]
+async fn with_one_worker_another_identity_waits_at_most_one_deadline() {
+    let pool = warm_pool(1, Duration::from_secs(2)).await;
+    let first = tokio::spawn({
+        let pool = pool.clone();
+        async move { pool.run_with_affinity(&hang_job(JobKind::Pages), ticket(1, Lane::Pages)).await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let second = tokio::spawn({
+        let pool = pool.clone();
+        async move { pool.run_with_affinity(&hang_job(JobKind::Pdf), ticket(1, Lane::Create)).await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    let answer = pool.run_with_affinity(&small_job(), ticket(2, Lane::Create)).await;
+    assert!(matches!(answer, Ok(Answer::Done { .. })), "{answer:?}");
+    assert!(started.elapsed() < Duration::from_millis(3500), "waited {:?}", started.elapsed());
+    let _ = first.await;
+    second.abort();
+}
+
+/// Someone typing with the page preview open (a preview a keystroke) who presses Create PDF
+/// never gets an error for the create: newer previews replace waiting ones, the create waits.
+#[tokio::test]
+async fn typing_and_creating_at_once_never_fails_the_create() {
+    let pool = warm_pool(2, Duration::from_secs(20)).await;
+    let mut previews = Vec::new();
+    for key in 0..12 {
+        let pool = pool.clone();
+        let job = Job {
+            markdown: format!("# Draft\n\n{}", "word ".repeat(200 + key)),
+            kind: JobKind::Pages,
+            ..small_job()
+        };
+        previews.push(tokio::spawn(async move {
+            pool.run_with_affinity(&job, ticket(7, Lane::Pages)).await
+        }));
+        tokio::time::sleep(Duration::from_millis(15)).await;
+    }
+    let create = pool.run_with_affinity(&small_job(), ticket(7, Lane::Create)).await;
+    assert!(matches!(create, Ok(Answer::Done { .. })), "{create:?}");
+    let mut done = 0;
+    for preview in previews {
+        match preview.await {
+            Ok(Ok(Answer::Done { .. })) => done += 1,
+            Ok(Err(folio_core::Error::Render { code: "overloaded", message, .. })) => {
+                assert!(message.contains("newer preview"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(done >= 1, "the newest preview rendered");
 }
