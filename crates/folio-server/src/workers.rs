@@ -123,9 +123,24 @@ fn write_frame_sync(output: &mut impl Write, bytes: &[u8]) -> std::io::Result<()
     output.flush()
 }
 
-/// The worker process's main loop (`folio worker`): caps its own address space, then renders
-/// jobs from stdin until stdin closes.
+/// Where a worker finds the folder of extra fonts its pool was given.
+const FONT_DIR_VARIABLE: &str = "FOLIO_WORKER_FONT_DIR";
+
+/// The extra fonts of this worker process, loaded once before the first job.
+static WORKER_FONTS: std::sync::OnceLock<Option<Arc<folio_render::FontSet>>> =
+    std::sync::OnceLock::new();
+
+/// The worker process's main loop (`folio worker`): loads its fonts, caps its own address
+/// space, then renders jobs from stdin until stdin closes.
 pub fn worker_main(memory_limit_bytes: u64) -> std::io::Result<()> {
+    let fonts = match std::env::var_os(FONT_DIR_VARIABLE) {
+        Some(dir) => Some(
+            folio_render::FontSet::with_dir(std::path::Path::new(&dir))
+                .map_err(std::io::Error::other)?,
+        ),
+        None => None,
+    };
+    let _ = WORKER_FONTS.set(fonts);
     if memory_limit_bytes > 0 {
         rlimit::setrlimit(rlimit::Resource::AS, memory_limit_bytes, memory_limit_bytes)?;
     }
@@ -158,7 +173,9 @@ fn run_job(job: Job) -> Answer {
         .filter_map(|(k, v)| STANDARD.decode(v).ok().map(|b| (k, b)))
         .collect();
     let options = match crate::renderer::render_options(job.title, &job.options, assets) {
-        Ok(options) => options,
+        Ok(options) => {
+            folio_render::RenderOptions { fonts: WORKER_FONTS.get().cloned().flatten(), ..options }
+        }
         Err(message) => return Answer::Failed { code: "invalid_request".to_owned(), message },
     };
     let warnings = |list: &[folio_render::Warning]| {
@@ -300,6 +317,8 @@ pub struct PoolConfig {
     /// Renders one identity may have running at once (default: half the workers, at least
     /// one), so nobody can hold every worker.
     pub per_identity: usize,
+    /// A folder of extra fonts every worker loads once at start (`--font-dir`).
+    pub font_dir: Option<PathBuf>,
 }
 
 impl PoolConfig {
@@ -314,6 +333,7 @@ impl PoolConfig {
             max_waiting: workers * 4,
             recycle_after: 200,
             per_identity: (workers / 2).max(1),
+            font_dir: None,
         }
     }
 }
@@ -593,9 +613,12 @@ impl WorkerPool {
     }
 
     fn spawn(&self) -> std::io::Result<Worker> {
-        let mut child = Command::new(&self.config.program)
-            .arg("worker")
-            .env_clear()
+        let mut command = Command::new(&self.config.program);
+        command.arg("worker").env_clear();
+        if let Some(dir) = &self.config.font_dir {
+            command.env(FONT_DIR_VARIABLE, dir);
+        }
+        let mut child = command
             .env("FOLIO_WORKER_MEMORY_BYTES", self.config.memory_limit_bytes.to_string())
             .current_dir("/")
             .stdin(Stdio::piped())

@@ -294,6 +294,14 @@ pub struct RenderArgs {
     /// Also use the fonts in this folder (`.ttf`, `.otf`, `.ttc`), e.g. for CJK text.
     #[arg(long, env = "FOLIO_FONT_DIR", value_name = "DIR")]
     pub font_dir: Option<PathBuf>,
+    /// Stop a document's render after this many seconds (0: no limit); in a batch it fails
+    /// alone and the rest go on.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub timeout: u64,
+    /// Cap the memory of a render (its address space) at this many MiB (0: no cap); in a batch
+    /// a document that needs more fails alone.
+    #[arg(long, value_name = "MIB", default_value_t = 2048)]
+    pub memory_mib: u64,
 
     /// Document title for the PDF metadata (else front matter, first heading, "Untitled").
     #[arg(long)]

@@ -26,6 +26,7 @@ pub fn run(args: &RenderArgs) -> Result<(), Failure> {
     if let Some(input) = only {
         // One render, then the process exits: trimming Typst's cache would be wasted work.
         folio_render::set_cache_trim(folio_render::CacheTrim::ByCaller);
+        guard_this_process(input, args)?;
         return render_single(input, args.output.as_deref(), &options);
     }
     if args.output.is_some() {
@@ -41,7 +42,40 @@ pub fn run(args: &RenderArgs) -> Result<(), Failure> {
         .map(std::num::NonZeroUsize::get)
         .or_else(|| std::thread::available_parallelism().ok().map(std::num::NonZeroUsize::get))
         .unwrap_or(1);
-    render_batch(&jobs, threads, &options)
+    render_batch(&jobs, threads, &options, args)
+}
+
+/// One document in this process: a watchdog ends it at the deadline with a clear error, and the
+/// address space is capped (past it, the allocation that fails aborts the process, exit 134,
+/// after Rust's "memory allocation of N bytes failed"). Cheap: no child process, so a single
+/// render keeps its cold start. Batches run documents in worker processes instead, where one
+/// that exhausts either fails alone.
+fn guard_this_process(input: &Path, args: &RenderArgs) -> Result<(), Failure> {
+    if args.memory_mib > 0 {
+        let bytes = args.memory_mib.saturating_mul(1024 * 1024);
+        rlimit::setrlimit(rlimit::Resource::AS, bytes, bytes)
+            .map_err(|e| Failure::usage(format!("--memory-mib: cannot cap memory: {e}")))?;
+    }
+    if args.timeout > 0 {
+        let name = if input.as_os_str() == "-" {
+            "<stdin>".to_owned()
+        } else {
+            input.display().to_string()
+        };
+        let deadline = std::time::Duration::from_secs(args.timeout);
+        std::thread::Builder::new()
+            .name("deadline".to_owned())
+            .spawn(move || {
+                std::thread::sleep(deadline);
+                eprintln!(
+                    "error: {name}: rendering took longer than {} s and was stopped\nhint: simplify the document, or allow more time with --timeout",
+                    deadline.as_secs()
+                );
+                std::process::exit(1);
+            })
+            .map_err(|e| Failure::document(format!("cannot start the render deadline: {e}")))?;
+    }
+    Ok(())
 }
 
 /// The options every document of this run shares (images are added per document).
@@ -74,6 +108,110 @@ fn base_options(args: &RenderArgs) -> Result<RenderOptions, Failure> {
         timestamp: now_seconds(),
         ..RenderOptions::default()
     })
+}
+
+/// The worker processes a batch renders in (the same pool as `folio serve`'s): each document
+/// under the deadline and the memory cap, a worker that dies or hangs replaced, so one
+/// document that exhausts either fails alone.
+struct Workers {
+    pool: std::sync::Arc<folio_server::workers::WorkerPool>,
+    runtime: tokio::runtime::Runtime,
+    timeout: u64,
+    memory_mib: u64,
+}
+
+impl Workers {
+    fn start(threads: usize, args: &RenderArgs) -> Result<Self, Failure> {
+        let program = std::env::current_exe().map_err(|e| {
+            Failure::document(format!("cannot find the folio binary for render workers: {e}"))
+        })?;
+        let mut config = folio_server::workers::PoolConfig::new(program);
+        config.workers = threads;
+        config.max_waiting = threads;
+        config.per_identity = threads;
+        // Without a limit, a day: the pool always has a deadline.
+        config.deadline =
+            std::time::Duration::from_secs(if args.timeout == 0 { 86_400 } else { args.timeout });
+        config.memory_limit_bytes = args.memory_mib.saturating_mul(1024 * 1024);
+        config.font_dir = args.font_dir.clone();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Failure::document(format!("cannot start the render workers: {e}")))?;
+        Ok(Self {
+            pool: folio_server::workers::WorkerPool::new(config),
+            runtime,
+            timeout: args.timeout,
+            memory_mib: args.memory_mib,
+        })
+    }
+
+    /// Reads `input` and its images here, renders it in a worker.
+    fn render(&self, input: &Path, base: &RenderOptions) -> Result<Outcome, Failure> {
+        use base64::Engine as _;
+        use folio_server::workers::{Answer, Job, JobKind};
+        let name = input.display().to_string();
+        let bytes = read_input(input, false)?;
+        base.limits.check_size(&bytes).map_err(|err| render_failure(&name, &err))?;
+        let markdown =
+            folio_render::decode_markdown(&bytes).map_err(|err| render_failure(&name, &err))?;
+        let base_dir = input
+            .parent()
+            .map(Path::to_path_buf)
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from("."));
+        let (assets, asset_warnings) = load_images(markdown, &base_dir);
+        let job = Job {
+            kind: JobKind::Pdf,
+            markdown: markdown.to_owned(),
+            title: base.title.clone(),
+            options: folio_core::functions::CreateOptions {
+                paper: base.paper.map(|p| p.name().to_owned()),
+                toc: base.toc,
+                theme: base.theme.map(|t| t.name().to_owned()),
+                numbering: base.numbering,
+                margin: base.margin_mm.map(|mm| format!("{mm}mm")),
+                font_size: base.font_size,
+                standards: base.standards.iter().map(|s| s.name().to_owned()).collect(),
+                attach_source: base.attach_source,
+            },
+            assets: assets
+                .into_iter()
+                .map(|(k, v)| (k, base64::engine::general_purpose::STANDARD.encode(v)))
+                .collect(),
+        };
+        let answer = self.runtime.block_on(self.pool.run(&job)).map_err(|err| match err {
+            folio_core::Error::Render { code: "render_timeout", .. } => {
+                Failure::document(format!("{name}: rendering took longer than {} s and was stopped", self.timeout))
+                    .with_hint("simplify the document, or allow more time with --timeout")
+            }
+            folio_core::Error::Render { code: "render_failed", .. } => Failure::document(format!(
+                "{name}: the renderer stopped on this document: it needed more than {} MiB of memory, or crashed",
+                self.memory_mib
+            ))
+            .with_hint("allow more memory with --memory-mib, or split the document"),
+            other => Failure::document(format!("{name}: {other}")),
+        })?;
+        match answer {
+            Answer::Done { pdf, warnings, .. } => {
+                let pdf = base64::engine::general_purpose::STANDARD
+                    .decode(pdf.unwrap_or_default())
+                    .map_err(|e| {
+                        Failure::document(format!("{name}: bad answer from a renderer: {e}"))
+                    })?;
+                let mut lines: Vec<String> = asset_warnings
+                    .into_iter()
+                    .map(|(line, message)| format!("warning: {name}:{line}: {message}"))
+                    .collect();
+                lines.extend(warnings.iter().map(|w| match w.line {
+                    0 => format!("warning: {name}: {}", w.message),
+                    line => format!("warning: {name}:{line}: {}", w.message),
+                }));
+                Ok(Outcome { pdf, warnings: lines })
+            }
+            Answer::Failed { message, .. } => Err(Failure::document(format!("{name}: {message}"))),
+        }
+    }
 }
 
 /// A document rendered from a file (or standard input), with every warning as a line to print.
@@ -208,9 +346,15 @@ fn is_markdown(path: &Path) -> bool {
 
 /// Renders `jobs` on `threads` threads; every document is reported, and the run fails (exit 1)
 /// if any document did.
-fn render_batch(jobs: &[Job], threads: usize, base: &RenderOptions) -> Result<(), Failure> {
+fn render_batch(
+    jobs: &[Job],
+    threads: usize,
+    base: &RenderOptions,
+    args: &RenderArgs,
+) -> Result<(), Failure> {
     let started = Instant::now();
     let threads = threads.clamp(1, jobs.len().max(1));
+    let workers = Workers::start(threads, args)?;
     let progress = if io::stderr().is_terminal() {
         let bar = indicatif::ProgressBar::new(jobs.len() as u64);
         if let Ok(style) =
@@ -230,12 +374,14 @@ fn render_batch(jobs: &[Job], threads: usize, base: &RenderOptions) -> Result<()
         for _ in 0..threads {
             let done_tx = done_tx.clone();
             let next = &next;
+            let workers = &workers;
             let spawned = std::thread::Builder::new().stack_size(RENDER_STACK_BYTES).spawn_scoped(
                 scope,
                 move || loop {
                     let index = next.fetch_add(1, Ordering::Relaxed);
                     let Some(job) = jobs.get(index) else { break };
-                    let result = render_document(&job.input, base)
+                    let result = workers
+                        .render(&job.input, base)
                         .and_then(|outcome| write_batch_output(&job.output, outcome));
                     if done_tx.send((index, result)).is_err() {
                         break;

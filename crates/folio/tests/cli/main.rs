@@ -305,3 +305,49 @@ fn look_standards_and_fonts_are_chosen_on_the_command_line() {
         assert!(!dir.path().join("bad.pdf").exists());
     }
 }
+
+/// F2: a document that never ends or brings its renderer down fails alone; the batch goes on,
+/// reports it, and exits 1.
+#[test]
+fn a_batch_document_that_hangs_or_crashes_fails_alone() {
+    let dir = temp();
+    let docs = dir.path().join("docs");
+    fs::create_dir_all(&docs).unwrap_or_else(|e| panic!("{e}"));
+    for (name, text) in [
+        ("a.md", "# A\n\nfine"),
+        ("hang.md", "<!-- folio-test: hang -->\nnever ends"),
+        ("crash.md", "<!-- folio-test: crash -->\nbrings its renderer down"),
+        ("z.md", "# Z\n\nfine too"),
+    ] {
+        fs::write(docs.join(name), text).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let started = std::time::Instant::now();
+    let out =
+        folio(&["render", "docs", "--out-dir", "out", "--jobs", "2", "--timeout", "2"], dir.path());
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "{:?}", started.elapsed());
+    assert!(
+        dir.path().join("out/a.pdf").is_file() && dir.path().join("out/z.pdf").is_file(),
+        "{err}"
+    );
+    assert!(err.contains("hang.md: rendering took longer than 2 s"), "{err}");
+    assert!(err.contains("crash.md: the renderer stopped on this document"), "{err}");
+    assert!(err.contains("rendered 2 of 4 documents"), "{err}");
+}
+
+/// A single document past `--timeout` is stopped with a clear error (exit 1), not left running.
+#[test]
+fn a_single_render_past_its_deadline_is_stopped() {
+    let dir = temp();
+    // About 45,000 table cells: allowed, and far more than a second of layout.
+    let table = format!("| a | b |\n|---|---|\n{}", "| cell | cell |\n".repeat(22_000));
+    fs::write(dir.path().join("slow.md"), table).unwrap_or_else(|e| panic!("{e}"));
+    let started = std::time::Instant::now();
+    let out = folio(&["render", "slow.md", "--timeout", "1"], dir.path());
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("slow.md: rendering took longer than 1 s and was stopped"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(!dir.path().join("slow.pdf").exists());
+}
