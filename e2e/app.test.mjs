@@ -126,7 +126,11 @@ test('a person writes, previews, creates, finds, reopens and deletes a document'
 
   // Open its source in the editor: the draft differs, so the app asks first.
   await page.getByRole('navigation').getByRole('link', { name: 'Write' }).click();
-  await editor.fill('scratch that will be replaced');
+  // A draft whose headings are named like the app's own elements (the audit's F9): the preview's
+  // ids are prefixed, so the dialog and the toast region stay the app's.
+  await editor.fill('# Confirm\n\n## Toasts\n\n### confirm-ok\n\nscratch that will be replaced');
+  await page.waitForSelector('#preview-html h1#doc-confirm, [id="doc-confirm"]');
+  assert.deepEqual(await page.evaluate(() => [document.getElementById('confirm')?.tagName, document.getElementById('toasts')?.className]), ['DIALOG', 'toasts']);
   await page.getByRole('navigation').getByRole('link', { name: 'Library' }).click();
   await row.getByRole('link', { name: 'Open in editor' }).click();
   await page.getByRole('dialog').getByRole('button', { name: 'Replace' }).click();
