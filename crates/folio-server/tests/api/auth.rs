@@ -133,6 +133,17 @@ async fn cookie_refresh_needs_the_csrf_header() {
     assert_eq!(with.status, 200, "{}", with.json);
 }
 
+/// The `name=value` of the refresh cookie a reply sets.
+fn cookie_pair(reply: &crate::Reply) -> String {
+    reply
+        .headers
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|c| c.split(';').next())
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// F8, F12: in cookie mode no response body ever carries the refresh token (a script in the
 /// page could read it); a client that does not choose keeps it in the body; logging out with
 /// the cookie needs the CSRF header, and without any credentials clears nothing.
@@ -145,26 +156,14 @@ async fn cookie_mode_sessions_never_put_the_refresh_token_in_a_body() {
     assert_eq!(login.status, 200, "{}", login.json);
     assert!(login.json.get("refresh_token").is_none(), "{}", login.json);
     assert!(login.json["access_token"].is_string());
-    let pair = login
-        .headers
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|c| c.split(';').next())
-        .unwrap_or_default()
-        .to_owned();
+    let pair = cookie_pair(&login);
     assert!(pair.len() > "folio_refresh=".len(), "{pair}");
     let url = format!("{}/api/auth/refresh", app.url);
     let refreshed =
         app.send(app.http.post(&url).header("cookie", &pair).header("x-folio-csrf", "1")).await;
     assert_eq!(refreshed.status, 200, "{}", refreshed.json);
     assert!(refreshed.json.get("refresh_token").is_none(), "{}", refreshed.json);
-    let rotated = refreshed
-        .headers
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|c| c.split(';').next())
-        .unwrap_or_default()
-        .to_owned();
+    let rotated = cookie_pair(&refreshed);
     assert_ne!(rotated, pair, "the cookie rotates");
 
     // The README's flow is unchanged: no choice, the token is in the body.
@@ -190,13 +189,7 @@ async fn cookie_mode_sessions_never_put_the_refresh_token_in_a_body() {
     let still =
         app.send(app.http.post(&url).header("cookie", &rotated).header("x-folio-csrf", "1")).await;
     assert_eq!(still.status, 200, "a forged logout ended nothing");
-    let next = still
-        .headers
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|c| c.split(';').next())
-        .unwrap_or_default()
-        .to_owned();
+    let next = cookie_pair(&still);
     let out =
         app.send(app.http.post(&logout).header("cookie", &next).header("x-folio-csrf", "1")).await;
     assert_eq!(out.status, 204);

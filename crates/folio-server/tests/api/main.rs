@@ -71,13 +71,7 @@ impl TestApp {
             PoolSettings::default(),
             clock.clone(),
         );
-        let builtin = IssuerConfig {
-            issuer: ISSUER.to_owned(),
-            jwks_url: String::new(),
-            audience: Some("folio".to_owned()),
-            client_id: None,
-            token_use: None,
-        };
+        let builtin = builtin_issuer();
         let jwks = pool.jwks().unwrap_or_else(|e| panic!("{e}"));
         let verifier = Verifier::new((builtin, jwks), issuers, clock.clone())
             .unwrap_or_else(|e| panic!("{e}"));
@@ -183,4 +177,15 @@ impl TestApp {
 /// The access token of a session.
 pub(crate) fn token(session: &Value) -> String {
     session["access_token"].as_str().unwrap_or_default().to_owned()
+}
+
+/// The test pool's own issuer, as the verifier trusts it.
+pub(crate) fn builtin_issuer() -> IssuerConfig {
+    IssuerConfig {
+        issuer: ISSUER.to_owned(),
+        jwks_url: String::new(),
+        audience: Some("folio".to_owned()),
+        client_id: None,
+        token_use: None,
+    }
 }

@@ -182,13 +182,7 @@ async fn an_oidc_issuer_is_trusted_through_its_jwks() {
 
 #[tokio::test]
 async fn an_issuer_without_an_audience_or_client_id_is_refused() {
-    let builtin = IssuerConfig {
-        issuer: ISSUER.to_owned(),
-        jwks_url: String::new(),
-        audience: Some("folio".to_owned()),
-        client_id: None,
-        token_use: None,
-    };
+    let builtin = crate::builtin_issuer();
     let jwks = folio_auth::Jwks { keys: vec![] };
     let unchecked = IssuerConfig {
         issuer: "https://idp.example".to_owned(),
@@ -243,13 +237,7 @@ async fn a_hanging_jwks_fetch_does_not_delay_known_keys() {
     tokio::spawn(async move { axum::serve(listener, router).await });
 
     let issuer = "https://idp.example/pool";
-    let builtin = IssuerConfig {
-        issuer: ISSUER.to_owned(),
-        jwks_url: String::new(),
-        audience: Some("folio".to_owned()),
-        client_id: None,
-        token_use: None,
-    };
+    let builtin = crate::builtin_issuer();
     let other = IssuerConfig {
         issuer: issuer.to_owned(),
         jwks_url: url,
