@@ -351,3 +351,59 @@ fn a_single_render_past_its_deadline_is_stopped() {
     assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?}", started.elapsed());
     assert!(!dir.path().join("slow.pdf").exists());
 }
+
+/// F4: what folio writes is its owner's alone — the data directory, its database and objects,
+/// and backups — and a directory an older folio left readable by others is tightened.
+#[test]
+fn the_data_directory_and_backups_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode =
+        |path: &Path| fs::metadata(path).map(|m| m.permissions().mode() & 0o777).unwrap_or(0);
+    let dir = temp();
+    fs::write(dir.path().join("notes.md"), "# Notes\n\nprivate").unwrap_or_else(|e| panic!("{e}"));
+    let import = folio(
+        &["docs", "import", "--data-dir", "data", "--subject", "ada", "notes.md"],
+        dir.path(),
+    );
+    assert!(import.status.success(), "{}", stderr(&import));
+    let data = dir.path().join("data");
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("folio.db")), 0o600);
+    let mut files = vec![data.join("objects")];
+    let mut checked = 0;
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            assert_eq!(mode(&path), 0o700, "{}", path.display());
+            files.extend(fs::read_dir(&path).into_iter().flatten().flatten().map(|e| e.path()));
+        } else {
+            assert_eq!(mode(&path), 0o600, "{}", path.display());
+            checked += 1;
+        }
+    }
+    assert!(checked >= 3, "the document's objects were checked");
+
+    let backup = folio(&["backup", "copy", "--data-dir", "data"], dir.path());
+    assert!(backup.status.success(), "{}", stderr(&backup));
+    assert_eq!(mode(&dir.path().join("copy")), 0o700);
+    assert_eq!(mode(&dir.path().join("copy/folio.db")), 0o600);
+
+    // An older folio's directory (umask 022): tightened at start, with a warning.
+    for (path, m) in [(data.clone(), 0o755), (data.join("folio.db"), 0o644)] {
+        fs::set_permissions(&path, fs::Permissions::from_mode(m)).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let list = folio(&["docs", "list", "--data-dir", "data", "--subject", "ada"], dir.path());
+    assert!(list.status.success(), "{}", stderr(&list));
+    assert!(stderr(&list).contains("other users could read"), "{}", stderr(&list));
+    assert_eq!((mode(&data), mode(&data.join("folio.db"))), (0o700, 0o600));
+
+    // Writable by others: refused with the fix, unless the operator says otherwise.
+    fs::set_permissions(&data, fs::Permissions::from_mode(0o777)).unwrap_or_else(|e| panic!("{e}"));
+    let refused = folio(&["docs", "list", "--data-dir", "data", "--subject", "ada"], dir.path());
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("chmod -R go-rwx"), "{}", stderr(&refused));
+    let allowed = folio(
+        &["docs", "list", "--data-dir", "data", "--subject", "ada", "--allow-insecure-data-dir"],
+        dir.path(),
+    );
+    assert!(allowed.status.success(), "{}", stderr(&allowed));
+}
