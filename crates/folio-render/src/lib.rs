@@ -16,6 +16,8 @@ mod error;
 mod escape;
 mod fonts;
 mod frontmatter;
+#[doc(hidden)]
+pub mod fuzzing;
 mod html;
 mod limits;
 mod links;

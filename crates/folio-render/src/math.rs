@@ -202,6 +202,11 @@ fn screen(latex: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Whether `name` is one of the template's helpers (the only names code after `#` may call).
+pub(crate) fn is_template_helper(name: &str) -> bool {
+    TEMPLATE_HELPERS.contains(&name)
+}
+
 /// Where a node of the converted formula sits: what it may be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Place {

@@ -448,25 +448,21 @@ impl Drop for Place<'_> {
             }
             self.pool.dispatch(&mut schedule)
         };
-        Self::notify(started);
+        self.pool.wake(started);
     }
 }
 
-impl Place<'_> {
-    /// Tells the chosen waiters to start (outside the lock).
-    fn notify(started: Vec<tokio::sync::oneshot::Sender<Result<()>>>) {
-        for start in started {
-            let _ = start.send(Ok(()));
-        }
-    }
-}
+/// A granted place on its way to its waiter.
+type Grant = (tokio::sync::oneshot::Sender<Result<()>>, Option<u64>);
 
-/// Removes a waiter that was dropped (its client went away) from the line, or gives back the
-/// place it was granted but never took.
+/// Keeps a waiter's line entry and answer; when the waiter is dropped (its client went away)
+/// it leaves the line, or hands on a place it was granted but never took. A waiter replaced by
+/// a newer preview was never granted anything and gives nothing back.
 struct WaitGuard<'a> {
     pool: &'a WorkerPool,
     id: u64,
-    ticket: Ticket,
+    owner: Option<u64>,
+    answer: tokio::sync::oneshot::Receiver<Result<()>>,
     done: bool,
 }
 
@@ -478,10 +474,12 @@ impl Drop for WaitGuard<'_> {
         let mut schedule = self.pool.lock_schedule();
         let before = schedule.waiting.len();
         schedule.waiting.retain(|w| w.id != self.id);
-        if schedule.waiting.len() == before {
-            // Granted a place it will never use: hand it on.
-            drop(schedule);
-            drop(Place { pool: self.pool, owner: self.ticket.owner });
+        let left_the_line = schedule.waiting.len() < before;
+        drop(schedule);
+        // Not in the line: granted or replaced. A grant already sent is handed on here; one
+        // not yet sent fails to send (this receiver is closing) and the waker hands it on.
+        if !left_the_line && matches!(self.answer.try_recv(), Ok(Ok(()))) {
+            drop(Place { pool: self.pool, owner: self.owner });
         }
     }
 }
@@ -517,8 +515,27 @@ impl WorkerPool {
         self.schedule.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Tells the chosen waiters to start (outside the lock); a place whose waiter is gone is
+    /// handed on at once.
+    fn wake(&self, started: Vec<Grant>) {
+        for (start, owner) in started {
+            if start.send(Ok(())).is_err() {
+                drop(Place { pool: self, owner });
+            }
+        }
+    }
+
     /// Gives free places to waiters, fairly (see [`Schedule`]); returns whom to wake.
-    fn dispatch(&self, schedule: &mut Schedule) -> Vec<tokio::sync::oneshot::Sender<Result<()>>> {
+    fn dispatch(&self, schedule: &mut Schedule) -> Vec<Grant> {
+        // Who was served when matters only among those running or waiting; forget the rest
+        // before the map grows with every identity ever seen.
+        if schedule.served_at.len() > 4096 {
+            let Schedule { served_at, running_by, waiting, .. } = schedule;
+            served_at.retain(|owner, _| {
+                running_by.contains_key(owner)
+                    || waiting.iter().any(|w| w.ticket.owner == Some(*owner))
+            });
+        }
         let mut started = Vec::new();
         while schedule.running < self.config.workers.max(1) {
             let cap = self.config.per_identity.max(1);
@@ -549,7 +566,7 @@ impl WorkerPool {
                 let at = schedule.counter;
                 schedule.served_at.insert(owner, at);
             }
-            started.push(waiter.start);
+            started.push((waiter.start, waiter.ticket.owner));
         }
         started
     }
@@ -596,9 +613,11 @@ impl WorkerPool {
         if let Some(replaced) = replaced {
             let _ = replaced.start.send(Err(overloaded("a newer preview replaced this one")));
         }
-        Place::notify(wake);
-        let mut guard = WaitGuard { pool: self, id, ticket, done: false };
-        let answer = started.await.unwrap_or_else(|_| Err(overloaded("the renderers stopped")));
+        self.wake(wake);
+        let mut guard =
+            WaitGuard { pool: self, id, owner: ticket.owner, answer: started, done: false };
+        let answer =
+            (&mut guard.answer).await.unwrap_or_else(|_| Err(overloaded("the renderers stopped")));
         guard.done = true;
         answer.map(|()| Place { pool: self, owner: ticket.owner })
     }

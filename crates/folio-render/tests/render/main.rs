@@ -1,6 +1,7 @@
 //! Integration tests of the render engine: one test binary, one module per concern.
 
 mod escaping;
+mod fuzz_corpus;
 mod limits;
 mod look;
 mod math;

@@ -258,3 +258,24 @@ async fn previews_render_html_and_pages() {
         "unauthorized"
     );
 }
+
+/// F3: the audit's inputs at the 512 KiB limit — half a megabyte of `&` inside raw HTML (10 s
+/// of quadratic scanning before), and 130,000 unknown tags (4 s and a 14 MB answer of
+/// warnings) — answer well within a generous time-out, with at most 201 warnings.
+#[tokio::test]
+async fn previews_of_hostile_text_at_the_size_limit_answer_quickly() {
+    let app = TestApp::spawn().await;
+    let t = token(&app.user("quadratic@example.com").await);
+    let ampersands = format!("<div>\n{}\n</div>\n", "&".repeat(520_000));
+    let tags = format!("a\n{}", "<x>\n".repeat(130_000));
+    for markdown in [ampersands, tags] {
+        assert!(markdown.len() <= 512 * 1024, "{}", markdown.len());
+        let request = app.post("/api/preview", Some(&t), json!({ "markdown": markdown }));
+        let reply = tokio::time::timeout(std::time::Duration::from_secs(20), request)
+            .await
+            .unwrap_or_else(|_| panic!("the preview took more than 20 s"));
+        assert_eq!(reply.status, 200, "{}", reply.json["error"]);
+        let warnings = reply.json["warnings"].as_array().map_or(0, Vec::len);
+        assert!(warnings <= 201, "{warnings} warnings");
+    }
+}

@@ -310,3 +310,26 @@ fn settings_come_from_flags_then_environment_then_the_file() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown field"));
 }
+
+/// An external issuer configured without an audience or a client id is refused at start: any
+/// token that provider made for another application would otherwise sign in.
+#[test]
+fn an_issuer_without_audience_or_client_id_is_refused_at_start() {
+    let dir = temp();
+    let out = Command::new(env!("CARGO_BIN_EXE_folio"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .args([
+            "--oidc-issuer",
+            "https://idp.example",
+            "--oidc-jwks-url",
+            "http://127.0.0.1:9/jwks",
+        ])
+        .env_remove("FOLIO_OIDC_AUDIENCE")
+        .env_remove("FOLIO_OIDC_CLIENT_ID")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("needs an audience or a client id"), "{err}");
+}

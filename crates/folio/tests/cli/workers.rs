@@ -308,3 +308,50 @@ async fn typing_and_creating_at_once_never_fails_the_create() {
     }
     assert!(done >= 1, "the newest preview rendered");
 }
+
+/// A waiting preview replaced by a newer one whose client then goes away (the web app aborts
+/// superseded previews) gives back nothing: it never had a place. The pool keeps its count.
+#[tokio::test]
+async fn a_replaced_preview_dropped_by_its_client_leaves_the_pool_sound() {
+    let pool = warm_pool(1, Duration::from_secs(2)).await;
+    let running = tokio::spawn({
+        let pool = pool.clone();
+        async move { pool.run_with_affinity(&hang_job(JobKind::Pages), ticket(1, Lane::Pages)).await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let waiting_job = Job { kind: JobKind::Pages, ..small_job() };
+    let mut waiting = Box::pin(pool.run_with_affinity(&waiting_job, ticket(1, Lane::Pages)));
+    assert!(
+        tokio::time::timeout(Duration::from_millis(100), &mut waiting).await.is_err(),
+        "it waits"
+    );
+    let newer = tokio::spawn({
+        let pool = pool.clone();
+        async move {
+            pool.run_with_affinity(
+                &Job { kind: JobKind::Pages, ..small_job() },
+                ticket(1, Lane::Pages),
+            )
+            .await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    drop(waiting);
+    // The only worker is still busy: the newer preview waits (a miscount would start it now).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!newer.is_finished(), "a place was handed out that did not exist");
+    let ended = running.await;
+    assert!(
+        matches!(ended, Ok(Err(folio_core::Error::Render { code: "render_timeout", .. }))),
+        "{ended:?}"
+    );
+    assert!(matches!(newer.await, Ok(Ok(Answer::Done { .. }))));
+    // Exactly one worker's worth of places: two jobs of two people still run one after the other.
+    let (first, second) = (small_job(), small_job());
+    let (a, b) = tokio::join!(
+        pool.run_with_affinity(&first, ticket(2, Lane::Create)),
+        pool.run_with_affinity(&second, ticket(3, Lane::Create)),
+    );
+    assert!(matches!((a, b), (Ok(Answer::Done { .. }), Ok(Answer::Done { .. }))));
+    assert_eq!(pool.waiting(), 0);
+}
