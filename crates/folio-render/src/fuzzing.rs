@@ -150,8 +150,11 @@ pub fn front_matter(data: &[u8]) {
     }
 }
 
+/// A target's entry function: raw bytes in, a panic when a property breaks.
+pub type Target = fn(&[u8]);
+
 /// Each target by name, for the corpus replay.
-pub const TARGETS: &[(&str, fn(&[u8]))] =
+pub const TARGETS: &[(&str, Target)] =
     &[("translate", translate), ("math", math), ("front_matter", front_matter)];
 
 #[cfg(test)]
