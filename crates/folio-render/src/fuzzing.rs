@@ -28,6 +28,10 @@ static VOCABULARY: LazyLock<HashSet<String>> = LazyLock::new(|| {
         [
             // Typst functions and arguments the translator writes (translate.rs).
             "import",
+            "underline",
+            "highlight",
+            "pdf",
+            "attach",
             "show",
             "set",
             "document",
@@ -116,11 +120,22 @@ pub fn math(data: &[u8]) {
     let Ok(latex) = std::str::from_utf8(data) else { return };
     let Ok(typst) = crate::math::latex_to_typst(latex) else { return };
     assert!(!typst.contains('$'), "a `$` in accepted math: {typst}");
-    let bytes = typst.as_bytes();
-    for (at, _) in typst.match_indices('#') {
-        if at > 0 && bytes[at - 1] == b'\\' {
-            continue;
+    // Where code starts, Typst's parser says (a `#` inside a string is text); what follows
+    // each start is checked on the text itself, apart from the vet's tree walk.
+    let root = typst::syntax::parse_math(&typst);
+    let mut starts = Vec::new();
+    let mut stack = vec![(&root, 0usize)];
+    while let Some((node, offset)) = stack.pop() {
+        if node.kind() == SyntaxKind::Hash {
+            starts.push(offset);
         }
+        let mut at = offset;
+        for child in node.children() {
+            stack.push((child, at));
+            at += child.len();
+        }
+    }
+    for at in starts {
         let rest = &typst[at + 1..];
         let name: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
         assert!(
