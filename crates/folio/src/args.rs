@@ -97,6 +97,10 @@ pub struct ServeArgs {
     /// Address-space cap of each render worker, in MiB.
     #[arg(long, env = "FOLIO_WORKER_MEMORY_MIB", default_value_t = 2048, value_name = "MIB")]
     pub worker_memory_mib: u64,
+    /// Renders one person may have running at once (default: half the workers, at least one),
+    /// so nobody can hold every worker.
+    #[arg(long, env = "FOLIO_RENDERS_PER_IDENTITY", value_name = "N")]
+    pub renders_per_identity: Option<usize>,
 }
 
 /// `folio users …`

@@ -35,6 +35,7 @@ pub struct ServeSettings {
     pub workers: Option<usize>,
     pub render_timeout: Option<u64>,
     pub worker_memory_mib: Option<u64>,
+    pub renders_per_identity: Option<usize>,
     pub creates_per_minute: Option<u32>,
     pub previews_per_minute: Option<u32>,
     pub trusted_proxies: Option<Vec<IpAddr>>,
@@ -83,6 +84,11 @@ pub fn settings(args: ServeArgs, matches: &ArgMatches) -> Result<ServeSettings, 
             explicit("worker_memory_mib"),
             args.worker_memory_mib,
             file.worker_memory_mib,
+        ),
+        renders_per_identity: pick_opt(
+            explicit("renders_per_identity"),
+            args.renders_per_identity,
+            file.renders_per_identity,
         ),
         creates_per_minute: pick(
             explicit("creates_per_minute"),
@@ -141,6 +147,8 @@ pub async fn run(settings: ServeSettings) -> Result<(), Failure> {
     }
     pool_config.deadline = Duration::from_secs(args.render_timeout.max(1));
     pool_config.memory_limit_bytes = args.worker_memory_mib.saturating_mul(1024 * 1024);
+    pool_config.per_identity =
+        args.renders_per_identity.unwrap_or(pool_config.workers / 2).clamp(1, pool_config.workers);
     let workers = WorkerPool::new(pool_config);
     data.pipeline.renderer = Arc::new(WorkerRenderer(Arc::clone(&workers)));
     let pool = data.user_pool().await?;
@@ -277,6 +285,7 @@ struct Resolved {
     workers: Option<usize>,
     render_timeout: u64,
     worker_memory_mib: u64,
+    renders_per_identity: Option<usize>,
     creates_per_minute: u32,
     previews_per_minute: u32,
     trusted_proxies: Vec<IpAddr>,
@@ -300,6 +309,7 @@ impl From<ServeSettings> for Resolved {
             workers: s.workers,
             render_timeout: s.render_timeout.unwrap_or(30),
             worker_memory_mib: s.worker_memory_mib.unwrap_or(2048),
+            renders_per_identity: s.renders_per_identity,
             creates_per_minute: s.creates_per_minute.unwrap_or(60).max(1),
             previews_per_minute: s.previews_per_minute.unwrap_or(1200).max(1),
             trusted_proxies: s.trusted_proxies.unwrap_or_default(),

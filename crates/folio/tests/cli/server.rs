@@ -300,6 +300,10 @@ fn settings_come_from_flags_then_environment_then_the_file() {
     let layered = print(&["--workers", "5"], &[("FOLIO_RENDER_TIMEOUT", "20")]);
     assert!(layered.contains("workers = 5"), "flag beats file: {layered}");
     assert!(layered.contains("render_timeout = 20"), "environment beats file: {layered}");
+    let fair =
+        print(&["--renders-per-identity", "2"], &[("FOLIO_ALLOW_INSECURE_DATA_DIR", "true")]);
+    assert!(fair.contains("renders_per_identity = 2"), "{fair}");
+    assert!(fair.contains("allow_insecure_data_dir = true"), "{fair}");
 
     std::fs::write(&config, "no_such_setting = 1\n").unwrap_or_default();
     let out = Command::new(env!("CARGO_BIN_EXE_folio"))
