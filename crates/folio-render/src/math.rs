@@ -165,6 +165,11 @@ pub(crate) fn latex_to_typst(latex: &str) -> Result<String, String> {
     let converted = std::panic::catch_unwind(|| mitex::convert_math(latex, None))
         .map_err(|_| "the LaTeX converter failed on it".to_owned())?
         .map_err(|err| format!("it is not LaTeX that folio understands ({})", first_line(&err)))?;
+    // The converter can nest far deeper than its input does (a run of 3,600 `^` became
+    // `zws^(zws^(…))` 3,600 deep, which Typst's parser and layout recurse through).
+    if typst_depth(&converted) > MAX_TYPST_DEPTH {
+        return Err("the formula nests too deeply".to_owned());
+    }
     vet(&converted)?;
     Ok(converted)
 }
@@ -389,6 +394,31 @@ fn allowed_in_text(kind: SyntaxKind) -> bool {
     )
 }
 
+/// Deepest bracket nesting accepted in converted Typst math (twice the LaTeX limit: a LaTeX
+/// level becomes at most two here in ordinary formulas).
+const MAX_TYPST_DEPTH: usize = 2 * MAX_LATEX_DEPTH;
+
+/// The deepest nesting of `(`, `[` and `{` in converted Typst math (escaped ones skipped), in
+/// one pass.
+fn typst_depth(typst: &str) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    let mut chars = typst.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                chars.next();
+            }
+            '(' | '[' | '{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
 /// The deepest nesting of `{`, `\left` and `\begin` in a LaTeX formula, without recursion.
 fn latex_depth(latex: &str) -> usize {
     let (mut depth, mut max) = (0usize, 0usize);
@@ -561,6 +591,13 @@ mod tests {
             }
         }
         assert!(latex_to_typst(r"\includegraphics").is_err());
+        // Found by the math fuzzer: no braces, yet the conversion nests 3,600 deep.
+        let carets = "^".repeat(3600);
+        assert_eq!(latex_to_typst(&carets), Err("the formula nests too deeply".to_owned()));
+        assert!(
+            typst_depth(&mitex::convert_math(&"^".repeat(60), None).unwrap_or_default())
+                > MAX_TYPST_DEPTH
+        );
         let deep = format!("{}x{}", "{".repeat(10_000), "}".repeat(10_000));
         assert!(latex_to_typst(&deep).is_err());
     }

@@ -7,7 +7,10 @@ use folio_core::ports::{RenderRequest, RenderedPdf, Renderer};
 use folio_core::{Engine, Error, Result};
 use folio_render::{Paper, PdfStandard, RenderError, RenderOptions, Theme};
 
-/// Renders on tokio's blocking pool.
+/// The stack of an in-process render thread.
+const RENDER_STACK_BYTES: usize = 64 << 20;
+
+/// Renders in this process, each document on a thread of its own.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct InProcessRenderer;
 
@@ -17,15 +20,28 @@ impl Renderer for InProcessRenderer {
         let options = render_options(request.title, &request.options, request.assets)
             .map_err(Error::InvalidRequest)?;
         let markdown = request.markdown;
-        let rendered =
-            tokio::task::spawn_blocking(move || folio_render::render_pdf(&markdown, &options))
-                .await
-                .map_err(|e| Error::Render {
-                    code: "render_failed",
-                    message: format!("the renderer stopped: {e}"),
-                    retryable: true,
-                })?
-                .map_err(render_error)?;
+        // On a thread of its own with a render-sized stack (Typst and the parsers recurse once
+        // per nesting level; tokio's blocking threads have 2 MiB), like the CLI's batch threads.
+        let (done, rendered) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name("render".to_owned())
+            .stack_size(RENDER_STACK_BYTES)
+            .spawn(move || {
+                let _ = done.send(folio_render::render_pdf(&markdown, &options));
+            })
+            .map_err(|e| Error::Render {
+                code: "render_failed",
+                message: format!("cannot start a render thread: {e}"),
+                retryable: true,
+            })?;
+        let rendered = rendered
+            .await
+            .map_err(|_| Error::Render {
+                code: "render_failed",
+                message: "the renderer stopped".to_owned(),
+                retryable: true,
+            })?
+            .map_err(render_error)?;
         let versions = folio_render::engine_versions();
         Ok(RenderedPdf {
             pages: u32::try_from(rendered.pages).unwrap_or(u32::MAX),
