@@ -89,7 +89,6 @@ impl Limits {
         &self,
         root: &'a AstNode<'a>,
         chapters_open_pages: bool,
-        opens_page: impl Fn(&'a AstNode<'a>) -> bool,
     ) -> Result<(), RenderError> {
         let (mut cells, mut footnotes) = (0usize, 0usize);
         for node in root.descendants() {
@@ -130,7 +129,7 @@ impl Limits {
             }
             let chapter =
                 chapters_open_pages && matches!(value, NodeValue::Heading(h) if h.level == 1);
-            if chapter || opens_page(block) {
+            if chapter || crate::markdown::is_page_break(block) {
                 pages += usize::from(content);
                 content = chapter;
             } else {

@@ -1,6 +1,6 @@
 //! The markdown dialect: one comrak configuration shared by the PDF and the HTML preview.
 
-use comrak::nodes::AstNode;
+use comrak::nodes::{AstNode, NodeValue};
 use comrak::{Arena, Options, parse_document};
 
 /// CommonMark + GFM (tables, task lists, strikethrough, autolinks), footnotes, `$` math and
@@ -56,4 +56,30 @@ pub(crate) fn collapse_whitespace(text: &str) -> String {
         }
     }
     out
+}
+
+/// A block that starts a new page: a page-break comment or a `\newpage` paragraph.
+pub(crate) fn is_page_break<'a>(node: &'a AstNode<'a>) -> bool {
+    is_page_break_paragraph(node)
+        || matches!(&node.data.borrow().value, NodeValue::HtmlBlock(html) if is_page_break_comment(&html.literal))
+}
+
+/// `<!-- pagebreak -->` (also `page-break`, `newpage`, any case): an explicit page break that
+/// other markdown renderers simply hide.
+pub(crate) fn is_page_break_comment(html: &str) -> bool {
+    let Some(inner) = html.trim().strip_prefix("<!--").and_then(|r| r.strip_suffix("-->")) else {
+        return false;
+    };
+    let word: String = inner.trim().chars().filter(|c| *c != '-' && *c != '_').collect();
+    matches!(word.to_ascii_lowercase().as_str(), "pagebreak" | "newpage")
+}
+
+/// A paragraph that is only `\newpage` or `\pagebreak` (the LaTeX and pandoc convention).
+pub(crate) fn is_page_break_paragraph<'a>(node: &'a AstNode<'a>) -> bool {
+    let mut children = node.children();
+    let (Some(only), None) = (children.next(), children.next()) else { return false };
+    match &only.data.borrow().value {
+        NodeValue::Text(text) => matches!(text.trim(), "\\newpage" | "\\pagebreak"),
+        _ => false,
+    }
 }

@@ -15,7 +15,9 @@ use comrak::nodes::{AstNode, ListDelimType, ListType, NodeValue, TableAlignment}
 use crate::escape::{push_str_literal, str_literal};
 use crate::frontmatter::FrontMatter;
 use crate::links::{Anchors, LinkTarget, classify_link};
-use crate::markdown::{collapse_whitespace, parse, plain_text};
+use crate::markdown::{
+    collapse_whitespace, is_page_break_comment, is_page_break_paragraph, parse, plain_text,
+};
 use crate::raw_html::{HtmlEvent, HtmlFilter, Style, tokenize};
 use crate::warning::{Warning, WarningKind, Warnings};
 use crate::{RenderError, RenderOptions, math};
@@ -104,10 +106,7 @@ pub(crate) fn translate_with_fallbacks(
     let mut translator = Translator::new(root, options, &fallbacks.fragments);
     let front = translator.front_matter(root);
     let book = options.theme.or(front.theme).unwrap_or_default() == crate::Theme::Book;
-    options.limits.check_cost(root, book, |block| {
-        is_page_break_paragraph(block)
-            || matches!(&block.data.borrow().value, NodeValue::HtmlBlock(html) if is_page_break_comment(&html.literal))
-    })?;
+    options.limits.check_cost(root, book)?;
     let title = choose_title(options.title.as_deref(), front.title.as_deref(), root);
     let dated = translator.preamble(markdown, &front, &title, options, fallbacks.simple_linebreaks);
     translator.blocks(root);
@@ -922,26 +921,6 @@ fn calendar_date(text: &str) -> Option<(u16, u8, u8)> {
     };
     ((1000..=9999).contains(&year) && (1..=days_in_month).contains(&day))
         .then_some((year, month, day))
-}
-
-/// `<!-- pagebreak -->` (also `page-break`, `newpage`, any case): an explicit page break that
-/// other markdown renderers simply hide.
-fn is_page_break_comment(html: &str) -> bool {
-    let Some(inner) = html.trim().strip_prefix("<!--").and_then(|r| r.strip_suffix("-->")) else {
-        return false;
-    };
-    let word: String = inner.trim().chars().filter(|c| *c != '-' && *c != '_').collect();
-    matches!(word.to_ascii_lowercase().as_str(), "pagebreak" | "newpage")
-}
-
-/// A paragraph that is only `\newpage` or `\pagebreak` (the LaTeX and pandoc convention).
-fn is_page_break_paragraph<'a>(node: &'a AstNode<'a>) -> bool {
-    let mut children = node.children();
-    let (Some(only), None) = (children.next(), children.next()) else { return false };
-    match &only.data.borrow().value {
-        NodeValue::Text(text) => matches!(text.trim(), "\\newpage" | "\\pagebreak"),
-        _ => false,
-    }
 }
 
 #[cfg(test)]

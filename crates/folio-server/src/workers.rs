@@ -653,12 +653,12 @@ impl WorkerPool {
 
     /// Runs a job on a worker, for nobody in particular (no per-identity cap).
     pub async fn run(&self, job: &Job) -> Result<Answer> {
-        self.run_with_affinity(job, Ticket { owner: None, lane: Lane::Create }).await
+        self.run_for(job, Ticket { owner: None, lane: Lane::Create }).await
     }
 
     /// Runs `ticket`'s job once it has a place (see [`Self::place`]), preferring the idle worker
     /// that last ran a job of the same identity (successive previews stay on a warm worker).
-    pub async fn run_with_affinity(&self, job: &Job, ticket: Ticket) -> Result<Answer> {
+    pub async fn run_for(&self, job: &Job, ticket: Ticket) -> Result<Answer> {
         let _place = self.place(ticket).await?;
         let affinity = ticket.owner;
         let bytes = serde_json::to_vec(job).map_err(|e| Error::Render {
@@ -738,7 +738,7 @@ impl Renderer for WorkerRenderer {
             assets: request.assets.into_iter().map(|(k, v)| (k, STANDARD.encode(v))).collect(),
         };
         let ticket = Ticket::new(request.owner.as_ref(), Lane::Create);
-        match self.0.run_with_affinity(&job, ticket).await? {
+        match self.0.run_for(&job, ticket).await? {
             Answer::Done { pdf, page_count, title, warnings, .. } => {
                 let pdf = STANDARD.decode(pdf.unwrap_or_default()).map_err(|e| Error::Render {
                     code: "render_failed",

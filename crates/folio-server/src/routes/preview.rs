@@ -68,7 +68,7 @@ pub async fn html(
             assets: Default::default(),
         };
         let ticket = Ticket::new(Some(&caller.identity), Lane::Text);
-        return match pool.run_with_affinity(&job, ticket).await? {
+        return match pool.run_for(&job, ticket).await? {
             Answer::Done { html, warnings, .. } => Ok(Json(
                 serde_json::json!({ "html": html.unwrap_or_default(), "warnings": warnings }),
             )
@@ -110,7 +110,7 @@ pub async fn pages(
         // One person's successive previews go to the worker that rendered the last one, and
         // a newer one replaces the one still waiting.
         let ticket = Ticket::new(Some(&caller.identity), Lane::Pages);
-        return match pool.run_with_affinity(&job, ticket).await? {
+        return match pool.run_for(&job, ticket).await? {
             Answer::Done { pages, title, warnings, .. } => {
                 let body = serde_json::json!({ "pages": pages.unwrap_or_default(), "title": title, "warnings": warnings });
                 Ok(Json(body).into_response())

@@ -150,20 +150,10 @@ impl Workers {
     fn render(&self, input: &Path, base: &RenderOptions) -> Result<Outcome, Failure> {
         use base64::Engine as _;
         use folio_server::workers::{Answer, Job, JobKind};
-        let name = input.display().to_string();
-        let bytes = read_input(input, false)?;
-        base.limits.check_size(&bytes).map_err(|err| render_failure(&name, &err))?;
-        let markdown =
-            folio_render::decode_markdown(&bytes).map_err(|err| render_failure(&name, &err))?;
-        let base_dir = input
-            .parent()
-            .map(Path::to_path_buf)
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or_else(|| PathBuf::from("."));
-        let (assets, asset_warnings) = load_images(markdown, &base_dir);
+        let Source { name, markdown, assets, asset_warnings } = read_source(input, base)?;
         let job = Job {
             kind: JobKind::Pdf,
-            markdown: markdown.to_owned(),
+            markdown,
             title: base.title.clone(),
             options: folio_core::functions::CreateOptions {
                 paper: base.paper.map(|p| p.name().to_owned()),
@@ -199,15 +189,8 @@ impl Workers {
                     .map_err(|e| {
                         Failure::document(format!("{name}: bad answer from a renderer: {e}"))
                     })?;
-                let mut lines: Vec<String> = asset_warnings
-                    .into_iter()
-                    .map(|(line, message)| format!("warning: {name}:{line}: {message}"))
-                    .collect();
-                lines.extend(warnings.iter().map(|w| match w.line {
-                    0 => format!("warning: {name}: {}", w.message),
-                    line => format!("warning: {name}:{line}: {}", w.message),
-                }));
-                Ok(Outcome { pdf, warnings: lines })
+                let warnings = warnings.iter().map(|w| (w.line, w.message.as_str()));
+                Ok(Outcome { pdf, warnings: warning_lines(&name, asset_warnings, warnings) })
             }
             Answer::Failed { message, .. } => Err(Failure::document(format!("{name}: {message}"))),
         }
@@ -222,13 +205,36 @@ struct Outcome {
 
 /// Reads, renders and reports one document; `base` gains the images beside it.
 fn render_document(input: &Path, base: &RenderOptions) -> Result<Outcome, Failure> {
+    let source = read_source(input, base)?;
+    let options = RenderOptions { assets: source.assets, ..base.clone() };
+    let rendered = folio_render::render_pdf(&source.markdown, &options)
+        .map_err(|err| render_failure(&source.name, &err))?;
+    let warnings = rendered.warnings.iter().map(|w| (w.line, w.message.as_str()));
+    Ok(Outcome {
+        pdf: rendered.pdf,
+        warnings: warning_lines(&source.name, source.asset_warnings, warnings),
+    })
+}
+
+/// A document read from a file (or standard input), checked and decoded, with the images
+/// beside it.
+struct Source {
+    /// The name warnings and errors use.
+    name: String,
+    markdown: String,
+    assets: folio_render::Assets,
+    /// Images that could not be loaded (line, message).
+    asset_warnings: Vec<(usize, String)>,
+}
+
+fn read_source(input: &Path, base: &RenderOptions) -> Result<Source, Failure> {
     let from_stdin = input.as_os_str() == "-";
-    let display_name = if from_stdin { "<stdin>".to_owned() } else { input.display().to_string() };
+    let name = if from_stdin { "<stdin>".to_owned() } else { input.display().to_string() };
     let bytes = read_input(input, from_stdin)?;
     // Refuse oversize input before parsing it for images.
-    base.limits.check_size(&bytes).map_err(|err| render_failure(&display_name, &err))?;
+    base.limits.check_size(&bytes).map_err(|err| render_failure(&name, &err))?;
     let markdown =
-        folio_render::decode_markdown(&bytes).map_err(|err| render_failure(&display_name, &err))?;
+        folio_render::decode_markdown(&bytes).map_err(|err| render_failure(&name, &err))?;
     let base_dir = if from_stdin {
         std::env::current_dir()
             .map_err(|e| Failure::document(format!("cannot read the current directory: {e}")))?
@@ -240,18 +246,24 @@ fn render_document(input: &Path, base: &RenderOptions) -> Result<Outcome, Failur
             .unwrap_or_else(|| PathBuf::from("."))
     };
     let (assets, asset_warnings) = load_images(markdown, &base_dir);
-    let options = RenderOptions { assets, ..base.clone() };
-    let rendered = folio_render::render_pdf(markdown, &options)
-        .map_err(|err| render_failure(&display_name, &err))?;
-    let mut warnings: Vec<String> = asset_warnings
+    Ok(Source { markdown: markdown.to_owned(), name, assets, asset_warnings })
+}
+
+/// Every warning of a document as `warning: FILE[:LINE]: message`, image warnings first.
+fn warning_lines<'a>(
+    name: &str,
+    asset_warnings: Vec<(usize, String)>,
+    render_warnings: impl Iterator<Item = (usize, &'a str)>,
+) -> Vec<String> {
+    let mut lines: Vec<String> = asset_warnings
         .into_iter()
-        .map(|(line, message)| format!("warning: {display_name}:{line}: {message}"))
+        .map(|(line, message)| format!("warning: {name}:{line}: {message}"))
         .collect();
-    warnings.extend(rendered.warnings.iter().map(|warning| match warning.line {
-        0 => format!("warning: {display_name}: {}", warning.message),
-        line => format!("warning: {display_name}:{line}: {}", warning.message),
+    lines.extend(render_warnings.map(|(line, message)| match line {
+        0 => format!("warning: {name}: {message}"),
+        line => format!("warning: {name}:{line}: {message}"),
     }));
-    Ok(Outcome { pdf: rendered.pdf, warnings })
+    lines
 }
 
 fn render_single(input: &Path, output: Option<&Path>, base: &RenderOptions) -> Result<(), Failure> {

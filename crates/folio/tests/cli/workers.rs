@@ -155,18 +155,15 @@ async fn successive_previews_of_one_person_return_to_their_warm_worker() {
     };
     // Two people preview at once: each gets a worker of their own.
     let (first_a, first_b) = (job("# Alice 0"), job("# Bob 0"));
-    let (a, b) = tokio::join!(
-        pool.run_with_affinity(&first_a, pages(1)),
-        pool.run_with_affinity(&first_b, pages(2)),
-    );
+    let (a, b) = tokio::join!(pool.run_for(&first_a, pages(1)), pool.run_for(&first_b, pages(2)),);
     let (alice, bob) = (worker(a), worker(b));
     assert_ne!(alice, bob, "two workers");
     // Then they take turns typing: each edit goes back to the worker that has their document
     // warm (a last-in-first-out pool would hand both the same worker).
     for edit in 1..=4 {
-        let a = pool.run_with_affinity(&job(&format!("# Alice {edit}")), pages(1)).await;
+        let a = pool.run_for(&job(&format!("# Alice {edit}")), pages(1)).await;
         assert_eq!(worker(a), alice, "Alice's edit {edit}");
-        let b = pool.run_with_affinity(&job(&format!("# Bob {edit}")), pages(2)).await;
+        let b = pool.run_for(&job(&format!("# Bob {edit}")), pages(2)).await;
         assert_eq!(worker(b), bob, "Bob's edit {edit}");
     }
 }
@@ -210,7 +207,7 @@ async fn warm_pool(workers: usize, deadline: Duration) -> std::sync::Arc<WorkerP
         .map(|i| {
             let pool = pool.clone();
             tokio::spawn(async move {
-                pool.run_with_affinity(&small_job(), ticket(100 + i as u64, Lane::Create)).await
+                pool.run_for(&small_job(), ticket(100 + i as u64, Lane::Create)).await
             })
         })
         .collect();
@@ -229,14 +226,14 @@ async fn one_identity_cannot_hold_every_worker() {
         .map(|i| {
             let pool = pool.clone();
             let lane = if i % 2 == 0 { Lane::Pages } else { Lane::Create };
-            tokio::spawn(async move {
-                pool.run_with_affinity(&hang_job(JobKind::Pages), ticket(1, lane)).await
-            })
+            tokio::spawn(
+                async move { pool.run_for(&hang_job(JobKind::Pages), ticket(1, lane)).await },
+            )
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let started = Instant::now();
-    let answer = pool.run_with_affinity(&small_job(), ticket(2, Lane::Create)).await;
+    let answer = pool.run_for(&small_job(), ticket(2, Lane::Create)).await;
     assert!(matches!(answer, Ok(Answer::Done { .. })), "{answer:?}");
     assert!(started.elapsed() < Duration::from_secs(2), "waited {:?}", started.elapsed());
     // What the flood got: one render running to the deadline, a preview and a create waiting,
@@ -260,16 +257,16 @@ async fn with_one_worker_another_identity_waits_at_most_one_deadline() {
     let pool = warm_pool(1, Duration::from_secs(2)).await;
     let first = tokio::spawn({
         let pool = pool.clone();
-        async move { pool.run_with_affinity(&hang_job(JobKind::Pages), ticket(1, Lane::Pages)).await }
+        async move { pool.run_for(&hang_job(JobKind::Pages), ticket(1, Lane::Pages)).await }
     });
     tokio::time::sleep(Duration::from_millis(200)).await;
     let second = tokio::spawn({
         let pool = pool.clone();
-        async move { pool.run_with_affinity(&hang_job(JobKind::Pdf), ticket(1, Lane::Create)).await }
+        async move { pool.run_for(&hang_job(JobKind::Pdf), ticket(1, Lane::Create)).await }
     });
     tokio::time::sleep(Duration::from_millis(200)).await;
     let started = Instant::now();
-    let answer = pool.run_with_affinity(&small_job(), ticket(2, Lane::Create)).await;
+    let answer = pool.run_for(&small_job(), ticket(2, Lane::Create)).await;
     assert!(matches!(answer, Ok(Answer::Done { .. })), "{answer:?}");
     assert!(started.elapsed() < Duration::from_millis(3500), "waited {:?}", started.elapsed());
     let _ = first.await;
@@ -289,12 +286,11 @@ async fn typing_and_creating_at_once_never_fails_the_create() {
             kind: JobKind::Pages,
             ..small_job()
         };
-        previews.push(tokio::spawn(async move {
-            pool.run_with_affinity(&job, ticket(7, Lane::Pages)).await
-        }));
+        previews
+            .push(tokio::spawn(async move { pool.run_for(&job, ticket(7, Lane::Pages)).await }));
         tokio::time::sleep(Duration::from_millis(15)).await;
     }
-    let create = pool.run_with_affinity(&small_job(), ticket(7, Lane::Create)).await;
+    let create = pool.run_for(&small_job(), ticket(7, Lane::Create)).await;
     assert!(matches!(create, Ok(Answer::Done { .. })), "{create:?}");
     let mut done = 0;
     for preview in previews {
@@ -316,11 +312,11 @@ async fn a_replaced_preview_dropped_by_its_client_leaves_the_pool_sound() {
     let pool = warm_pool(1, Duration::from_secs(2)).await;
     let running = tokio::spawn({
         let pool = pool.clone();
-        async move { pool.run_with_affinity(&hang_job(JobKind::Pages), ticket(1, Lane::Pages)).await }
+        async move { pool.run_for(&hang_job(JobKind::Pages), ticket(1, Lane::Pages)).await }
     });
     tokio::time::sleep(Duration::from_millis(200)).await;
     let waiting_job = Job { kind: JobKind::Pages, ..small_job() };
-    let mut waiting = Box::pin(pool.run_with_affinity(&waiting_job, ticket(1, Lane::Pages)));
+    let mut waiting = Box::pin(pool.run_for(&waiting_job, ticket(1, Lane::Pages)));
     assert!(
         tokio::time::timeout(Duration::from_millis(100), &mut waiting).await.is_err(),
         "it waits"
@@ -328,11 +324,7 @@ async fn a_replaced_preview_dropped_by_its_client_leaves_the_pool_sound() {
     let newer = tokio::spawn({
         let pool = pool.clone();
         async move {
-            pool.run_with_affinity(
-                &Job { kind: JobKind::Pages, ..small_job() },
-                ticket(1, Lane::Pages),
-            )
-            .await
+            pool.run_for(&Job { kind: JobKind::Pages, ..small_job() }, ticket(1, Lane::Pages)).await
         }
     });
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -349,8 +341,8 @@ async fn a_replaced_preview_dropped_by_its_client_leaves_the_pool_sound() {
     // Exactly one worker's worth of places: two jobs of two people still run one after the other.
     let (first, second) = (small_job(), small_job());
     let (a, b) = tokio::join!(
-        pool.run_with_affinity(&first, ticket(2, Lane::Create)),
-        pool.run_with_affinity(&second, ticket(3, Lane::Create)),
+        pool.run_for(&first, ticket(2, Lane::Create)),
+        pool.run_for(&second, ticket(3, Lane::Create)),
     );
     assert!(matches!((a, b), (Ok(Answer::Done { .. }), Ok(Answer::Done { .. }))));
     assert_eq!(pool.waiting(), 0);
