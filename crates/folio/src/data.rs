@@ -98,8 +98,12 @@ fn secure(dir: &Path, allow_insecure: bool) -> Result<(), Failure> {
             dir.display(),
             tightened.changed.len()
         );
-        tracing::warn!(data_dir = %dir.display(), paths = tightened.changed.len(), "{message}");
-        eprintln!("warning: {message}");
+        // `serve` has set up logging by now (JSON or pretty, on stderr); other commands print.
+        if tracing::dispatcher::has_been_set() {
+            tracing::warn!(data_dir = %dir.display(), paths = tightened.changed.len(), "{message}");
+        } else {
+            eprintln!("warning: {message}");
+        }
         for (path, mode) in &tightened.changed {
             tracing::info!(path = %path.display(), was = format!("{mode:o}"), "mode tightened");
         }
