@@ -1,7 +1,139 @@
 //! The pipeline's errors, by meaning: what the caller did wrong, what is missing, and what may
-//! work if retried. No adapter's types appear here.
+//! work if retried. No adapter's types appear here. [`ErrorCode`] is the closed set of codes
+//! the API answers with; the HTTP mapping, the OpenAPI document and the web app's messages
+//! come from it or are tested against it.
 
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
+
+/// Every error code the API answers with (`{"error": {"code", …}}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The request is malformed.
+    InvalidRequest,
+    /// No valid credentials, or a signed download link that is not valid.
+    Unauthorized,
+    /// No such document (also someone else's) or route.
+    NotFound,
+    /// Something with that name exists (an e-mail address).
+    Conflict,
+    /// An idempotency key was reused with another request body.
+    IdempotencyConflict,
+    /// The request body is larger than the server takes.
+    PayloadTooLarge,
+    /// Too many requests; `Retry-After` says when to try again.
+    RateLimited,
+    /// The markdown is larger than the source limit.
+    SourceTooLarge,
+    /// Quotes, lists or inline markup nest too deeply.
+    NestingTooDeep,
+    /// The document lays out to more pages than allowed.
+    PageLimitExceeded,
+    /// Laying the document out would cost more than allowed.
+    DocumentTooComplex,
+    /// The document could not be rendered.
+    RenderFailed,
+    /// Rendering took longer than the deadline.
+    RenderTimeout,
+    /// Every renderer is busy.
+    Overloaded,
+    /// Storage failed.
+    StorageUnavailable,
+    /// A bug or corrupt data on the server's side.
+    Internal,
+}
+
+impl ErrorCode {
+    /// Every code.
+    pub const ALL: &[ErrorCode] = &[
+        Self::InvalidRequest,
+        Self::Unauthorized,
+        Self::NotFound,
+        Self::Conflict,
+        Self::IdempotencyConflict,
+        Self::PayloadTooLarge,
+        Self::RateLimited,
+        Self::SourceTooLarge,
+        Self::NestingTooDeep,
+        Self::PageLimitExceeded,
+        Self::DocumentTooComplex,
+        Self::RenderFailed,
+        Self::RenderTimeout,
+        Self::Overloaded,
+        Self::StorageUnavailable,
+        Self::Internal,
+    ];
+
+    /// The code as the API writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::Unauthorized => "unauthorized",
+            Self::NotFound => "not_found",
+            Self::Conflict => "conflict",
+            Self::IdempotencyConflict => "idempotency_conflict",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::RateLimited => "rate_limited",
+            Self::SourceTooLarge => "source_too_large",
+            Self::NestingTooDeep => "nesting_too_deep",
+            Self::PageLimitExceeded => "page_limit_exceeded",
+            Self::DocumentTooComplex => "document_too_complex",
+            Self::RenderFailed => "render_failed",
+            Self::RenderTimeout => "render_timeout",
+            Self::Overloaded => "overloaded",
+            Self::StorageUnavailable => "storage_unavailable",
+            Self::Internal => "internal",
+        }
+    }
+
+    /// The code named `text`.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|code| code.as_str() == text)
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a document was not rendered: the closed set every renderer answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RenderFailure {
+    /// The markdown is larger than the source limit.
+    SourceTooLarge,
+    /// Quotes, lists or inline markup nest too deeply.
+    NestingTooDeep,
+    /// More pages than allowed.
+    PageLimitExceeded,
+    /// Too many table cells, footnotes or image pixels.
+    DocumentTooComplex,
+    /// The typesetter failed, or a renderer stopped while rendering.
+    Failed,
+    /// The render ran past its deadline.
+    Timeout,
+    /// Every renderer is busy (or a newer preview replaced this one).
+    Overloaded,
+}
+
+impl RenderFailure {
+    /// The API error code.
+    pub fn code(self) -> ErrorCode {
+        match self {
+            Self::SourceTooLarge => ErrorCode::SourceTooLarge,
+            Self::NestingTooDeep => ErrorCode::NestingTooDeep,
+            Self::PageLimitExceeded => ErrorCode::PageLimitExceeded,
+            Self::DocumentTooComplex => ErrorCode::DocumentTooComplex,
+            Self::Failed => ErrorCode::RenderFailed,
+            Self::Timeout => ErrorCode::RenderTimeout,
+            Self::Overloaded => ErrorCode::Overloaded,
+        }
+    }
+}
 
 /// An error of a pipeline function or port.
 #[derive(Debug, Clone, Error, PartialEq, Eq)]
@@ -12,14 +144,19 @@ pub enum Error {
     /// No such document for this identity (also when it belongs to someone else).
     #[error("not found")]
     NotFound,
-    /// The document could not be rendered; `code` is the API error code
-    /// (`source_too_large`, `nesting_too_deep`, `page_limit_exceeded`, `document_too_complex`,
-    /// `render_failed`,
-    /// `render_timeout`, …).
+    /// The request contradicts an earlier one (an idempotency key reused with another body).
+    #[error("{message}")]
+    Conflict {
+        /// [`ErrorCode::IdempotencyConflict`] or [`ErrorCode::Conflict`].
+        code: ErrorCode,
+        /// What conflicts, for people.
+        message: String,
+    },
+    /// The document could not be rendered.
     #[error("{message}")]
     Render {
-        /// The API error code.
-        code: &'static str,
+        /// Why.
+        failure: RenderFailure,
         /// What went wrong, for people.
         message: String,
         /// Whether trying again may succeed (a crashed worker, a timeout under load).
@@ -44,6 +181,11 @@ impl Error {
         Self::Unavailable { message: message.to_string(), retryable: true }
     }
 
+    /// A render failure.
+    pub fn render(failure: RenderFailure, message: impl Into<String>, retryable: bool) -> Self {
+        Self::Render { failure, message: message.into(), retryable }
+    }
+
     /// Whether the same call may succeed later.
     pub fn is_retryable(&self) -> bool {
         matches!(
@@ -52,14 +194,15 @@ impl Error {
         )
     }
 
-    /// The API error code for this error (DESIGN.md's list).
-    pub fn code(&self) -> &'static str {
+    /// The API error code for this error.
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::InvalidRequest(_) => "invalid_request",
-            Self::NotFound => "not_found",
-            Self::Render { code, .. } => code,
-            Self::Unavailable { .. } => "storage_unavailable",
-            Self::Corrupt(_) => "internal",
+            Self::InvalidRequest(_) => ErrorCode::InvalidRequest,
+            Self::NotFound => ErrorCode::NotFound,
+            Self::Conflict { code, .. } => *code,
+            Self::Render { failure, .. } => failure.code(),
+            Self::Unavailable { .. } => ErrorCode::StorageUnavailable,
+            Self::Corrupt(_) => ErrorCode::Internal,
         }
     }
 }
@@ -75,3 +218,17 @@ impl From<object_store::Error> for Error {
 
 /// Results of the pipeline.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_written_as_serde_writes_them_and_parse_back() {
+        for code in ErrorCode::ALL {
+            let json = serde_json::to_value(code).unwrap_or_default();
+            assert_eq!(json, code.as_str());
+            assert_eq!(ErrorCode::parse(code.as_str()), Some(*code));
+        }
+    }
+}

@@ -10,20 +10,23 @@
 
 mod dispatcher;
 mod document;
+pub mod downloads;
 mod error;
 pub mod event;
 pub mod failpoint;
 pub mod functions;
 mod ids;
+pub mod options;
 mod pipeline;
 pub mod ports;
 mod publishing;
+pub mod secrets;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use dispatcher::{DispatchReport, RetryPolicy, dispatch_due, run_dispatcher, run_reconciler};
 pub use document::{DocumentRecord, Engine, MANIFEST_VERSION, Manifest};
-pub use error::{Error, Result};
+pub use error::{Error, ErrorCode, RenderFailure, Result};
 pub use ids::{DocumentId, IdentityId, ObjectKey, ObjectKind, UGC_PREFIX};
 pub use pipeline::{Pipeline, Settings};
 pub use publishing::{EventFilter, PublishingStore};

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::event::{ObjectEvent, Sequencer};
+use crate::options::CreateOptions;
 use crate::{DocumentId, DocumentRecord, IdentityId, ObjectKey, Result};
 
 /// A change to apply to the index, stamped with the sequencer of the event that caused it.
@@ -184,12 +185,48 @@ pub trait EventLog: Send + Sync + 'static {
 
 /// Signs download URLs for objects.
 ///
-/// Contract: the URL, fetched over HTTP before it expires, returns the object; after expiry,
-/// or with any part altered, it is refused.
+/// Contract: the URL, fetched over HTTP before it expires, returns the object, downloaded as
+/// `file_name`; after expiry, or with any part altered, it is refused.
 pub trait UrlSigner: Send + Sync + 'static {
-    /// A URL (absolute, or a path relative to the server) that downloads `key` until
-    /// `expires_unix` (seconds).
-    fn sign(&self, key: &ObjectKey, expires_unix: i64) -> String;
+    /// A URL (absolute, or a path relative to the server) that downloads `key` as `file_name`
+    /// until `expires_unix` (seconds).
+    fn sign(&self, key: &ObjectKey, expires_unix: i64, file_name: &str) -> String;
+}
+
+/// The parts of a signed download request that a [`DownloadVerifier`] checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DownloadRequest<'a> {
+    /// The HTTP method.
+    pub method: &'a str,
+    /// The object key, as it appears in the path.
+    pub key: &'a str,
+    /// The URL's expiry (unix seconds, as text).
+    pub exp: &'a str,
+    /// The file name the URL names.
+    pub file_name: &'a str,
+    /// The URL's signature.
+    pub sig: &'a str,
+}
+
+/// Why a signed download was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum DownloadRefused {
+    /// The URL's time is up.
+    #[error("the download link has expired")]
+    Expired,
+    /// The signature does not match the key, expiry, file name and method.
+    #[error("the download link is not valid")]
+    Invalid,
+}
+
+/// Verifies the download URLs a [`UrlSigner`] made, where a shape serves its own downloads
+/// (`/files/…`; shapes whose store serves presigned URLs have none).
+///
+/// Contract: a request made from a signed URL verifies until the URL expires; any other key,
+/// expiry, file name, method or signature is [`DownloadRefused::Invalid`].
+pub trait DownloadVerifier: Send + Sync + 'static {
+    /// Checks one request at `now_unix` (seconds).
+    fn verify(&self, request: &DownloadRequest<'_>, now_unix: i64) -> Result<(), DownloadRefused>;
 }
 
 /// Secrets shared by all processes of a deployment (signing keys, the URL secret).
@@ -209,13 +246,35 @@ pub struct RenderRequest {
     pub markdown: String,
     /// Title override.
     pub title: Option<String>,
-    /// The caller's render options (paper, theme, contents…), checked by the renderer.
-    pub options: crate::functions::CreateOptions,
+    /// The caller's render options (paper, theme, contents…).
+    pub options: CreateOptions,
     /// Images the document may show, keyed by the reference as written in the markdown.
     pub assets: std::collections::BTreeMap<String, Vec<u8>>,
     /// Whose document it is: renderers that share workers between people give each a fair
-    /// share (`None`: nobody's in particular, e.g. the CLI).
+    /// share, and keep one person's successive previews on the worker whose caches are warm for
+    /// them (`None`: nobody's in particular, e.g. the CLI).
     pub owner: Option<IdentityId>,
+}
+
+/// Something the renderer changed or could not show, located at a markdown line: the same shape
+/// in create's answer and both previews.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Warning {
+    /// 1-based line of the markdown (0 when no line applies).
+    pub line: usize,
+    /// A stable snake_case kind (`html_dropped`, `image_missing`, `link_dropped`,
+    /// `math_fallback`, `front_matter`, `footnote_missing`, `typesetter`, `missing_glyph`,
+    /// `truncated`).
+    pub kind: String,
+    /// A sentence for people.
+    pub message: String,
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
 }
 
 /// A rendered PDF.
@@ -227,18 +286,71 @@ pub struct RenderedPdf {
     pub pages: u32,
     /// The title used.
     pub title: String,
-    /// Warnings (`line: message`).
-    pub warnings: Vec<String>,
+    /// What the renderer changed or could not show.
+    pub warnings: Vec<Warning>,
     /// Engine versions.
     pub engine: crate::document::Engine,
 }
 
-/// Renders markdown to PDF: in process for the CLI, in worker processes in the server.
-/// Failures are [`crate::Error::Render`] with the API error code.
+/// The pages of a document as SVG images (the page preview).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedPages {
+    /// One SVG document per page.
+    pub pages: Vec<String>,
+    /// The title used.
+    pub title: String,
+    /// What the renderer changed or could not show.
+    pub warnings: Vec<Warning>,
+}
+
+/// The instant HTML preview: sanitized markup of the document's body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HtmlPreview {
+    /// The HTML.
+    pub html: String,
+    /// What the renderer changed or could not show.
+    pub warnings: Vec<Warning>,
+}
+
+/// What a renderer reports for readiness and metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RendererHealth {
+    /// Whether it can render now; `Err` says why not (for the log, not for clients).
+    pub ready: std::result::Result<(), String>,
+    /// Renders waiting for a worker.
+    pub waiting: u64,
+    /// Renders done.
+    pub renders: u64,
+    /// Workers replaced after a crash or a timeout.
+    pub restarts: u64,
+}
+
+impl Default for RendererHealth {
+    /// Ready, nothing counted.
+    fn default() -> Self {
+        Self { ready: Ok(()), waiting: 0, renders: 0, restarts: 0 }
+    }
+}
+
+/// Renders markdown: the PDF for create, and the two previews. In process for the CLI, in
+/// worker processes in the server, in the function itself on Lambda.
+///
+/// Contract: failures are [`crate::Error::Render`] (the document or a limit, or the renderer's
+/// state, with `retryable` saying which) or [`crate::Error::InvalidRequest`] (options the
+/// renderer cannot honour); the three outputs of one request agree (same title, warnings).
 #[async_trait]
 pub trait Renderer: Send + Sync + 'static {
-    /// Renders one document.
+    /// Renders one document as PDF.
     async fn render(&self, request: RenderRequest) -> Result<RenderedPdf>;
+    /// Renders one document's pages as SVG (a newer request of the same owner may replace one
+    /// still waiting, which then fails as overloaded).
+    async fn pages(&self, request: RenderRequest) -> Result<RenderedPages>;
+    /// The HTML preview of one document.
+    async fn html(&self, request: RenderRequest) -> Result<HtmlPreview>;
+    /// Readiness and counters.
+    fn health(&self) -> RendererHealth {
+        RendererHealth::default()
+    }
 }
 
 /// The current time (injectable for tests).

@@ -7,13 +7,12 @@ use folio_core::ports::{Clock, EventLog, Renderer, SecretStore};
 use folio_core::{Error, EventFilter, Pipeline, PublishingStore, Result, Settings};
 use object_store::ObjectStore;
 
-use crate::{
-    Database, Durability, HmacSigner, SqliteAccounts, SqliteEventLog, SqliteIdempotency,
-    SqliteIndex, SqliteSecrets, SyncedStore,
-};
+use folio_core::downloads::HmacSigner;
 
-/// The secret that signs download URLs.
-pub const URL_SECRET: &str = "download-url-hmac";
+use crate::{
+    Database, Durability, SqliteAccounts, SqliteEventLog, SqliteIdempotency, SqliteIndex,
+    SqliteSecrets, SyncedStore,
+};
 
 /// folio's state on local disk: `<data-dir>/objects` and `<data-dir>/folio.db`.
 #[derive(Clone)]
@@ -64,7 +63,10 @@ impl Embedded {
             EventFilter::default(),
         ));
         let secrets = Arc::new(SqliteSecrets::new(database.clone()));
-        let signer = Arc::new(HmacSigner::new(secrets.get_or_create(URL_SECRET, 32).await?, ""));
+        let signer = Arc::new(HmacSigner::new(
+            secrets.get_or_create(folio_core::secrets::DOWNLOAD_URL_HMAC, 32).await?,
+            "",
+        ));
         Ok(Self {
             data_dir: data_dir.to_owned(),
             index: Arc::new(SqliteIndex::new(database.clone())),

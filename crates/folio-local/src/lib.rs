@@ -4,7 +4,8 @@
 //!   write ([`SyncedStore`]) and wrapped by `folio_core::PublishingStore`;
 //! - index, event log (outbox + dead letters) and secrets: SQLite in WAL mode at
 //!   `<data-dir>/folio.db` ([`Database`]);
-//! - download URLs: HMAC-signed `/files/…` paths ([`HmacSigner`]).
+//! - download URLs: HMAC-signed `/files/…` paths (`folio_core::downloads::HmacSigner`, shared
+//!   with the cluster shape).
 
 mod accounts;
 mod database;
@@ -14,7 +15,6 @@ mod idempotency;
 mod index;
 pub mod permissions;
 mod secrets;
-mod signer;
 mod synced;
 
 pub use accounts::SqliteAccounts;
@@ -24,5 +24,4 @@ pub use events::SqliteEventLog;
 pub use idempotency::SqliteIdempotency;
 pub use index::SqliteIndex;
 pub use secrets::SqliteSecrets;
-pub use signer::{HmacSigner, SignatureError};
 pub use synced::SyncedStore;

@@ -498,7 +498,7 @@ mod tests {
             "{rendered:?}"
         );
         let (_, requests) = compile_raw(&translation.source, &translation.files);
-        let allowed = ["/main.typ", crate::translate::TEMPLATE_PATH, "/assets/0.svg"];
+        let allowed = ["/main.typ", crate::world::TEMPLATE_PATH, "/assets/0.svg"];
         for request in &requests {
             assert!(
                 allowed.iter().any(|a| request.ends_with(a)),

@@ -20,6 +20,7 @@ use crate::markdown::{
 };
 use crate::raw_html::{HtmlEvent, HtmlFilter, Style, tokenize};
 use crate::warning::{Warning, WarningKind, Warnings};
+use crate::world::TEMPLATE_PATH;
 use crate::{RenderError, RenderOptions, math};
 
 /// The longest title kept, in characters (DESIGN.md).
@@ -70,9 +71,6 @@ impl Translation {
 
 /// Where the world serves the markdown source when it is attached to the PDF.
 const SOURCE_PATH: &str = "/source.md";
-
-/// The path of folio's template in the sandboxed world.
-pub(crate) const TEMPLATE_PATH: &str = "/folio/template.typ";
 
 /// Translates markdown to Typst. Checks the size and depth limits first.
 pub fn translate(markdown: &str, options: &RenderOptions) -> Result<Translation, RenderError> {

@@ -12,10 +12,12 @@ use typst::utils::LazyHash;
 use typst::{Library, LibraryExt, World};
 
 use crate::FontSet;
-use crate::translate::TEMPLATE_PATH;
 
 /// The template every document imports: its look and the helpers the translator calls.
 const TEMPLATE: &str = include_str!("template.typ");
+
+/// The path of folio's template in the sandboxed world (the translation imports it).
+pub(crate) const TEMPLATE_PATH: &str = "/folio/template.typ";
 
 /// What every render shares: the standard library and the template. Built once per process;
 /// the first render pays for it (the fonts are a [`FontSet`], shared the same way).

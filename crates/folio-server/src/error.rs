@@ -1,17 +1,18 @@
-//! The one error type at the HTTP edge: `{ "error": { "code", "message", "retryable" } }`.
-//! 5xx bodies say nothing internal; the cause is logged once.
+//! The one error type at the HTTP edge: `{ "error": { "code", "message", "retryable" } }`, its
+//! code one of [`ErrorCode`]. 5xx bodies say nothing internal; the cause is logged once.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use folio_auth::AuthError;
+use folio_core::{ErrorCode, RenderFailure};
 
 /// An API error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     /// HTTP status.
     pub status: StatusCode,
-    /// Stable code (DESIGN.md).
-    pub code: &'static str,
+    /// Stable code.
+    pub code: ErrorCode,
     /// A sentence for people.
     pub message: String,
     /// Whether the same request may succeed later.
@@ -22,29 +23,56 @@ pub struct ApiError {
 
 impl ApiError {
     /// An error with a status, code and message (not retryable).
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         Self { status, code, message: message.into(), retryable: false, retry_after: None }
     }
 
     /// 400 `invalid_request`.
     pub fn invalid(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_request", message)
+        Self::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, message)
     }
 
     /// 404 `not_found` (also for other identities' documents: no existence oracle).
     pub fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", "no such document")
+        Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "no such document")
     }
 
     /// 401 `unauthorized`.
     pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+        Self::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, message)
+    }
+
+    /// 429 `rate_limited`, to be retried after `retry_after` seconds.
+    pub fn rate_limited(message: impl Into<String>, retry_after: u64) -> Self {
+        Self {
+            retryable: true,
+            retry_after: Some(retry_after),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited, message)
+        }
+    }
+
+    /// 503 `storage_unavailable`: logs the cause, tells the client to try again.
+    pub fn storage_unavailable(cause: impl std::fmt::Display, retryable: bool) -> Self {
+        tracing::warn!(error = %cause, "storage unavailable");
+        Self {
+            retryable,
+            retry_after: retryable.then_some(1),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::StorageUnavailable,
+                "storage is unavailable; try again shortly",
+            )
+        }
     }
 
     /// 500 `internal`: logs the cause, tells the client nothing about it.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "something went wrong on our side")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Internal,
+            "something went wrong on our side",
+        )
     }
 }
 
@@ -63,31 +91,34 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The status of a render failure.
+fn render_status(failure: RenderFailure) -> StatusCode {
+    match failure {
+        RenderFailure::SourceTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        RenderFailure::Timeout | RenderFailure::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+        RenderFailure::NestingTooDeep
+        | RenderFailure::PageLimitExceeded
+        | RenderFailure::DocumentTooComplex
+        | RenderFailure::Failed => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
 impl From<folio_core::Error> for ApiError {
     fn from(err: folio_core::Error) -> Self {
         use folio_core::Error as E;
+        let code = err.code();
         match err {
             E::InvalidRequest(message) => Self::invalid(message),
             E::NotFound => Self::not_found(),
-            E::Render { code, message, retryable } => {
-                let status = match code {
-                    "source_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
-                    "render_timeout" | "overloaded" => StatusCode::SERVICE_UNAVAILABLE,
-                    _ => StatusCode::UNPROCESSABLE_ENTITY,
-                };
-                let retry_after = (code == "overloaded").then_some(1);
-                Self { status, code, message, retryable, retry_after }
-            }
-            E::Unavailable { message, retryable } => {
-                tracing::warn!(error = %message, "storage unavailable");
-                Self {
-                    status: StatusCode::SERVICE_UNAVAILABLE,
-                    code: "storage_unavailable",
-                    message: "storage is unavailable; try again shortly".to_owned(),
-                    retryable,
-                    retry_after: retryable.then_some(1),
-                }
-            }
+            E::Conflict { message, .. } => Self::new(StatusCode::CONFLICT, code, message),
+            E::Render { failure, message, retryable } => Self {
+                status: render_status(failure),
+                code,
+                message,
+                retryable,
+                retry_after: (failure == RenderFailure::Overloaded).then_some(1),
+            },
+            E::Unavailable { message, retryable } => Self::storage_unavailable(message, retryable),
             E::Corrupt(message) => Self::internal(message),
         }
     }
@@ -97,28 +128,49 @@ impl From<AuthError> for ApiError {
     fn from(err: AuthError) -> Self {
         match err {
             AuthError::InvalidRequest(message) => Self::invalid(message),
-            AuthError::EmailTaken => Self::new(StatusCode::CONFLICT, "conflict", err.to_string()),
+            AuthError::EmailTaken => {
+                Self::new(StatusCode::CONFLICT, ErrorCode::Conflict, err.to_string())
+            }
             AuthError::WrongCredentials | AuthError::Unauthorized(_) => {
                 Self::unauthorized(err.to_string())
             }
-            AuthError::Throttled { retry_after_secs } => Self {
-                status: StatusCode::TOO_MANY_REQUESTS,
-                code: "rate_limited",
-                message: err.to_string(),
-                retryable: true,
-                retry_after: Some(retry_after_secs),
-            },
-            AuthError::NotFound => Self::new(StatusCode::NOT_FOUND, "not_found", "no such user"),
-            AuthError::Unavailable(cause) => {
-                tracing::warn!(error = %cause, "auth storage unavailable");
-                Self {
-                    status: StatusCode::SERVICE_UNAVAILABLE,
-                    code: "storage_unavailable",
-                    message: "storage is unavailable; try again shortly".to_owned(),
-                    retryable: true,
-                    retry_after: Some(1),
-                }
+            AuthError::Throttled { retry_after_secs } => {
+                Self::rate_limited(err.to_string(), retry_after_secs)
             }
+            AuthError::NotFound => {
+                Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "no such user")
+            }
+            AuthError::Unavailable(cause) => Self::storage_unavailable(cause, true),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The web app explains every code the API can answer with.
+    #[test]
+    fn the_web_app_has_a_sentence_for_every_error_code() {
+        let messages = include_str!("../../../web/js/messages.js");
+        for code in ErrorCode::ALL {
+            assert!(
+                messages.contains(&format!("\n  {}: ", code.as_str())),
+                "web/js/messages.js has no sentence for {code}"
+            );
+        }
+    }
+
+    #[test]
+    fn render_failures_answer_with_their_codes_and_statuses() {
+        for (failure, status) in [
+            (RenderFailure::SourceTooLarge, 413),
+            (RenderFailure::Timeout, 503),
+            (RenderFailure::Overloaded, 503),
+            (RenderFailure::Failed, 422),
+        ] {
+            let api = ApiError::from(folio_core::Error::render(failure, "m", false));
+            assert_eq!((api.status.as_u16(), api.code), (status, failure.code()));
         }
     }
 }

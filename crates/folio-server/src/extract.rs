@@ -37,7 +37,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
         if !is_json {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "invalid_request",
+                folio_core::ErrorCode::InvalidRequest,
                 "send a JSON body with Content-Type: application/json",
             ));
         }
@@ -45,7 +45,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
+                    folio_core::ErrorCode::PayloadTooLarge,
                     format!(
                         "the request body is larger than {} bytes",
                         state.settings.max_body_bytes

@@ -8,17 +8,14 @@ mod error;
 mod extract;
 mod limits;
 mod metrics;
-mod renderer;
 mod routes;
 mod state;
-pub mod workers;
 
 use std::net::SocketAddr;
 
 pub use error::ApiError;
 pub use limits::RateLimiter;
 pub use metrics::Metrics;
-pub use renderer::{InProcessRenderer, render_error};
 pub use state::{AppState, ServerSettings};
 
 /// The router with every route.

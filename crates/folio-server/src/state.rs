@@ -4,8 +4,7 @@ use std::sync::Arc;
 
 use folio_auth::{UserPool, Verifier};
 use folio_core::Pipeline;
-use folio_core::ports::IdempotencyStore;
-use folio_local::HmacSigner;
+use folio_core::ports::{DownloadVerifier, IdempotencyStore};
 
 /// Server settings (limits and cookies).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,14 +40,13 @@ pub struct AppState {
     pub pool: Arc<UserPool>,
     /// Verifies access tokens of every trusted issuer.
     pub verifier: Arc<Verifier>,
-    /// Verifies signed download URLs.
-    pub downloads: Arc<HmacSigner>,
+    /// Verifies signed download URLs where this shape serves its own downloads (`/files/…` is
+    /// mounted only then; S3 presigned URLs need none).
+    pub downloads: Option<Arc<dyn DownloadVerifier>>,
     /// Idempotency keys of create requests.
     pub idempotency: Arc<dyn IdempotencyStore>,
     /// Limits and cookies.
     pub settings: ServerSettings,
-    /// Render workers for page previews (`None`: render in this process, for tests).
-    pub workers: Option<Arc<crate::workers::WorkerPool>>,
     /// Request counters and latencies.
     pub metrics: Arc<crate::Metrics>,
     /// Creates per identity.
@@ -66,12 +64,8 @@ impl AppState {
         limiter: &crate::RateLimiter<K>,
         key: &K,
     ) -> Result<(), crate::ApiError> {
-        limiter.check(key, self.pipeline.clock.now_ms()).map_err(|retry_after| crate::ApiError {
-            status: http::StatusCode::TOO_MANY_REQUESTS,
-            code: "rate_limited",
-            message: "too many requests; slow down".to_owned(),
-            retryable: true,
-            retry_after: Some(retry_after),
+        limiter.check(key, self.pipeline.clock.now_ms()).map_err(|retry_after| {
+            crate::ApiError::rate_limited("too many requests; slow down", retry_after)
         })
     }
 }

@@ -12,7 +12,7 @@ use folio_local::{Durability, Embedded};
 use crate::args::DataArgs;
 
 use crate::failure::Failure;
-use folio_server::InProcessRenderer;
+use folio_workers::InProcessRenderer;
 
 /// The data directory's state and a pipeline over it.
 pub struct Data {

@@ -54,10 +54,11 @@ fn main() -> ExitCode {
 
 /// `folio worker`: renders jobs for `folio serve` until its standard input closes.
 fn worker() -> Result<(), Failure> {
-    let memory =
-        std::env::var("FOLIO_WORKER_MEMORY_BYTES").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
-    folio_server::workers::worker_main(memory)
-        .map_err(|e| Failure::document(format!("worker: {e}")))
+    let memory = std::env::var(folio_workers::child::MEMORY_VARIABLE)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    folio_workers::child::main(memory).map_err(|e| Failure::document(format!("worker: {e}")))
 }
 
 /// Runs an async command on a multi-threaded runtime (renders run on its blocking pool).

@@ -8,7 +8,8 @@ use super::DocumentSummary;
 use crate::document::{MANIFEST_VERSION, Manifest};
 use crate::failpoint::failpoint;
 use crate::ids::{DocumentId, IdentityId, ObjectKey, ObjectKind};
-use crate::ports::RenderRequest;
+use crate::options::CreateOptions;
+use crate::ports::{RenderRequest, Warning};
 use crate::{Error, Pipeline, Result};
 
 /// The most characters a title may have.
@@ -24,7 +25,7 @@ pub struct CreateRequest {
     pub title: Option<String>,
     /// The markdown source.
     pub markdown: String,
-    /// Options.
+    /// Render options.
     #[serde(default)]
     pub options: CreateOptions,
     /// Images beside the document (the CLI's `docs import` supplies them; the JSON API does not
@@ -32,38 +33,6 @@ pub struct CreateRequest {
     #[serde(skip)]
     #[cfg_attr(feature = "openapi", schema(ignore))]
     pub assets: std::collections::BTreeMap<String, Vec<u8>>,
-}
-
-/// Render options of a create request.
-// Not `Eq`: the font size is a number of points.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
-pub struct CreateOptions {
-    /// `a4`, `us-letter` or `a5`.
-    #[serde(default)]
-    pub paper: Option<String>,
-    /// Table of contents.
-    #[serde(default)]
-    pub toc: Option<bool>,
-    /// `classic`, `report` or `book`.
-    #[serde(default)]
-    pub theme: Option<String>,
-    /// Numbered headings.
-    #[serde(default)]
-    pub numbering: Option<bool>,
-    /// Page margin on every side: `2cm`, `20mm`, `1in` (5–60 mm).
-    #[serde(default)]
-    pub margin: Option<String>,
-    /// Base font size in points (6–24); else the front matter's `font-size`, else the theme's.
-    #[serde(default)]
-    pub font_size: Option<f64>,
-    /// PDF standards to conform to: `a-2b`, `a-3b`, `ua-1`.
-    #[serde(default)]
-    pub standards: Vec<String>,
-    /// Attach the markdown source to the PDF.
-    #[serde(default)]
-    pub attach_source: bool,
 }
 
 /// What create-pdf returns: everything the caller needs at once (the library catches up):
@@ -74,8 +43,8 @@ pub struct Created {
     /// The new document, with a signed URL that downloads its PDF for a while.
     #[serde(flatten)]
     pub document: DocumentSummary,
-    /// Render warnings (`line N: …`).
-    pub warnings: Vec<String>,
+    /// What the renderer changed or could not show (`{line, kind, message}`).
+    pub warnings: Vec<Warning>,
 }
 
 /// Renders and stores a new document owned by `caller`.
@@ -137,15 +106,15 @@ pub async fn create_pdf_with_id(
 /// Checks a request before any work; returns the trimmed title.
 fn validate(pipeline: &Pipeline, request: &CreateRequest) -> Result<Option<String>> {
     if request.markdown.len() > pipeline.settings.max_source_bytes {
-        return Err(Error::Render {
-            code: "source_too_large",
-            message: format!(
+        return Err(Error::render(
+            crate::RenderFailure::SourceTooLarge,
+            format!(
                 "the markdown is {} bytes; the limit is {} bytes",
                 request.markdown.len(),
                 pipeline.settings.max_source_bytes
             ),
-            retryable: false,
-        });
+            false,
+        ));
     }
     if request.markdown.trim().is_empty() {
         return Err(Error::InvalidRequest("the markdown is empty".to_owned()));

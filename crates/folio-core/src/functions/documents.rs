@@ -73,3 +73,14 @@ pub async fn delete_document(
     }
     Ok(())
 }
+
+/// The PDF a verified download URL names (`key` as it appears in the URL's path). Only a
+/// document's PDF can be downloaded; any other key is `NotFound`. The caller has checked the
+/// URL's signature: the signature is the credential.
+pub async fn download_pdf(pipeline: &Pipeline, key: &str) -> Result<bytes::Bytes> {
+    let key: ObjectKey = key.parse().map_err(|_| Error::NotFound)?;
+    if key.kind != ObjectKind::Pdf {
+        return Err(Error::NotFound);
+    }
+    Ok(pipeline.objects.get(&key.path()).await?.bytes().await?)
+}

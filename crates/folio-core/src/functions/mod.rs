@@ -4,20 +4,22 @@
 
 mod create;
 mod documents;
+mod idempotent;
 mod indexer;
 mod query;
 mod reindex;
 
-pub use create::{
-    CreateOptions, CreateRequest, Created, MAX_TITLE_CHARS, create_pdf, create_pdf_with_id,
-};
-pub use documents::{delete_document, get_document, get_source, stored_document};
+pub use crate::options::CreateOptions;
+pub use create::{CreateRequest, Created, MAX_TITLE_CHARS, create_pdf, create_pdf_with_id};
+pub use documents::{delete_document, download_pdf, get_document, get_source, stored_document};
+pub use idempotent::{IdempotencyKey, create_pdf_once};
 pub use indexer::{IndexOutcome, index_notification, index_object_event};
 pub use query::{DocumentPage, DocumentSummary, QueryParams, query_documents};
 pub use reindex::{ReindexReport, reindex};
 
 use crate::Pipeline;
 use crate::document::DocumentRecord;
+use crate::downloads::download_file_name;
 use crate::ids::{ObjectKey, ObjectKind};
 
 /// The summary a client sees of one document, with a fresh download URL.
@@ -30,7 +32,7 @@ pub(crate) fn summarize(pipeline: &Pipeline, record: &DocumentRecord) -> Documen
         pages: record.pages,
         bytes: record.bytes,
         created: rfc3339(record.created_ms),
-        download_url: pipeline.signer.sign(&key, expires),
+        download_url: pipeline.signer.sign(&key, expires, &download_file_name(&record.title)),
     }
 }
 

@@ -11,11 +11,12 @@ use tokio::sync::Notify;
 
 use crate::document::{DocumentRecord, Engine};
 use crate::event::{ObjectEvent, Sequencer};
-use crate::ids::{DocumentId, IdentityId, ObjectKey};
+use crate::ids::{DocumentId, IdentityId};
 use crate::pipeline::{Pipeline, Settings};
 use crate::ports::{
-    Applied, Clock, DeadLetter, Delivery, DocumentIndex, EventLog, IndexChange, IndexQuery,
-    ObjectChange, RecordPage, RenderRequest, RenderedPdf, Renderer, UrlSigner, fold_title,
+    Applied, Clock, DeadLetter, Delivery, DocumentIndex, EventLog, HtmlPreview, IndexChange,
+    IndexQuery, ObjectChange, RecordPage, RenderRequest, RenderedPages, RenderedPdf, Renderer,
+    fold_title,
 };
 use crate::publishing::{EventFilter, PublishingStore};
 use crate::{Error, Result};
@@ -255,36 +256,73 @@ impl Clock for ManualClock {
 #[derive(Debug, Default)]
 pub struct FakeRenderer;
 
-#[async_trait]
-impl Renderer for FakeRenderer {
-    async fn render(&self, request: RenderRequest) -> Result<RenderedPdf> {
-        let title = request
+impl FakeRenderer {
+    /// The title the real renderer would choose, roughly: the override, else the first `# `
+    /// heading, else "Untitled".
+    fn title(request: &RenderRequest) -> String {
+        request
             .title
+            .clone()
             .or_else(|| {
                 request.markdown.lines().find_map(|l| l.strip_prefix("# ").map(str::to_owned))
             })
-            .unwrap_or_else(|| "Untitled".to_owned());
+            .unwrap_or_else(|| "Untitled".to_owned())
+    }
+
+    fn pages(request: &RenderRequest) -> u32 {
+        1 + request.markdown.len() as u32 / 3000
+    }
+
+    fn refuse_empty(request: &RenderRequest) -> Result<()> {
+        if request.markdown.trim().is_empty() {
+            return Err(Error::InvalidRequest("the document is empty".to_owned()));
+        }
+        Ok(())
+    }
+}
+
+/// Escapes text for the fake previews.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+#[async_trait]
+impl Renderer for FakeRenderer {
+    async fn render(&self, request: RenderRequest) -> Result<RenderedPdf> {
+        Self::refuse_empty(&request)?;
         let pdf = format!("%PDF-1.7\n% fake\n{}\n%%EOF\n", request.markdown).into_bytes();
         Ok(RenderedPdf {
-            pages: 1 + request.markdown.len() as u32 / 3000,
+            pages: Self::pages(&request),
             pdf,
-            title,
+            title: Self::title(&request),
             warnings: Vec::new(),
             engine: Engine { folio: "fake".to_owned(), typst: "none".to_owned() },
         })
     }
-}
 
-/// A signer that writes the key and expiry in the clear (no secret): for tests of the
-/// functions, where the URL only has to name the object.
-#[derive(Debug, Default)]
-pub struct PlainSigner;
+    async fn pages(&self, request: RenderRequest) -> Result<RenderedPages> {
+        Self::refuse_empty(&request)?;
+        let text = escape(&request.markdown);
+        let pages = (0..Self::pages(&request))
+            .map(|page| {
+                format!(
+                    "<svg xmlns=\"http://www.w3.org/2000/svg\"><text>{page}: {text}</text></svg>"
+                )
+            })
+            .collect();
+        Ok(RenderedPages { pages, title: Self::title(&request), warnings: Vec::new() })
+    }
 
-impl UrlSigner for PlainSigner {
-    fn sign(&self, key: &ObjectKey, expires_unix: i64) -> String {
-        format!("/files/{key}?exp={expires_unix}&sig=plain")
+    async fn html(&self, request: RenderRequest) -> Result<HtmlPreview> {
+        Ok(HtmlPreview {
+            html: format!("<p>{}</p>", escape(&request.markdown)),
+            warnings: Vec::new(),
+        })
     }
 }
+
+/// The download-URL secret of [`memory_pipeline`] (tests verify its URLs with it).
+pub const TEST_URL_SECRET: &[u8] = b"folio test download secret";
 
 /// A pipeline on in-memory adapters (objects in `InMemory`, wrapped to publish events).
 pub fn memory_pipeline(clock: Arc<dyn Clock>) -> Pipeline {
@@ -299,7 +337,7 @@ pub fn memory_pipeline(clock: Arc<dyn Clock>) -> Pipeline {
         index: Arc::new(MemoryIndex::default()),
         events,
         renderer: Arc::new(FakeRenderer),
-        signer: Arc::new(PlainSigner),
+        signer: Arc::new(crate::downloads::HmacSigner::new(TEST_URL_SECRET.to_vec(), "")),
         clock,
         settings: Settings::default(),
     }

@@ -8,5 +8,5 @@ pub use contracts::{
     check_document_index, check_event_log, check_pipeline_flow, check_publishing_store,
 };
 pub use fakes::{
-    FakeRenderer, ManualClock, MemoryEventLog, MemoryIndex, PlainSigner, memory_pipeline,
+    FakeRenderer, ManualClock, MemoryEventLog, MemoryIndex, TEST_URL_SECRET, memory_pipeline,
 };

@@ -38,7 +38,7 @@ async fn create_validates_before_rendering() {
         title: title.map(str::to_owned),
         ..Default::default()
     };
-    let code = |r: Result<_, Error>| r.err().map(|e: Error| e.code());
+    let code = |r: Result<_, Error>| r.err().map(|e: Error| e.code().as_str());
     assert_eq!(code(create_pdf(&p, &me, request("  \n ", None)).await), Some("invalid_request"));
     assert_eq!(code(create_pdf(&p, &me, request("x", Some("   "))).await), Some("invalid_request"));
     assert_eq!(
@@ -64,7 +64,7 @@ async fn query_validates_limits_and_cursors() {
         QueryParams { cursor: Some("AAAAAAAAAAAAAAAAAAAAAA".into()), ..Default::default() },
     ] {
         assert_eq!(
-            query_documents(&p, &me, &params).await.err().map(|e| e.code()),
+            query_documents(&p, &me, &params).await.err().map(|e| e.code().as_str()),
             Some("invalid_request"),
             "{params:?}"
         );

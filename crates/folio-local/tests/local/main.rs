@@ -143,7 +143,7 @@ async fn a_failing_object_store_gives_a_retryable_error_and_no_record() {
     )
     .await;
     let err = result.err().unwrap_or_else(|| panic!("the write should fail"));
-    assert_eq!(err.code(), "storage_unavailable");
+    assert_eq!(err.code().as_str(), "storage_unavailable");
     assert!(err.is_retryable(), "{err}");
     dispatch_due(&pipeline, &RetryPolicy::default()).await.unwrap_or_else(|e| panic!("{e}"));
     let listed =

@@ -113,7 +113,7 @@ fn refresh_token(
     if !headers.contains_key(CSRF_HEADER) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            "unauthorized",
+            folio_core::ErrorCode::Unauthorized,
             "cookie sessions need the X-Folio-CSRF header",
         ));
     }

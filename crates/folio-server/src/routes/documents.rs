@@ -6,12 +6,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use folio_core::DocumentId;
 use folio_core::functions::{
-    CreateRequest, Created, DocumentPage, DocumentSummary, QueryParams, create_pdf,
-    create_pdf_with_id, delete_document, get_document, get_source, query_documents,
-    stored_document,
+    CreateRequest, Created, DocumentPage, DocumentSummary, IdempotencyKey, QueryParams, create_pdf,
+    create_pdf_once, delete_document, get_document, get_source, query_documents,
 };
-use folio_core::ports::IdempotencyRecord;
-use sha2::{Digest, Sha256};
 
 use crate::extract::{ApiJson, Caller};
 use crate::{ApiError, AppState};
@@ -21,17 +18,12 @@ fn document_id(text: &str) -> Result<DocumentId, ApiError> {
     text.parse().map_err(|_| ApiError::not_found())
 }
 
-/// The `Idempotency-Key` header, if any: 1–255 visible ASCII characters.
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+/// The `Idempotency-Key` header, if any.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, ApiError> {
     let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
-    let key = value
-        .to_str()
-        .map_err(|_| ApiError::invalid("Idempotency-Key must be visible ASCII"))?
-        .trim();
-    if key.is_empty() || key.len() > 255 || !key.chars().all(|c| c.is_ascii_graphic()) {
-        return Err(ApiError::invalid("Idempotency-Key must be 1–255 visible ASCII characters"));
-    }
-    Ok(Some(key.to_owned()))
+    let text =
+        value.to_str().map_err(|_| ApiError::invalid("Idempotency-Key must be visible ASCII"))?;
+    Ok(Some(IdempotencyKey::parse(text)?))
 }
 
 #[utoipa::path(post, path = "/api/documents", tag = "documents", request_body = CreateRequest, security(("bearer" = [])),
@@ -53,33 +45,10 @@ pub async fn create(
     let created = match idempotency_key(&headers)? {
         None => create_pdf(pipeline, &caller.identity, body.value).await?,
         Some(key) => {
-            let now = pipeline.clock.now_ms();
-            let body_sha256: String =
-                Sha256::digest(&body.raw).iter().map(|b| format!("{b:02x}")).collect();
-            let proposed = IdempotencyRecord {
-                document: DocumentId::new(),
-                body_sha256: body_sha256.clone(),
-                created_ms: now,
-            };
-            let bound = state
-                .idempotency
-                .bind(&caller.identity, &key, &proposed, now - state.settings.idempotency_ttl_ms)
-                .await?;
-            if bound.body_sha256 != body_sha256 {
-                return Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    "idempotency_conflict",
-                    "this Idempotency-Key was used with a different request body",
-                ));
-            }
-            // A retry: answer with the document if it was stored, else finish creating it.
-            match stored_document(pipeline, &caller.identity, &bound.document).await? {
-                Some(document) => Created { document, warnings: Vec::new() },
-                None => {
-                    create_pdf_with_id(pipeline, &caller.identity, bound.document, body.value)
-                        .await?
-                }
-            }
+            let keys = state.idempotency.as_ref();
+            let ttl = state.settings.idempotency_ttl_ms;
+            create_pdf_once(pipeline, keys, &caller.identity, &key, &body.raw, body.value, ttl)
+                .await?
         }
     };
     let location = format!("/api/documents/{}", created.document.id);

@@ -34,8 +34,8 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     response
 }
 
-/// Ready when the database answers, the object store takes a write, and the render worker
-/// binary is there.
+/// Ready when the database answers, the object store takes a write, and the renderer can
+/// render (for worker processes: the worker binary is there).
 #[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "Ready"), (status = 503, description = "Not ready")))]
 pub async fn ready(State(state): State<AppState>) -> Response {
     let mut checks = serde_json::Map::new();
@@ -50,9 +50,8 @@ pub async fn ready(State(state): State<AppState>) -> Response {
         Err(e) => Err(e.to_string()),
     };
     checks.insert("objects".to_owned(), check(objects));
-    if let Some(pool) = &state.workers {
-        checks.insert("workers".to_owned(), check(pool.check()));
-    }
+    let renderer = state.pipeline.renderer.health();
+    checks.insert("renderer".to_owned(), check(renderer.ready));
     let ready = checks.values().all(|v| v["ok"] == true);
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(serde_json::json!({ "ready": ready, "checks": checks }))).into_response()
@@ -73,10 +72,9 @@ fn check(result: Result<(), String>) -> serde_json::Value {
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let pending = state.pipeline.events.pending().await.unwrap_or(0) as f64;
     let dead = state.pipeline.events.dead_letters().await.map(|d| d.len()).unwrap_or(0) as f64;
-    let (waiting, restarts, renders) = state
-        .workers
-        .as_ref()
-        .map_or((0.0, 0.0, 0.0), |p| (p.waiting() as f64, p.restarts() as f64, p.renders() as f64));
+    let renderer = state.pipeline.renderer.health();
+    let (waiting, restarts, renders) =
+        (renderer.waiting as f64, renderer.restarts as f64, renderer.renders as f64);
     let body = state.metrics.render(&[
         ("folio_outbox_pending", "Object events not yet indexed.", pending),
         ("folio_dead_letters", "Object events parked after failing.", dead),

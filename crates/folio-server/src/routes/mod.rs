@@ -22,10 +22,13 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use folio_core::ErrorCode;
+
 use crate::{ApiError, AppState};
 
 pub fn router(state: AppState) -> Router {
     let limit = state.settings.max_body_bytes;
+    let serves_downloads = state.downloads.is_some();
     let (api, doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(auth::register))
         .routes(routes!(auth::login))
@@ -43,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(health::metrics))
         .split_for_parts();
     let doc: Arc<str> = doc.to_json().unwrap_or_default().into();
+    let api = if serves_downloads { api.route("/files/{*key}", get(files::download)) } else { api };
     api.route(
         "/api/openapi.json",
         get(move || {
@@ -52,13 +56,12 @@ pub fn router(state: AppState) -> Router {
     )
         .route("/", get(web::index))
         .route("/app/{*path}", get(web::file))
-        .route("/files/{*key}", get(files::download))
         .route("/healthz", get(|| async { Json(serde_json::json!({ "status": "ok" })) }))
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
-                "invalid_request",
+                ErrorCode::InvalidRequest,
                 "this route does not take that method",
             )
         })

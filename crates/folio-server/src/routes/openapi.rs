@@ -14,8 +14,8 @@ pub struct ErrorBody {
 /// The error itself.
 #[derive(Serialize, ToSchema)]
 pub struct ErrorDetail {
-    /// A stable code (`invalid_request`, `unauthorized`, `not_found`, …).
-    code: String,
+    /// A stable code.
+    code: folio_core::ErrorCode,
     /// A sentence for people.
     message: String,
     /// Whether the same request may succeed later.
@@ -58,7 +58,7 @@ impl Modify for BearerAuth {
 /// The document's frame: title, version, security scheme, and schemas not reached from paths.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "folio", description = "Markdown to PDF: accounts, documents, previews. Signed downloads are served at `/files/<key>?exp=…&sig=…` (not listed: the signature is the credential)."),
+    info(title = "folio", description = "Markdown to PDF: accounts, documents, previews. Download URLs are signed and expire; where folio serves them itself they are `/files/<key>?exp=…&name=…&sig=…` (not listed: the signature is the credential)."),
     modifiers(&BearerAuth),
     components(schemas(ErrorBody, ErrorDetail, Registered, SessionBody))
 )]

@@ -16,7 +16,8 @@ use folio_core::ports::{Clock, SystemClock};
 use folio_core::testing::ManualClock;
 use folio_core::{RetryPolicy, Settings};
 use folio_local::{Durability, Embedded};
-use folio_server::{AppState, InProcessRenderer, ServerSettings};
+use folio_server::{AppState, ServerSettings};
+use folio_workers::InProcessRenderer;
 use serde_json::{Value, json};
 
 /// The seed of the test server's signing key (tests sign their own hostile tokens with it).
@@ -79,10 +80,9 @@ impl TestApp {
             pipeline: pipeline.clone(),
             pool: Arc::new(pool),
             verifier: Arc::new(verifier),
-            downloads: embedded.signer.clone(),
+            downloads: Some(embedded.signer.clone()),
             idempotency: embedded.idempotency.clone(),
             settings: ServerSettings::default(),
-            workers: None,
             metrics: Default::default(),
             create_limit: Arc::new(folio_server::RateLimiter::new(20, 60)),
             preview_limit: Arc::new(folio_server::RateLimiter::new(120, 1200)),

@@ -114,7 +114,7 @@ fn base_options(args: &RenderArgs) -> Result<RenderOptions, Failure> {
 /// under the deadline and the memory cap, a worker that dies or hangs replaced, so one
 /// document that exhausts either fails alone.
 struct Workers {
-    pool: std::sync::Arc<folio_server::workers::WorkerPool>,
+    renderer: folio_workers::WorkerRenderer,
     runtime: tokio::runtime::Runtime,
     timeout: u64,
     memory_mib: u64,
@@ -125,7 +125,7 @@ impl Workers {
         let program = std::env::current_exe().map_err(|e| {
             Failure::document(format!("cannot find the folio binary for render workers: {e}"))
         })?;
-        let mut config = folio_server::workers::PoolConfig::new(program);
+        let mut config = folio_workers::PoolConfig::new(program);
         config.workers = threads;
         config.max_waiting = threads;
         config.per_identity = threads;
@@ -139,7 +139,7 @@ impl Workers {
             .build()
             .map_err(|e| Failure::document(format!("cannot start the render workers: {e}")))?;
         Ok(Self {
-            pool: folio_server::workers::WorkerPool::new(config),
+            renderer: folio_workers::WorkerRenderer(folio_workers::WorkerPool::new(config)),
             runtime,
             timeout: args.timeout,
             memory_mib: args.memory_mib,
@@ -148,52 +148,26 @@ impl Workers {
 
     /// Reads `input` and its images here, renders it in a worker.
     fn render(&self, input: &Path, base: &RenderOptions) -> Result<Outcome, Failure> {
-        use base64::Engine as _;
-        use folio_server::workers::{Answer, Job, JobKind};
+        use folio_core::RenderFailure;
+        use folio_core::ports::{RenderRequest, Renderer};
         let Source { name, markdown, assets, asset_warnings } = read_source(input, base)?;
-        let job = Job {
-            kind: JobKind::Pdf,
-            markdown,
-            title: base.title.clone(),
-            options: folio_core::functions::CreateOptions {
-                paper: base.paper.map(|p| p.name().to_owned()),
-                toc: base.toc,
-                theme: base.theme.map(|t| t.name().to_owned()),
-                numbering: base.numbering,
-                margin: base.margin_mm.map(|mm| format!("{mm}mm")),
-                font_size: base.font_size,
-                standards: base.standards.iter().map(|s| s.name().to_owned()).collect(),
-                attach_source: base.attach_source,
-            },
-            assets: assets
-                .into_iter()
-                .map(|(k, v)| (k, base64::engine::general_purpose::STANDARD.encode(v)))
-                .collect(),
-        };
-        let answer = self.runtime.block_on(self.pool.run(&job)).map_err(|err| match err {
-            folio_core::Error::Render { code: "render_timeout", .. } => {
+        let options = folio_workers::options::create_options(base).map_err(Failure::usage)?;
+        let request =
+            RenderRequest { markdown, title: base.title.clone(), options, assets, owner: None };
+        let rendered = self.runtime.block_on(self.renderer.render(request)).map_err(|err| match err {
+            folio_core::Error::Render { failure: RenderFailure::Timeout, .. } => {
                 Failure::document(format!("{name}: rendering took longer than {} s and was stopped", self.timeout))
                     .with_hint("simplify the document, or allow more time with --timeout")
             }
-            folio_core::Error::Render { code: "render_failed", .. } => Failure::document(format!(
+            folio_core::Error::Render { failure: RenderFailure::Failed, retryable: true, .. } => Failure::document(format!(
                 "{name}: the renderer stopped on this document: it needed more than {} MiB of memory, or crashed",
                 self.memory_mib
             ))
             .with_hint("allow more memory with --memory-mib, or split the document"),
             other => Failure::document(format!("{name}: {other}")),
         })?;
-        match answer {
-            Answer::Done { pdf, warnings, .. } => {
-                let pdf = base64::engine::general_purpose::STANDARD
-                    .decode(pdf.unwrap_or_default())
-                    .map_err(|e| {
-                        Failure::document(format!("{name}: bad answer from a renderer: {e}"))
-                    })?;
-                let warnings = warnings.iter().map(|w| (w.line, w.message.as_str()));
-                Ok(Outcome { pdf, warnings: warning_lines(&name, asset_warnings, warnings) })
-            }
-            Answer::Failed { message, .. } => Err(Failure::document(format!("{name}: {message}"))),
-        }
+        let warnings = rendered.warnings.iter().map(|w| (w.line, w.message.as_str()));
+        Ok(Outcome { pdf: rendered.pdf, warnings: warning_lines(&name, asset_warnings, warnings) })
     }
 }
 

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use folio_auth::IssuerConfig;
 use folio_core::{RetryPolicy, Settings, run_dispatcher, run_reconciler};
-use folio_server::workers::{PoolConfig, WorkerPool, WorkerRenderer};
 use folio_server::{AppState, ServerSettings};
+use folio_workers::{PoolConfig, WorkerPool, WorkerRenderer};
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -177,14 +177,13 @@ pub async fn run(settings: ServeSettings) -> Result<(), Failure> {
         pipeline: data.pipeline.clone(),
         pool: Arc::new(pool),
         verifier: Arc::new(verifier),
-        downloads: Arc::clone(&data.embedded.signer),
+        downloads: Some(data.embedded.signer.clone()),
         idempotency: data.embedded.idempotency.clone(),
         settings: ServerSettings {
             secure_cookies: args.secure_cookies,
             trusted_proxies: args.trusted_proxies.clone(),
             ..ServerSettings::default()
         },
-        workers: Some(Arc::clone(&workers)),
         metrics: Default::default(),
         create_limit: Arc::new(folio_server::RateLimiter::new(
             (args.creates_per_minute / 3).max(1),

@@ -5,7 +5,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use folio_server::workers::{Answer, Job, JobKind, Lane, PoolConfig, Ticket, WorkerPool};
+use folio_core::RenderFailure;
+use folio_workers::protocol::{Answer, Job, JobKind};
+use folio_workers::{Lane, PoolConfig, Ticket, WorkerPool};
 
 use crate::server::{Server, call};
 use crate::temp;
@@ -150,7 +152,7 @@ async fn successive_previews_of_one_person_return_to_their_warm_worker() {
     };
     let worker = |answer: folio_core::Result<Answer>| match answer {
         Ok(Answer::Done { worker, .. }) => worker,
-        Ok(Answer::Failed { code, message }) => panic!("{code}: {message}"),
+        Ok(Answer::Failed { failure, message }) => panic!("{failure:?}: {message}"),
         Err(err) => panic!("{err}"),
     };
     // Two people preview at once: each gets a worker of their own.
@@ -241,8 +243,10 @@ async fn one_identity_cannot_hold_every_worker() {
     let mut codes = Vec::new();
     for job in flood {
         codes.push(match job.await {
-            Ok(Err(folio_core::Error::Render { code, .. })) => code.to_owned(),
-            Ok(Ok(Answer::Failed { code, .. })) => code,
+            Ok(Err(err @ folio_core::Error::Render { .. })) => err.code().as_str().to_owned(),
+            Ok(Ok(Answer::Failed { failure, message })) => {
+                Answer::error(failure, message).code().as_str().to_owned()
+            }
             other => format!("{other:?}"),
         });
     }
@@ -296,7 +300,11 @@ async fn typing_and_creating_at_once_never_fails_the_create() {
     for preview in previews {
         match preview.await {
             Ok(Ok(Answer::Done { .. })) => done += 1,
-            Ok(Err(folio_core::Error::Render { code: "overloaded", message, .. })) => {
+            Ok(Err(folio_core::Error::Render {
+                failure: RenderFailure::Overloaded,
+                message,
+                ..
+            })) => {
                 assert!(message.contains("newer preview"), "{message}");
             }
             other => panic!("{other:?}"),
@@ -334,7 +342,7 @@ async fn a_replaced_preview_dropped_by_its_client_leaves_the_pool_sound() {
     assert!(!newer.is_finished(), "a place was handed out that did not exist");
     let ended = running.await;
     assert!(
-        matches!(ended, Ok(Err(folio_core::Error::Render { code: "render_timeout", .. }))),
+        matches!(ended, Ok(Err(folio_core::Error::Render { failure: RenderFailure::Timeout, .. }))),
         "{ended:?}"
     );
     assert!(matches!(newer.await, Ok(Ok(Answer::Done { .. }))));

@@ -1,0 +1,73 @@
+//! The in-process renderer: `folio-render` on a thread of this process (the CLI, operator
+//! commands, tests; the server renders in worker processes instead).
+
+use async_trait::async_trait;
+use folio_core::ports::{HtmlPreview, RenderRequest, RenderedPages, RenderedPdf, Renderer};
+use folio_core::{Error, RenderFailure, Result};
+
+use crate::options::{engine, render_error, render_options, warnings};
+
+/// The stack of an in-process render thread: Typst and the parsers recurse once per nesting
+/// level, and tokio's blocking threads have 2 MiB.
+const RENDER_STACK_BYTES: usize = 64 << 20;
+
+/// Renders in this process, each document on a thread of its own.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct InProcessRenderer;
+
+/// Runs `work` on a render thread and waits for it.
+async fn on_render_thread<T: Send + 'static>(
+    work: impl FnOnce() -> std::result::Result<T, folio_render::RenderError> + Send + 'static,
+) -> Result<T> {
+    let (done, result) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("render".to_owned())
+        .stack_size(RENDER_STACK_BYTES)
+        .spawn(move || {
+            let _ = done.send(work());
+        })
+        .map_err(|e| {
+            Error::render(RenderFailure::Failed, format!("cannot start a render thread: {e}"), true)
+        })?;
+    result
+        .await
+        .map_err(|_| Error::render(RenderFailure::Failed, "the renderer stopped", true))?
+        .map_err(render_error)
+}
+
+#[async_trait]
+impl Renderer for InProcessRenderer {
+    async fn render(&self, request: RenderRequest) -> Result<RenderedPdf> {
+        let options = render_options(request.title, &request.options, request.assets);
+        let markdown = request.markdown;
+        let rendered =
+            on_render_thread(move || folio_render::render_pdf(&markdown, &options)).await?;
+        Ok(RenderedPdf {
+            pages: u32::try_from(rendered.pages).unwrap_or(u32::MAX),
+            pdf: rendered.pdf,
+            title: rendered.title,
+            warnings: warnings(&rendered.warnings),
+            engine: engine(),
+        })
+    }
+
+    async fn pages(&self, request: RenderRequest) -> Result<RenderedPages> {
+        let options = render_options(request.title, &request.options, request.assets);
+        let markdown = request.markdown;
+        let rendered =
+            on_render_thread(move || folio_render::render_pages_svg(&markdown, &options)).await?;
+        Ok(RenderedPages {
+            pages: rendered.pages,
+            title: rendered.title,
+            warnings: warnings(&rendered.warnings),
+        })
+    }
+
+    async fn html(&self, request: RenderRequest) -> Result<HtmlPreview> {
+        let options = render_options(request.title, &request.options, request.assets);
+        let markdown = request.markdown;
+        let preview =
+            on_render_thread(move || folio_render::render_html(&markdown, &options)).await?;
+        Ok(HtmlPreview { html: preview.html, warnings: warnings(&preview.warnings) })
+    }
+}

@@ -1,0 +1,90 @@
+//! The render port over the worker pool (`folio serve`, and `folio render DIR`).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use folio_core::ports::{
+    HtmlPreview, RenderRequest, RenderedPages, RenderedPdf, Renderer, RendererHealth,
+};
+use folio_core::{Error, RenderFailure, Result};
+
+use crate::options::engine;
+use crate::pool::{Lane, Ticket, WorkerPool};
+use crate::protocol::{Answer, Job, JobKind};
+
+/// Renders in the pool's worker processes: creates wait in line; a newer preview of the same
+/// owner replaces the one still waiting; successive previews of one owner go to the worker
+/// whose caches are warm for them.
+#[derive(Clone)]
+pub struct WorkerRenderer(pub Arc<WorkerPool>);
+
+/// What a worker made.
+struct Made {
+    pdf: Option<String>,
+    pages: Option<Vec<String>>,
+    html: Option<String>,
+    page_count: usize,
+    title: String,
+    warnings: Vec<folio_core::ports::Warning>,
+}
+
+impl WorkerRenderer {
+    async fn run(&self, kind: JobKind, request: RenderRequest, lane: Lane) -> Result<Made> {
+        let ticket = Ticket::new(request.owner.as_ref(), lane);
+        let job = Job {
+            kind,
+            markdown: request.markdown,
+            title: request.title,
+            options: request.options,
+            assets: request.assets.into_iter().map(|(k, v)| (k, STANDARD.encode(v))).collect(),
+        };
+        match self.0.run_for(&job, ticket).await? {
+            Answer::Done { pdf, pages, html, page_count, title, warnings, .. } => {
+                Ok(Made { pdf, pages, html, page_count, title, warnings })
+            }
+            Answer::Failed { failure, message } => Err(Answer::error(failure, message)),
+        }
+    }
+}
+
+#[async_trait]
+impl Renderer for WorkerRenderer {
+    async fn render(&self, request: RenderRequest) -> Result<RenderedPdf> {
+        let made = self.run(JobKind::Pdf, request, Lane::Create).await?;
+        let pdf = STANDARD.decode(made.pdf.unwrap_or_default()).map_err(|e| {
+            Error::render(RenderFailure::Failed, format!("bad answer from a renderer: {e}"), true)
+        })?;
+        Ok(RenderedPdf {
+            pdf,
+            pages: u32::try_from(made.page_count).unwrap_or(u32::MAX),
+            title: made.title,
+            warnings: made.warnings,
+            engine: engine(),
+        })
+    }
+
+    async fn pages(&self, request: RenderRequest) -> Result<RenderedPages> {
+        let made = self.run(JobKind::Pages, request, Lane::Pages).await?;
+        Ok(RenderedPages {
+            pages: made.pages.unwrap_or_default(),
+            title: made.title,
+            warnings: made.warnings,
+        })
+    }
+
+    async fn html(&self, request: RenderRequest) -> Result<HtmlPreview> {
+        let made = self.run(JobKind::Html, request, Lane::Text).await?;
+        Ok(HtmlPreview { html: made.html.unwrap_or_default(), warnings: made.warnings })
+    }
+
+    fn health(&self) -> RendererHealth {
+        RendererHealth {
+            ready: self.0.check(),
+            waiting: self.0.waiting() as u64,
+            renders: self.0.renders(),
+            restarts: self.0.restarts(),
+        }
+    }
+}
