@@ -6,7 +6,9 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::functions::index_object_event;
-use crate::ports::Delivery;
+use std::sync::Arc;
+
+use crate::ports::{Delivery, Lease};
 use crate::{Error, Pipeline, Result};
 
 /// How failures are retried.
@@ -120,24 +122,48 @@ pub async fn run_dispatcher(
     }
 }
 
+/// The lease under which reconciliation runs: one process of a deployment at a time.
+pub const RECONCILER_LEASE: &str = "reconciler";
+
+/// One reconciliation pass if `holder` holds (or can take) the reconciler's lease for `ttl`;
+/// `None` when another process holds it.
+pub async fn reconcile_once(
+    pipeline: &Pipeline,
+    lease: &dyn Lease,
+    holder: &str,
+    ttl: Duration,
+) -> Result<Option<crate::functions::ReindexReport>> {
+    let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+    let now = pipeline.clock.now_ms();
+    if !lease.try_hold(RECONCILER_LEASE, holder, ttl_ms, now).await? {
+        return Ok(None);
+    }
+    crate::functions::reindex(pipeline).await.map(Some)
+}
+
 /// Runs reconciliation at start and then every `interval` until `shutdown` turns true (what
-/// `folio serve` starts beside the dispatcher).
+/// `folio serve` starts beside the dispatcher), in whichever process holds the lease: each pass
+/// renews it (for two intervals), and a process that lost it skips passes until it is free.
 pub async fn run_reconciler(
     pipeline: Pipeline,
+    lease: Arc<dyn Lease>,
     interval: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let holder = uuid::Uuid::new_v4().to_string();
     loop {
         if *shutdown.borrow() {
+            let _ = lease.release(RECONCILER_LEASE, &holder).await;
             return;
         }
-        match crate::functions::reindex(&pipeline).await {
-            Ok(report)
+        match reconcile_once(&pipeline, lease.as_ref(), &holder, interval.saturating_mul(2)).await {
+            Ok(Some(report))
                 if report.missing_records + report.stale_records + report.orphans_removed > 0 =>
             {
                 tracing::info!(?report, "reconciliation repaired the index");
             }
-            Ok(_) => {}
+            Ok(Some(_)) => {}
+            Ok(None) => tracing::debug!("another process holds the reconciler's lease"),
             Err(err) => tracing::warn!(error = %err, "reconciliation failed; will try again"),
         }
         tokio::select! {

@@ -16,6 +16,7 @@ pub mod event;
 pub mod failpoint;
 pub mod functions;
 mod ids;
+mod memory;
 pub mod options;
 mod pipeline;
 pub mod ports;
@@ -24,9 +25,13 @@ pub mod secrets;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use dispatcher::{DispatchReport, RetryPolicy, dispatch_due, run_dispatcher, run_reconciler};
+pub use dispatcher::{
+    DispatchReport, RECONCILER_LEASE, RetryPolicy, dispatch_due, reconcile_once, run_dispatcher,
+    run_reconciler,
+};
 pub use document::{DocumentRecord, Engine, MANIFEST_VERSION, Manifest};
 pub use error::{Error, ErrorCode, RenderFailure, Result};
 pub use ids::{DocumentId, IdentityId, ObjectKey, ObjectKind, UGC_PREFIX};
+pub use memory::{MemoryLease, MemoryRateLimits};
 pub use pipeline::{Pipeline, Settings};
 pub use publishing::{EventFilter, PublishingStore};

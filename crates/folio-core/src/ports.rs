@@ -402,3 +402,54 @@ pub trait IdempotencyStore: Send + Sync + 'static {
     /// Deletes bindings older than `before_ms` (housekeeping); returns how many.
     async fn purge(&self, before_ms: i64) -> Result<u64>;
 }
+
+/// A rate budget: `burst` requests at once, refilled at `per_minute` a minute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateBudget {
+    /// Requests allowed at once (at least 1).
+    pub burst: u32,
+    /// Requests refilled per minute (at least 1).
+    pub per_minute: u32,
+}
+
+/// Whether a rate-limited request may go ahead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Go ahead (one was taken from the budget).
+    Admitted,
+    /// Not now: the budget has one again in this many seconds.
+    Refused {
+        /// Seconds until a request would be admitted (at least 1).
+        retry_after_secs: u64,
+    },
+}
+
+/// Rate limits shared by every process of a deployment: a token bucket per key (an action and an
+/// identity or a client address, e.g. `create:<identity>`).
+///
+/// Contract: a take is atomic — N concurrent takes on a fresh key with a budget of k admit
+/// exactly min(N, k); a refused take says how long until one would be admitted; time refills
+/// the bucket at the budget's rate up to its burst; keys are independent.
+#[async_trait]
+pub trait RateLimits: Send + Sync + 'static {
+    /// Takes one request from `key`'s bucket under `budget` at `now_ms`.
+    async fn take(&self, key: &str, budget: RateBudget, now_ms: i64) -> Result<Admission>;
+}
+
+/// A lease for singleton background work (the reconciler, housekeeping): at most one holder
+/// runs it at a time.
+///
+/// Contract: `try_hold` grants the lease to `holder` when nobody holds it, when its holder let
+/// it lapse (`ttl` passed without a renewal) or released it, or when `holder` already holds it
+/// (a renewal); otherwise it answers `false`. Concurrent attempts by different holders on a free
+/// lease grant exactly one. A holder calls it before each unit of work and stops when it
+/// answers `false`: an adapter backed by a session lock answers `false` once its session is
+/// gone. Work must be harmless when done twice (an old holder may finish its unit after a new
+/// one started).
+#[async_trait]
+pub trait Lease: Send + Sync + 'static {
+    /// Takes or renews the lease `name` for `holder` until `now_ms + ttl_ms`.
+    async fn try_hold(&self, name: &str, holder: &str, ttl_ms: i64, now_ms: i64) -> Result<bool>;
+    /// Gives the lease up, if `holder` holds it.
+    async fn release(&self, name: &str, holder: &str) -> Result<()>;
+}

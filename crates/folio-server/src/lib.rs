@@ -6,7 +6,6 @@
 
 mod error;
 mod extract;
-mod limits;
 mod metrics;
 mod routes;
 mod state;
@@ -14,9 +13,8 @@ mod state;
 use std::net::SocketAddr;
 
 pub use error::ApiError;
-pub use limits::RateLimiter;
 pub use metrics::Metrics;
-pub use state::{AppState, ServerSettings};
+pub use state::{AppState, RateLimited, RatePolicy, ServerSettings};
 
 /// The router with every route.
 pub fn router(state: AppState) -> axum::Router {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use folio_auth::{UserPool, Verifier};
 use folio_core::Pipeline;
-use folio_core::ports::{DownloadVerifier, IdempotencyStore};
+use folio_core::ports::{Admission, DownloadVerifier, IdempotencyStore, RateBudget, RateLimits};
 
 /// Server settings (limits and cookies).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +18,8 @@ pub struct ServerSettings {
     /// Reverse proxies whose `X-Forwarded-For` is believed (otherwise the client address is the
     /// connection's peer).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Rate budgets.
+    pub rates: RatePolicy,
 }
 
 impl Default for ServerSettings {
@@ -27,6 +29,7 @@ impl Default for ServerSettings {
             secure_cookies: false,
             idempotency_ttl_ms: 24 * 3600 * 1000,
             trusted_proxies: Vec::new(),
+            rates: RatePolicy::default(),
         }
     }
 }
@@ -49,23 +52,79 @@ pub struct AppState {
     pub settings: ServerSettings,
     /// Request counters and latencies.
     pub metrics: Arc<crate::Metrics>,
-    /// Creates per identity.
-    pub create_limit: Arc<crate::RateLimiter>,
-    /// Previews per identity.
-    pub preview_limit: Arc<crate::RateLimiter>,
-    /// Registrations per client address.
-    pub register_limit: Arc<crate::RateLimiter<String>>,
+    /// Rate limits (shared by every process of a deployment where the adapter is).
+    pub limits: Arc<dyn RateLimits>,
+}
+
+/// What is rate limited, and how much.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateLimited {
+    /// Creates, per identity.
+    Create,
+    /// Previews, per identity.
+    Preview,
+    /// Registrations, per client address.
+    Register,
+}
+
+impl RateLimited {
+    fn prefix(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Preview => "preview",
+            Self::Register => "register",
+        }
+    }
+}
+
+/// The rate budgets of the API (settings decide them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RatePolicy {
+    /// Creates per identity (default: 60 a minute, 20 at once).
+    pub create: RateBudget,
+    /// Previews per identity (default: 1200 a minute, 120 at once).
+    pub preview: RateBudget,
+    /// Registrations per client address (default: 30 a minute, 10 at once).
+    pub register: RateBudget,
+}
+
+impl RatePolicy {
+    /// Bursts of a third of a minute's creates and a tenth of a minute's previews.
+    pub fn new(creates_per_minute: u32, previews_per_minute: u32) -> Self {
+        let creates = creates_per_minute.max(1);
+        let previews = previews_per_minute.max(1);
+        Self {
+            create: RateBudget { burst: (creates / 3).max(1), per_minute: creates },
+            preview: RateBudget { burst: (previews / 10).max(1), per_minute: previews },
+            register: RateBudget { burst: 10, per_minute: 30 },
+        }
+    }
+
+    fn budget(&self, what: RateLimited) -> RateBudget {
+        match what {
+            RateLimited::Create => self.create,
+            RateLimited::Preview => self.preview,
+            RateLimited::Register => self.register,
+        }
+    }
+}
+
+impl Default for RatePolicy {
+    fn default() -> Self {
+        Self::new(60, 1200)
+    }
 }
 
 impl AppState {
-    /// Takes one request from `key`'s bucket of `limiter`, or answers 429.
-    pub fn rate_limit<K: std::hash::Hash + Eq + Clone>(
-        &self,
-        limiter: &crate::RateLimiter<K>,
-        key: &K,
-    ) -> Result<(), crate::ApiError> {
-        limiter.check(key, self.pipeline.clock.now_ms()).map_err(|retry_after| {
-            crate::ApiError::rate_limited("too many requests; slow down", retry_after)
-        })
+    /// Takes one `what` request from `who`'s budget, or answers 429.
+    pub async fn rate_limit(&self, what: RateLimited, who: &str) -> Result<(), crate::ApiError> {
+        let key = format!("{}:{who}", what.prefix());
+        let budget = self.settings.rates.budget(what);
+        match self.limits.take(&key, budget, self.pipeline.clock.now_ms()).await? {
+            Admission::Admitted => Ok(()),
+            Admission::Refused { retry_after_secs } => {
+                Err(crate::ApiError::rate_limited("too many requests; slow down", retry_after_secs))
+            }
+        }
     }
 }

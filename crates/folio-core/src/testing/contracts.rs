@@ -16,7 +16,11 @@ use crate::functions::{
 };
 use crate::ids::{DocumentId, IdentityId, ObjectKey, ObjectKind};
 use crate::pipeline::Pipeline;
-use crate::ports::{Applied, DocumentIndex, EventLog, IndexChange, IndexQuery, ObjectChange};
+use crate::ports::{
+    Admission, Applied, DocumentIndex, DownloadRefused, DownloadRequest, DownloadVerifier,
+    EventLog, IdempotencyRecord, IdempotencyStore, IndexChange, IndexQuery, Lease, ObjectChange,
+    RateBudget, RateLimits, SecretStore, UrlSigner,
+};
 use crate::{Error, Result};
 
 fn ok<T>(result: Result<T>) -> T {
@@ -335,4 +339,190 @@ pub async fn check_pipeline_flow(pipeline: &Pipeline) {
             "{kind:?} removed"
         );
     }
+}
+
+/// The [`IdempotencyStore`] contract: the first binding wins for its (identity, key) until it
+/// expires, identities are independent, concurrent binds agree, purge removes old bindings.
+pub async fn check_idempotency_store(store: Arc<dyn IdempotencyStore>) {
+    let alice = IdentityId::derive("https://contract.test", "alice");
+    let bob = IdentityId::derive("https://contract.test", "bob");
+    let binding = |seed: u64, body: &str, at: i64| IdempotencyRecord {
+        document: DocumentId::at(1_700_000_000_000 + seed),
+        body_sha256: body.to_owned(),
+        created_ms: at,
+    };
+    let first = binding(1, "aaaa", 1_000);
+    assert_eq!(ok(store.bind(&alice, "k", &first, 0).await), first, "a new key binds");
+    let second = binding(2, "bbbb", 2_000);
+    assert_eq!(ok(store.bind(&alice, "k", &second, 0).await), first, "the first binding wins");
+    assert_eq!(ok(store.bind(&bob, "k", &second, 0).await), second, "identities are apart");
+    assert_eq!(
+        ok(store.bind(&alice, "k", &second, 1_500).await),
+        second,
+        "an expired binding is replaced"
+    );
+    assert_eq!(ok(store.bind(&alice, "k", &first, 1_500).await), second, "…and then wins");
+
+    let tries = (0..8u64).map(|n| {
+        let store = Arc::clone(&store);
+        let proposal = binding(10 + n, &format!("body {n}"), 5_000);
+        async move { ok(store.bind(&alice, "raced", &proposal, 0).await) }
+    });
+    let answers = futures::future::join_all(tries).await;
+    assert!(answers.windows(2).all(|w| w[0] == w[1]), "concurrent binds agree: {answers:?}");
+
+    assert!(ok(store.purge(3_000).await) >= 2, "bindings made before 3 s are purged");
+    let fresh = binding(30, "cccc", 9_000);
+    assert_eq!(ok(store.bind(&bob, "k", &fresh, 0).await), fresh, "a purged key binds anew");
+    assert_eq!(ok(store.bind(&alice, "raced", &fresh, 0).await), answers[0], "newer ones stay");
+}
+
+/// The [`SecretStore`] contract: a secret is created once with the length asked for and then
+/// always the same bytes; names are independent; concurrent first calls agree.
+pub async fn check_secret_store(store: Arc<dyn SecretStore>) {
+    let first = ok(store.get_or_create("contract-a", 32).await);
+    assert_eq!(first.len(), 32);
+    assert_eq!(ok(store.get_or_create("contract-a", 32).await), first, "the same bytes again");
+    let other = ok(store.get_or_create("contract-b", 16).await);
+    assert_eq!(other.len(), 16);
+    assert_ne!(other, first[..16], "names are independent");
+    let tries = (0..8).map(|_| {
+        let store = Arc::clone(&store);
+        async move { ok(store.get_or_create("contract-raced", 32).await) }
+    });
+    let answers = futures::future::join_all(tries).await;
+    assert!(answers.windows(2).all(|w| w[0] == w[1]), "concurrent first calls agree");
+}
+
+/// The query parameter `name` of a URL, decoded.
+fn query_param(url: &str, name: &str) -> String {
+    let query = url.split_once('?').map(|(_, q)| q).unwrap_or_default();
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| {
+            percent_encoding::percent_decode_str(value).decode_utf8_lossy().into_owned()
+        })
+        .unwrap_or_default()
+}
+
+/// The contract of download URLs a shape serves itself: a [`UrlSigner`]'s URL verifies with its
+/// [`DownloadVerifier`] until it expires, and not with any part altered. (Over HTTP, the API
+/// tests fetch them.)
+pub fn check_signed_downloads(signer: &dyn UrlSigner, verifier: &dyn DownloadVerifier) {
+    let key = ObjectKey::new(
+        IdentityId::derive("https://contract.test", "alice"),
+        DocumentId::at(1_700_000_000_000),
+        ObjectKind::Pdf,
+    );
+    let other = ObjectKey::new(
+        IdentityId::derive("https://contract.test", "bob"),
+        key.document,
+        ObjectKind::Pdf,
+    );
+    let url = signer.sign(&key, 1_000, "Report & notes ü.pdf");
+    let path = url.split_once('?').map_or(url.as_str(), |(p, _)| p);
+    let path_key = path.rsplit_once("/files/").map_or(path, |(_, k)| k).to_owned();
+    assert_eq!(path_key, key.to_string(), "the URL names the object: {url}");
+    let (exp, name, sig) =
+        (query_param(&url, "exp"), query_param(&url, "name"), query_param(&url, "sig"));
+    assert_eq!(name, "Report & notes ü.pdf", "the URL carries the file name: {url}");
+    let request =
+        DownloadRequest { method: "GET", key: &path_key, exp: &exp, file_name: &name, sig: &sig };
+    assert_eq!(verifier.verify(&request, 999), Ok(()));
+    assert_eq!(verifier.verify(&request, 1_000), Ok(()), "valid through its expiry second");
+    assert_eq!(verifier.verify(&request, 1_001), Err(DownloadRefused::Expired));
+    let other_key = other.to_string();
+    let altered = [
+        DownloadRequest { key: &other_key, ..request },
+        DownloadRequest { exp: "2000", ..request },
+        DownloadRequest { file_name: "evil.exe", ..request },
+        DownloadRequest { method: "DELETE", ..request },
+        DownloadRequest { sig: "AAAA", ..request },
+        DownloadRequest { sig: "%%%", ..request },
+        DownloadRequest { exp: "soon", ..request },
+    ];
+    for request in altered {
+        assert_eq!(verifier.verify(&request, 999), Err(DownloadRefused::Invalid), "{request:?}");
+    }
+}
+
+/// The [`RateLimits`] contract: atomic takes (N concurrent takes against a budget of k admit
+/// exactly k), a retry-after on refusal, refills at the budget's rate up to its burst, and
+/// independent keys.
+pub async fn check_rate_limits(limits: Arc<dyn RateLimits>) {
+    let budget = RateBudget { burst: 5, per_minute: 60 };
+    let now = 1_700_000_000_000;
+    let tries = (0..12).map(|_| {
+        let limits = Arc::clone(&limits);
+        async move { ok(limits.take("contract:raced", budget, now).await) }
+    });
+    let answers = futures::future::join_all(tries).await;
+    let admitted = answers.iter().filter(|a| **a == Admission::Admitted).count();
+    assert_eq!(admitted, 5, "12 concurrent takes against a burst of 5: {answers:?}");
+    assert!(
+        answers.iter().all(|a| match a {
+            Admission::Admitted => true,
+            Admission::Refused { retry_after_secs } => (1..=60).contains(retry_after_secs),
+        }),
+        "refusals say when to come back: {answers:?}"
+    );
+    assert_eq!(
+        ok(limits.take("contract:other", budget, now).await),
+        Admission::Admitted,
+        "keys are independent"
+    );
+    // 60 a minute: one more a second later, and only one.
+    assert_eq!(ok(limits.take("contract:raced", budget, now + 1_000).await), Admission::Admitted);
+    assert!(matches!(
+        ok(limits.take("contract:raced", budget, now + 1_000).await),
+        Admission::Refused { .. }
+    ));
+    // An hour later the bucket is full again, but no fuller than its burst.
+    let later = now + 3_600_000;
+    let mut admitted = 0;
+    for _ in 0..8 {
+        if ok(limits.take("contract:raced", budget, later).await) == Admission::Admitted {
+            admitted += 1;
+        }
+    }
+    assert_eq!(admitted, 5, "a rested bucket holds its burst");
+}
+
+/// The [`Lease`] contract: one holder at a time, renewals, lapses after the TTL, release, and
+/// exactly one winner among concurrent attempts.
+pub async fn check_lease(lease: Arc<dyn Lease>) {
+    let now = 1_700_000_000_000;
+    let ttl = 30_000;
+    assert!(ok(lease.try_hold("contract", "a", ttl, now).await), "a free lease is granted");
+    assert!(!ok(lease.try_hold("contract", "b", ttl, now + 1).await), "one holder at a time");
+    assert!(ok(lease.try_hold("contract", "a", ttl, now + 20_000).await), "the holder renews");
+    assert!(
+        !ok(lease.try_hold("contract", "b", ttl, now + 40_000).await),
+        "a renewal extends the lease"
+    );
+    assert!(ok(lease.try_hold("contract", "b", ttl, now + 50_001).await), "a lapsed lease moves");
+    assert!(
+        !ok(lease.try_hold("contract", "a", ttl, now + 50_002).await),
+        "the old holder lost it"
+    );
+    ok(lease.release("contract", "a").await);
+    assert!(
+        !ok(lease.try_hold("contract", "a", ttl, now + 50_003).await),
+        "only its holder releases"
+    );
+    ok(lease.release("contract", "b").await);
+    assert!(
+        ok(lease.try_hold("contract", "a", ttl, now + 50_004).await),
+        "a released lease is free"
+    );
+    assert!(ok(lease.try_hold("other", "b", ttl, now).await), "leases are independent");
+
+    let tries = (0..8).map(|n| {
+        let lease = Arc::clone(&lease);
+        async move { ok(lease.try_hold("contract-raced", &format!("holder {n}"), ttl, now).await) }
+    });
+    let granted = futures::future::join_all(tries).await.into_iter().filter(|g| *g).count();
+    assert_eq!(granted, 1, "exactly one of eight concurrent holders wins");
 }

@@ -14,9 +14,9 @@ use crate::event::{ObjectEvent, Sequencer};
 use crate::ids::{DocumentId, IdentityId};
 use crate::pipeline::{Pipeline, Settings};
 use crate::ports::{
-    Applied, Clock, DeadLetter, Delivery, DocumentIndex, EventLog, HtmlPreview, IndexChange,
-    IndexQuery, ObjectChange, RecordPage, RenderRequest, RenderedPages, RenderedPdf, Renderer,
-    fold_title,
+    Applied, Clock, DeadLetter, Delivery, DocumentIndex, EventLog, HtmlPreview, IdempotencyRecord,
+    IdempotencyStore, IndexChange, IndexQuery, ObjectChange, RecordPage, RenderRequest,
+    RenderedPages, RenderedPdf, Renderer, SecretStore, fold_title,
 };
 use crate::publishing::{EventFilter, PublishingStore};
 use crate::{Error, Result};
@@ -248,6 +248,64 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now_ms(&self) -> i64 {
         self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Idempotency keys in memory.
+#[derive(Debug, Default)]
+pub struct MemoryIdempotency {
+    bindings: Mutex<BTreeMap<(IdentityId, String), IdempotencyRecord>>,
+}
+
+#[async_trait]
+impl IdempotencyStore for MemoryIdempotency {
+    async fn bind(
+        &self,
+        identity: &IdentityId,
+        key: &str,
+        proposed: &IdempotencyRecord,
+        expired_before_ms: i64,
+    ) -> Result<IdempotencyRecord> {
+        let mut bindings = lock(&self.bindings);
+        let slot = bindings.entry((*identity, key.to_owned())).or_insert_with(|| proposed.clone());
+        if slot.created_ms < expired_before_ms {
+            *slot = proposed.clone();
+        }
+        Ok(slot.clone())
+    }
+
+    async fn purge(&self, before_ms: i64) -> Result<u64> {
+        let mut bindings = lock(&self.bindings);
+        let before = bindings.len();
+        bindings.retain(|_, record| record.created_ms >= before_ms);
+        Ok((before - bindings.len()) as u64)
+    }
+}
+
+/// Secrets in memory, made from a counter-seeded hash (tests need no real randomness; every
+/// name gets different bytes).
+#[derive(Debug, Default)]
+pub struct MemorySecrets {
+    secrets: Mutex<BTreeMap<String, Vec<u8>>>,
+}
+
+#[async_trait]
+impl SecretStore for MemorySecrets {
+    async fn get_or_create(&self, name: &str, len: usize) -> Result<Vec<u8>> {
+        use sha2::{Digest, Sha256};
+        let mut secrets = lock(&self.secrets);
+        let secret = secrets.entry(name.to_owned()).or_insert_with(|| {
+            let mut bytes = Vec::with_capacity(len);
+            let mut block = 0u64;
+            while bytes.len() < len {
+                let digest = Sha256::digest(format!("{name}/{block}/{}", uuid::Uuid::new_v4()));
+                bytes.extend_from_slice(&digest);
+                block += 1;
+            }
+            bytes.truncate(len);
+            bytes
+        });
+        Ok(secret.clone())
     }
 }
 

@@ -5,8 +5,11 @@ mod contracts;
 mod fakes;
 
 pub use contracts::{
-    check_document_index, check_event_log, check_pipeline_flow, check_publishing_store,
+    check_document_index, check_event_log, check_idempotency_store, check_lease,
+    check_pipeline_flow, check_publishing_store, check_rate_limits, check_secret_store,
+    check_signed_downloads,
 };
 pub use fakes::{
-    FakeRenderer, ManualClock, MemoryEventLog, MemoryIndex, TEST_URL_SECRET, memory_pipeline,
+    FakeRenderer, ManualClock, MemoryEventLog, MemoryIdempotency, MemoryIndex, MemorySecrets,
+    TEST_URL_SECRET, memory_pipeline,
 };

@@ -140,8 +140,12 @@ async fn background_tasks_index_and_reconcile_until_shut_down() {
         RetryPolicy::default(),
         shutdown.clone(),
     ));
-    let reconciler =
-        tokio::spawn(folio_core::run_reconciler(p.clone(), Duration::from_millis(50), shutdown));
+    let reconciler = tokio::spawn(folio_core::run_reconciler(
+        p.clone(),
+        Arc::new(folio_core::MemoryLease::default()),
+        Duration::from_millis(50),
+        shutdown,
+    ));
     let created =
         create_pdf(&p, &me, CreateRequest { markdown: "# Live".into(), ..Default::default() })
             .await;
@@ -168,4 +172,20 @@ async fn background_tasks_index_and_reconcile_until_shut_down() {
         tokio::time::timeout(Duration::from_secs(10), reconciler).await.is_ok(),
         "reconciler stops"
     );
+}
+
+#[tokio::test]
+async fn one_process_at_a_time_reconciles() {
+    let (p, clock) = pipeline();
+    let lease = folio_core::MemoryLease::default();
+    let ttl = Duration::from_secs(60);
+    let first = folio_core::reconcile_once(&p, &lease, "first", ttl).await;
+    assert!(matches!(first, Ok(Some(_))), "{first:?}");
+    let second = folio_core::reconcile_once(&p, &lease, "second", ttl).await;
+    assert!(matches!(second, Ok(None)), "the lease is held: {second:?}");
+    assert!(matches!(folio_core::reconcile_once(&p, &lease, "first", ttl).await, Ok(Some(_))));
+    // The first process stops renewing (it died): the lease lapses and moves.
+    clock.advance(Duration::from_secs(61));
+    assert!(matches!(folio_core::reconcile_once(&p, &lease, "second", ttl).await, Ok(Some(_))));
+    assert!(matches!(folio_core::reconcile_once(&p, &lease, "first", ttl).await, Ok(None)));
 }

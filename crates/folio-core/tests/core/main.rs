@@ -3,6 +3,7 @@
 
 mod events;
 mod flow;
+mod shared_state;
 
 use std::sync::Arc;
 

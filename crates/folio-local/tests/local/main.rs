@@ -8,11 +8,14 @@ use std::sync::Arc;
 use folio_core::functions::{CreateRequest, QueryParams, create_pdf, query_documents};
 use folio_core::ports::{Clock, EventLog, SecretStore, SystemClock};
 use folio_core::testing::{
-    FakeRenderer, ManualClock, check_document_index, check_event_log, check_pipeline_flow,
-    check_publishing_store,
+    FakeRenderer, ManualClock, check_document_index, check_event_log, check_idempotency_store,
+    check_pipeline_flow, check_publishing_store, check_secret_store, check_signed_downloads,
 };
 use folio_core::{EventFilter, IdentityId, PublishingStore, RetryPolicy, Settings, dispatch_due};
-use folio_local::{Database, Durability, Embedded, SqliteEventLog, SqliteIndex, SyncedStore};
+use folio_local::{
+    Database, Durability, Embedded, SqliteEventLog, SqliteIdempotency, SqliteIndex, SqliteSecrets,
+    SyncedStore,
+};
 
 fn temp() -> tempfile::TempDir {
     tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"))
@@ -28,6 +31,22 @@ async fn database(dir: &tempfile::TempDir) -> Database {
 async fn sqlite_index_passes_the_index_contract() {
     let dir = temp();
     check_document_index(Arc::new(SqliteIndex::new(database(&dir).await))).await;
+}
+
+#[tokio::test]
+async fn sqlite_idempotency_and_secrets_pass_their_contracts() {
+    let dir = temp();
+    let database = database(&dir).await;
+    check_idempotency_store(Arc::new(SqliteIdempotency::new(database.clone()))).await;
+    check_secret_store(Arc::new(SqliteSecrets::new(database))).await;
+}
+
+#[tokio::test]
+async fn the_embedded_download_urls_pass_their_contract() {
+    let dir = temp();
+    let embedded = Embedded::open(dir.path(), Durability::Relaxed, Arc::new(SystemClock)).await;
+    let embedded = embedded.unwrap_or_else(|e| panic!("{e}"));
+    check_signed_downloads(embedded.signer.as_ref(), embedded.signer.as_ref());
 }
 
 #[tokio::test]

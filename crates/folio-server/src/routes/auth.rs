@@ -145,7 +145,7 @@ pub async fn register(
     ClientAddr(client): ClientAddr,
     body: ApiJson<Credentials>,
 ) -> Result<Response, ApiError> {
-    state.rate_limit(&state.register_limit, &client)?;
+    state.rate_limit(crate::RateLimited::Register, &client).await?;
     let user = state.pool.register(&body.value.email, &body.value.password).await?;
     let payload = serde_json::json!({
         "user_id": user.id,

@@ -40,7 +40,7 @@ pub async fn create(
     headers: HeaderMap,
     body: ApiJson<CreateRequest>,
 ) -> Result<Response, ApiError> {
-    state.rate_limit(&state.create_limit, &caller.identity)?;
+    state.rate_limit(crate::RateLimited::Create, &caller.identity.to_string()).await?;
     let pipeline = &state.pipeline;
     let created = match idempotency_key(&headers)? {
         None => create_pdf(pipeline, &caller.identity, body.value).await?,

@@ -45,12 +45,12 @@ pub struct PagesPreviewBody {
 }
 
 /// What both previews do first: the caller's rate limit, then the render request.
-fn admit(
+async fn admit(
     state: &AppState,
     caller: &folio_auth::Verified,
     request: PreviewRequest,
 ) -> Result<RenderRequest, ApiError> {
-    state.rate_limit(&state.preview_limit, &caller.identity)?;
+    state.rate_limit(crate::RateLimited::Preview, &caller.identity.to_string()).await?;
     Ok(RenderRequest {
         markdown: request.markdown,
         title: request.title,
@@ -67,7 +67,7 @@ pub async fn html(
     Caller(caller): Caller,
     body: ApiJson<PreviewRequest>,
 ) -> Result<Response, ApiError> {
-    let request = admit(&state, &caller, body.value)?;
+    let request = admit(&state, &caller, body.value).await?;
     let preview = state.pipeline.renderer.html(request).await?;
     Ok(Json(HtmlPreviewBody { html: preview.html, warnings: preview.warnings }).into_response())
 }
@@ -79,7 +79,7 @@ pub async fn pages(
     Caller(caller): Caller,
     body: ApiJson<PreviewRequest>,
 ) -> Result<Response, ApiError> {
-    let request = admit(&state, &caller, body.value)?;
+    let request = admit(&state, &caller, body.value).await?;
     if request.markdown.trim().is_empty() {
         return Err(ApiError::invalid("the markdown is empty"));
     }

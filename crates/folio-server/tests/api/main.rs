@@ -84,9 +84,7 @@ impl TestApp {
             idempotency: embedded.idempotency.clone(),
             settings: ServerSettings::default(),
             metrics: Default::default(),
-            create_limit: Arc::new(folio_server::RateLimiter::new(20, 60)),
-            preview_limit: Arc::new(folio_server::RateLimiter::new(120, 1200)),
-            register_limit: Arc::new(folio_server::RateLimiter::new(10, 30)),
+            limits: Arc::new(folio_core::MemoryRateLimits::default()),
         };
         let listener =
             tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));

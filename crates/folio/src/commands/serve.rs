@@ -182,18 +182,11 @@ pub async fn run(settings: ServeSettings) -> Result<(), Failure> {
         settings: ServerSettings {
             secure_cookies: args.secure_cookies,
             trusted_proxies: args.trusted_proxies.clone(),
+            rates: folio_server::RatePolicy::new(args.creates_per_minute, args.previews_per_minute),
             ..ServerSettings::default()
         },
         metrics: Default::default(),
-        create_limit: Arc::new(folio_server::RateLimiter::new(
-            (args.creates_per_minute / 3).max(1),
-            args.creates_per_minute,
-        )),
-        preview_limit: Arc::new(folio_server::RateLimiter::new(
-            (args.previews_per_minute / 10).max(1),
-            args.previews_per_minute,
-        )),
-        register_limit: Arc::new(folio_server::RateLimiter::new(10, 30)),
+        limits: Arc::new(folio_core::MemoryRateLimits::default()),
     };
 
     let listener = tokio::net::TcpListener::bind(&args.listen).await.map_err(|e| {
@@ -211,8 +204,12 @@ pub async fn run(settings: ServeSettings) -> Result<(), Failure> {
         RetryPolicy::default(),
         shutdown.clone(),
     ));
-    let reconciler =
-        tokio::spawn(run_reconciler(data.pipeline.clone(), RECONCILE_EVERY, shutdown.clone()));
+    let reconciler = tokio::spawn(run_reconciler(
+        data.pipeline.clone(),
+        Arc::new(folio_core::MemoryLease::default()),
+        RECONCILE_EVERY,
+        shutdown.clone(),
+    ));
     let housekeeping = tokio::spawn(housekeeping(data.embedded.clone(), shutdown));
     let result =
         folio_server::serve(listener, folio_server::router(state), shutdown_signal()).await;
