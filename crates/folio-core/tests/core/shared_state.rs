@@ -105,7 +105,6 @@ struct NamelessSigner(HmacSigner);
 
 impl folio_core::ports::UrlSigner for NamelessSigner {
     fn sign(&self, key: &folio_core::ObjectKey, expires_unix: i64, file_name: &str) -> String {
-        use folio_core::ports::UrlSigner as _;
         let _ = file_name;
         let url = self.0.sign(key, expires_unix, "document.pdf");
         url.replace("name=document.pdf", "name=Report%20%26%20notes%20%C3%BC.pdf")
