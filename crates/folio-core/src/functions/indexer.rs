@@ -23,14 +23,27 @@ pub enum IndexOutcome {
     Stale,
 }
 
-/// Indexes every event of an S3 notification (the Lambda entry point's input).
+/// What indexing one record of a notification did: each record succeeds or fails on its own,
+/// so a function runtime can report exactly the failed ones for retry (a Lambda's
+/// `batchItemFailures`) and acknowledge the rest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordOutcome {
+    /// The record's event.
+    pub event: ObjectEvent,
+    /// What indexing it did, or why it failed.
+    pub result: Result<IndexOutcome>,
+}
+
+/// Indexes every record of an S3 notification (the Lambda entry point's input). Fails as a
+/// whole only when the notification cannot be read; a failing record does not stop the others.
 pub async fn index_notification(
     pipeline: &Pipeline,
     notification: &S3Notification,
-) -> Result<Vec<IndexOutcome>> {
+) -> Result<Vec<RecordOutcome>> {
     let mut outcomes = Vec::new();
     for event in notification.events()? {
-        outcomes.push(index_object_event(pipeline, &event).await?);
+        let result = index_object_event(pipeline, &event).await;
+        outcomes.push(RecordOutcome { event, result });
     }
     Ok(outcomes)
 }

@@ -13,7 +13,7 @@ pub use crate::options::CreateOptions;
 pub use create::{CreateRequest, Created, MAX_TITLE_CHARS, create_pdf, create_pdf_with_id};
 pub use documents::{delete_document, download_pdf, get_document, get_source, stored_document};
 pub use idempotent::{IdempotencyKey, create_pdf_once};
-pub use indexer::{IndexOutcome, index_notification, index_object_event};
+pub use indexer::{IndexOutcome, RecordOutcome, index_notification, index_object_event};
 pub use query::{DocumentPage, DocumentSummary, QueryParams, query_documents};
 pub use reindex::{ReindexReport, reindex};
 

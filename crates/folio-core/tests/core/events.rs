@@ -203,3 +203,25 @@ async fn an_index_failing_five_times_then_succeeding_yields_one_record() {
     );
     assert!(p.events.dead_letters().await.unwrap_or_default().is_empty());
 }
+
+#[tokio::test]
+async fn a_failing_record_of_a_notification_fails_alone() {
+    let (p, _) = pipeline();
+    let me = IdentityId::derive("https://t", "batch");
+    let good =
+        create_pdf(&p, &me, CreateRequest { markdown: "# Good".into(), ..Default::default() })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    // A PDF without its manifest: not what folio writes, so its record cannot be indexed.
+    let broken = ObjectKey::new(me, folio_core::DocumentId::new(), ObjectKind::Pdf);
+    let _ = p.objects.put(&broken.path(), PutPayload::from_static(b"%PDF-")).await;
+    let good_key = ObjectKey::new(me, good.document.id, ObjectKind::Pdf);
+    let mut notification = S3Notification::single(&event(Change::Created, &broken, 1), "b");
+    let second = S3Notification::single(&event(Change::Created, &good_key, 2), "b");
+    notification.records.extend(second.records);
+    let outcomes = index_notification(&p, &notification).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(outcomes.len(), 2);
+    assert_eq!(outcomes[0].event.key, broken.to_string());
+    assert!(matches!(outcomes[0].result, Err(folio_core::Error::Corrupt(_))), "{outcomes:?}");
+    assert_eq!(outcomes[1].result, Ok(IndexOutcome::Upserted), "the next record is indexed");
+}
