@@ -4,7 +4,7 @@
 //! its parallel work, and the page preview's), no network. Everything a
 //! document may show — fonts, images — is handed in or embedded. User text never becomes Typst
 //! code: the translator emits every text node of the markdown AST as a Typst string literal, and
-//! the compiler runs in a [`world`] that serves nothing but the generated source, the embedded
+//! the compiler runs in a `world` that serves nothing but the generated source, the embedded
 //! fonts and the caller's assets.
 //!
 //! Typst cannot be cancelled and has no memory limit, so this crate bounds what it can before

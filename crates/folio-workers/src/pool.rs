@@ -361,7 +361,7 @@ impl WorkerPool {
         self.run_for(job, Ticket { owner: None, lane: Lane::Create }).await
     }
 
-    /// Runs `ticket`'s job once it has a place (see [`Self::place`]), preferring the idle worker
+    /// Runs `ticket`'s job once it has a place (in line, fairly, when every worker is busy), preferring the idle worker
     /// that last ran a job of the same identity (successive previews stay on a warm worker).
     pub async fn run_for(&self, job: &Job, ticket: Ticket) -> Result<Answer> {
         let _place = self.place(ticket).await?;
