@@ -8,7 +8,7 @@ use tokio::sync::watch;
 use crate::functions::index_object_event;
 use std::sync::Arc;
 
-use crate::ports::{Delivery, Lease};
+use crate::ports::{Delivery, EventQueue, Lease};
 use crate::{Error, Pipeline, Result};
 
 /// How failures are retried.
@@ -51,21 +51,25 @@ pub struct DispatchReport {
 }
 
 /// Delivers every event that is due now, once; returns what happened.
-pub async fn dispatch_due(pipeline: &Pipeline, policy: &RetryPolicy) -> Result<DispatchReport> {
+pub async fn dispatch_due(
+    pipeline: &Pipeline,
+    queue: &dyn EventQueue,
+    policy: &RetryPolicy,
+) -> Result<DispatchReport> {
     let mut report = DispatchReport::default();
     loop {
-        let batch = pipeline.events.receive(64).await?;
+        let batch = queue.receive(64).await?;
         if batch.is_empty() {
             return Ok(report);
         }
         let mut handled = Vec::with_capacity(batch.len());
         for delivery in batch {
-            if deliver(pipeline, policy, &delivery, &mut report).await? {
+            if deliver(pipeline, queue, policy, &delivery, &mut report).await? {
                 handled.push(delivery);
             }
         }
         // One acknowledgement per batch: with a durable log that is one sync, not one per event.
-        pipeline.events.ack_all(&handled).await?;
+        queue.ack_all(&handled).await?;
         report.delivered += handled.len();
     }
 }
@@ -73,6 +77,7 @@ pub async fn dispatch_due(pipeline: &Pipeline, policy: &RetryPolicy) -> Result<D
 /// Delivers one event; returns whether it was handled (and so is to be acknowledged).
 async fn deliver(
     pipeline: &Pipeline,
+    queue: &dyn EventQueue,
     policy: &RetryPolicy,
     delivery: &Delivery,
     report: &mut DispatchReport,
@@ -83,14 +88,11 @@ async fn deliver(
     };
     if is_poison(&err) || delivery.attempt >= policy.max_attempts {
         tracing::warn!(key = %delivery.event.key, attempt = delivery.attempt, error = %err, "event dead-lettered");
-        pipeline.events.dead_letter(delivery, &err.to_string()).await?;
+        queue.dead_letter(delivery, &err.to_string()).await?;
         report.dead_lettered += 1;
     } else {
         tracing::debug!(key = %delivery.event.key, attempt = delivery.attempt, error = %err, "event will be retried");
-        pipeline
-            .events
-            .retry_later(delivery, policy.delay(delivery.attempt), &err.to_string())
-            .await?;
+        queue.retry_later(delivery, policy.delay(delivery.attempt), &err.to_string()).await?;
         report.retried += 1;
     }
     Ok(false)
@@ -104,6 +106,7 @@ fn is_poison(err: &Error) -> bool {
 /// Runs until `shutdown` turns true: delivers due events, then waits for new ones.
 pub async fn run_dispatcher(
     pipeline: Pipeline,
+    queue: Arc<dyn EventQueue>,
     policy: RetryPolicy,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -111,12 +114,12 @@ pub async fn run_dispatcher(
         if *shutdown.borrow() {
             return;
         }
-        if let Err(err) = dispatch_due(&pipeline, &policy).await {
+        if let Err(err) = dispatch_due(&pipeline, queue.as_ref(), &policy).await {
             tracing::warn!(error = %err, "event dispatch failed; retrying shortly");
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
         tokio::select! {
-            () = pipeline.events.wait(Duration::from_secs(1)) => {}
+            () = queue.wait(Duration::from_secs(1)) => {}
             _ = shutdown.changed() => {}
         }
     }

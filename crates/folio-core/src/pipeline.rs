@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use object_store::ObjectStore;
 
-use crate::ports::{Clock, DocumentIndex, EventLog, Renderer, UrlSigner};
+use crate::ports::{Clock, DocumentIndex, EventPublisher, Renderer, UrlSigner};
 
 /// Limits and lifetimes of the functions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,8 +36,8 @@ pub struct Pipeline {
     pub objects: Arc<dyn ObjectStore>,
     /// The document index.
     pub index: Arc<dyn DocumentIndex>,
-    /// The event log (reconciliation publishes repairs through it).
-    pub events: Arc<dyn EventLog>,
+    /// Where events are published (reconciliation publishes repairs through it).
+    pub events: Arc<dyn EventPublisher>,
     /// The renderer.
     pub renderer: Arc<dyn Renderer>,
     /// Signs download URLs.

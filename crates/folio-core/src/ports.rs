@@ -149,15 +149,24 @@ pub struct DeadLetter {
     pub error: String,
 }
 
-/// The event log: where object events are published and from which the indexer consumes them.
+/// Where object events are published: the objects wrapper after each watched write, and
+/// `reindex` for repairs. (On AWS, S3 publishes its own notifications and nothing of folio's
+/// publishes.)
 ///
 /// Contract: [`publish`](Self::publish) is durable when it returns and assigns a sequencer
-/// that is greater than that of every earlier event on the same key. Delivery is at least once:
-/// a received event comes back (after `retry_after`) until it is acked or dead-lettered.
+/// that is greater than that of every earlier event on the same key.
 #[async_trait]
-pub trait EventLog: Send + Sync + 'static {
+pub trait EventPublisher: Send + Sync + 'static {
     /// Records an event; returns it with its sequencer.
     async fn publish(&self, change: ObjectChange) -> Result<ObjectEvent>;
+}
+
+/// Where the dispatcher takes object events from, and what `folio events` inspects.
+///
+/// Contract: delivery is at least once: a received event comes back (after `retry_after`) until
+/// it is acked or dead-lettered; parked events come back only when replayed.
+#[async_trait]
+pub trait EventQueue: Send + Sync + 'static {
     /// Takes up to `max` events that are due, oldest first, without waiting.
     async fn receive(&self, max: usize) -> Result<Vec<Delivery>>;
     /// Waits until events may be due (or `timeout` passes).
@@ -182,6 +191,12 @@ pub trait EventLog: Send + Sync + 'static {
     /// Events published and not yet acked or parked.
     async fn pending(&self) -> Result<u64>;
 }
+
+/// Both halves in one store (the embedded outbox, a NATS stream): what the event-log suite
+/// checks end to end.
+pub trait EventLog: EventPublisher + EventQueue {}
+
+impl<T: EventPublisher + EventQueue> EventLog for T {}
 
 /// Signs download URLs for objects.
 ///

@@ -16,7 +16,7 @@ use object_store::{
 };
 
 use crate::event::Change;
-use crate::ports::{EventLog, ObjectChange};
+use crate::ports::{EventPublisher, ObjectChange};
 
 /// Which keys raise events, like an S3 notification's prefix and suffix filter. folio watches
 /// `ugc/` + `.pdf`: one event per document change, and the indexer acts on PDFs only anyway.
@@ -46,7 +46,7 @@ impl EventFilter {
 /// retry) and the object exists without an event: reconciliation (`reindex`) repairs that.
 pub struct PublishingStore {
     inner: Arc<dyn ObjectStore>,
-    events: Arc<dyn EventLog>,
+    events: Arc<dyn EventPublisher>,
     filter: EventFilter,
 }
 
@@ -54,7 +54,7 @@ impl PublishingStore {
     /// Wraps `inner`, publishing to `events` for keys `filter` watches.
     pub fn new(
         inner: Arc<dyn ObjectStore>,
-        events: Arc<dyn EventLog>,
+        events: Arc<dyn EventPublisher>,
         filter: EventFilter,
     ) -> Self {
         Self { inner, events, filter }
@@ -205,7 +205,7 @@ struct PublishingUpload {
     upload: Box<dyn MultipartUpload>,
     location: Path,
     size: u64,
-    events: Arc<dyn EventLog>,
+    events: Arc<dyn EventPublisher>,
     watched: bool,
 }
 

@@ -48,7 +48,9 @@ async fn create_overhead(durability: Durability, n: usize) {
         let request = CreateRequest { markdown: markdown_2kb(i), ..Default::default() };
         let start = Instant::now();
         create_pdf(&pipeline, &me, request).await.expect("create");
-        dispatch_due(&pipeline, &RetryPolicy::default()).await.expect("dispatch");
+        dispatch_due(&pipeline, embedded.events.as_ref(), &RetryPolicy::default())
+            .await
+            .expect("dispatch");
         samples.push(start.elapsed());
     }
     println!(
@@ -67,7 +69,9 @@ async fn indexer_throughput(durability: Durability, n: usize) {
         create_pdf(&pipeline, &me, request).await.expect("create");
     }
     let start = Instant::now();
-    let report = dispatch_due(&pipeline, &RetryPolicy::default()).await.expect("dispatch");
+    let report = dispatch_due(&pipeline, embedded.events.as_ref(), &RetryPolicy::default())
+        .await
+        .expect("dispatch");
     let elapsed = start.elapsed();
     assert_eq!(report.delivered, n);
     println!(

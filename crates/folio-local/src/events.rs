@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use folio_core::event::{Change, ObjectEvent, Sequencer};
 use folio_core::functions::rfc3339;
-use folio_core::ports::{Clock, DeadLetter, Delivery, EventLog, ObjectChange};
+use folio_core::ports::{Clock, DeadLetter, Delivery, EventPublisher, EventQueue, ObjectChange};
 use folio_core::{Error, Result};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
@@ -73,7 +73,7 @@ fn row_id(delivery: &Delivery) -> Result<i64> {
 }
 
 #[async_trait]
-impl EventLog for SqliteEventLog {
+impl EventPublisher for SqliteEventLog {
     async fn publish(&self, change: ObjectChange) -> Result<ObjectEvent> {
         let time = rfc3339(self.clock.now_ms());
         let id: i64 = sqlx::query_scalar(
@@ -97,7 +97,10 @@ impl EventLog for SqliteEventLog {
             time,
         })
     }
+}
 
+#[async_trait]
+impl EventQueue for SqliteEventLog {
     async fn receive(&self, max: usize) -> Result<Vec<Delivery>> {
         let now = self.clock.now_ms();
         let rows = sqlx::query(

@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use folio_auth::{UserPool, Verifier};
 use folio_core::Pipeline;
-use folio_core::ports::{Admission, DownloadVerifier, IdempotencyStore, RateBudget, RateLimits};
+use folio_core::ports::{
+    Admission, DownloadVerifier, EventQueue, IdempotencyStore, RateBudget, RateLimits,
+};
 
 /// Server settings (limits and cookies).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +48,9 @@ pub struct AppState {
     /// Verifies signed download URLs where this shape serves its own downloads (`/files/…` is
     /// mounted only then; S3 presigned URLs need none).
     pub downloads: Option<Arc<dyn DownloadVerifier>>,
+    /// The event queue, where this shape consumes its own events (readiness and metrics read
+    /// its backlog; `None` where the platform delivers events, as S3 does to a Lambda).
+    pub events: Option<Arc<dyn EventQueue>>,
     /// Idempotency keys of create requests.
     pub idempotency: Arc<dyn IdempotencyStore>,
     /// Limits and cookies.

@@ -18,8 +18,8 @@ use crate::ids::{DocumentId, IdentityId, ObjectKey, ObjectKind};
 use crate::pipeline::Pipeline;
 use crate::ports::{
     Admission, Applied, DocumentIndex, DownloadRefused, DownloadRequest, DownloadVerifier,
-    EventLog, IdempotencyRecord, IdempotencyStore, IndexChange, IndexQuery, Lease, ObjectChange,
-    RateBudget, RateLimits, SecretStore, UrlSigner,
+    EventLog, EventQueue, IdempotencyRecord, IdempotencyStore, IndexChange, IndexQuery, Lease,
+    ObjectChange, RateBudget, RateLimits, SecretStore, UrlSigner,
 };
 use crate::{Error, Result};
 
@@ -284,7 +284,7 @@ pub async fn check_publishing_store(store: Arc<dyn ObjectStore>, log: Arc<dyn Ev
 }
 
 /// The whole flow on a pipeline: create → indexed → listed → source → isolation → delete.
-pub async fn check_pipeline_flow(pipeline: &Pipeline) {
+pub async fn check_pipeline_flow(pipeline: &Pipeline, queue: &dyn EventQueue) {
     let alice = IdentityId::derive("https://contract.test", "flow-alice");
     let bob = IdentityId::derive("https://contract.test", "flow-bob");
     let markdown = "# Flow test\n\nThe words of the flow test.\n";
@@ -296,7 +296,7 @@ pub async fn check_pipeline_flow(pipeline: &Pipeline) {
     .await);
     assert_eq!(created.document.title, "Flow test");
     assert!(created.document.download_url.contains(&created.document.id.to_string()));
-    ok(dispatch_due(pipeline, &RetryPolicy::default()).await);
+    ok(dispatch_due(pipeline, queue, &RetryPolicy::default()).await);
 
     let page = ok(query_documents(pipeline, &alice, &QueryParams::default()).await);
     assert_eq!(page.items.len(), 1);
@@ -326,7 +326,7 @@ pub async fn check_pipeline_flow(pipeline: &Pipeline) {
     assert_eq!(ok(query_documents(pipeline, &alice, &QueryParams::default()).await).items.len(), 1);
 
     ok(delete_document(pipeline, &alice, &created.document.id).await);
-    ok(dispatch_due(pipeline, &RetryPolicy::default()).await);
+    ok(dispatch_due(pipeline, queue, &RetryPolicy::default()).await);
     assert!(ok(query_documents(pipeline, &alice, &QueryParams::default()).await).items.is_empty());
     assert_eq!(
         get_source(pipeline, &alice, &created.document.id).await.err(),

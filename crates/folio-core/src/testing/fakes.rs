@@ -14,9 +14,9 @@ use crate::event::{ObjectEvent, Sequencer};
 use crate::ids::{DocumentId, IdentityId};
 use crate::pipeline::{Pipeline, Settings};
 use crate::ports::{
-    Applied, Clock, DeadLetter, Delivery, DocumentIndex, EventLog, HtmlPreview, IdempotencyRecord,
-    IdempotencyStore, IndexChange, IndexQuery, ObjectChange, RecordPage, RenderRequest,
-    RenderedPages, RenderedPdf, Renderer, SecretStore, fold_title,
+    Applied, Clock, DeadLetter, Delivery, DocumentIndex, EventPublisher, EventQueue, HtmlPreview,
+    IdempotencyRecord, IdempotencyStore, IndexChange, IndexQuery, ObjectChange, RecordPage,
+    RenderRequest, RenderedPages, RenderedPdf, Renderer, SecretStore, fold_title,
 };
 use crate::publishing::{EventFilter, PublishingStore};
 use crate::{Error, Result};
@@ -115,7 +115,7 @@ impl MemoryEventLog {
 }
 
 #[async_trait]
-impl EventLog for MemoryEventLog {
+impl EventPublisher for MemoryEventLog {
     async fn publish(&self, change: ObjectChange) -> Result<ObjectEvent> {
         let mut state = lock(&self.state);
         state.next += 1;
@@ -135,7 +135,10 @@ impl EventLog for MemoryEventLog {
         self.notify.notify_waiters();
         Ok(event)
     }
+}
 
+#[async_trait]
+impl EventQueue for MemoryEventLog {
     async fn receive(&self, max: usize) -> Result<Vec<Delivery>> {
         let now = self.clock.now_ms();
         let mut state = lock(&self.state);
@@ -382,15 +385,16 @@ impl Renderer for FakeRenderer {
 /// The download-URL secret of [`memory_pipeline`] (tests verify its URLs with it).
 pub const TEST_URL_SECRET: &[u8] = b"folio test download secret";
 
-/// A pipeline on in-memory adapters (objects in `InMemory`, wrapped to publish events).
-pub fn memory_pipeline(clock: Arc<dyn Clock>) -> Pipeline {
-    let events: Arc<dyn EventLog> = Arc::new(MemoryEventLog::new(Arc::clone(&clock)));
+/// A pipeline on in-memory adapters, and its event log's queue half (for the dispatcher) (objects in `InMemory`, wrapped to publish events).
+pub fn memory_pipeline(clock: Arc<dyn Clock>) -> (Pipeline, Arc<MemoryEventLog>) {
+    let log = Arc::new(MemoryEventLog::new(Arc::clone(&clock)));
+    let events: Arc<dyn EventPublisher> = log.clone();
     let objects = PublishingStore::new(
         Arc::new(InMemory::new()),
         Arc::clone(&events),
         EventFilter::default(),
     );
-    Pipeline {
+    let pipeline = Pipeline {
         objects: Arc::new(objects),
         index: Arc::new(MemoryIndex::default()),
         events,
@@ -398,5 +402,6 @@ pub fn memory_pipeline(clock: Arc<dyn Clock>) -> Pipeline {
         signer: Arc::new(crate::downloads::HmacSigner::new(TEST_URL_SECRET.to_vec(), "")),
         clock,
         settings: Settings::default(),
-    }
+    };
+    (pipeline, log)
 }

@@ -7,7 +7,7 @@ use folio_core::functions::{
     CreateRequest, IndexOutcome, QueryParams, create_pdf, index_notification, index_object_event,
     query_documents,
 };
-use folio_core::ports::DocumentIndex;
+use folio_core::ports::{DocumentIndex, EventQueue};
 use folio_core::{IdentityId, ObjectKey, ObjectKind, RetryPolicy, dispatch_due};
 use object_store::{ObjectStoreExt, PutPayload};
 
@@ -26,16 +26,16 @@ fn event(change: Change, key: &ObjectKey, seq: u64) -> ObjectEvent {
 
 #[tokio::test]
 async fn duplicates_and_reordering_converge_on_the_store() {
-    let (p, _) = pipeline();
+    let (p, _, events) = pipeline();
     let me = IdentityId::derive("https://t", "e");
     let created =
         create_pdf(&p, &me, CreateRequest { markdown: "# Ordered".into(), ..Default::default() })
             .await;
     let id = created.map(|c| c.document.id).unwrap_or_else(|e| panic!("{e}"));
     let key = ObjectKey::new(me, id, ObjectKind::Pdf);
-    let pending = p.events.receive(10).await.unwrap_or_default();
+    let pending = events.receive(10).await.unwrap_or_default();
     for d in &pending {
-        let _ = p.events.ack(d).await;
+        let _ = events.ack(d).await;
     }
 
     // The same created event three times, concurrently: one record.
@@ -77,7 +77,7 @@ async fn duplicates_and_reordering_converge_on_the_store() {
 
 #[tokio::test]
 async fn other_keys_and_test_events_are_ignored() {
-    let (p, _) = pipeline();
+    let (p, _, _) = pipeline();
     let me = IdentityId::derive("https://t", "i");
     let doc = folio_core::DocumentId::new();
     for key in [
@@ -100,7 +100,7 @@ async fn other_keys_and_test_events_are_ignored() {
 
 #[tokio::test]
 async fn a_poison_event_is_dead_lettered_while_others_proceed() {
-    let (p, _) = pipeline();
+    let (p, _, events) = pipeline();
     let me = IdentityId::derive("https://t", "poison");
     // A PDF whose manifest is garbage: retrying cannot help.
     let bad = ObjectKey::new(me, folio_core::DocumentId::new(), ObjectKind::Pdf);
@@ -114,9 +114,11 @@ async fn a_poison_event_is_dead_lettered_while_others_proceed() {
             .await;
     assert!(good.is_ok());
 
-    let report = dispatch_due(&p, &RetryPolicy::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    let report = dispatch_due(&p, events.as_ref(), &RetryPolicy::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((report.delivered, report.dead_lettered), (1, 1));
-    let dead = p.events.dead_letters().await.unwrap_or_default();
+    let dead = events.dead_letters().await.unwrap_or_default();
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].key, bad.to_string());
     assert!(dead[0].error.contains("manifest"), "{}", dead[0].error);
@@ -127,8 +129,10 @@ async fn a_poison_event_is_dead_lettered_while_others_proceed() {
 
     // Fixed by hand, then replayed: now it indexes.
     let _ = p.objects.delete(&bad.path()).await;
-    assert_eq!(p.events.replay(&[]).await.ok(), Some(1));
-    let report = dispatch_due(&p, &RetryPolicy::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(events.replay(&[]).await.ok(), Some(1));
+    let report = dispatch_due(&p, events.as_ref(), &RetryPolicy::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(report.dead_lettered == 0);
 }
 
@@ -182,7 +186,7 @@ impl DocumentIndex for FlakyIndex {
 
 #[tokio::test]
 async fn an_index_failing_five_times_then_succeeding_yields_one_record() {
-    let (mut p, clock) = pipeline();
+    let (mut p, clock, events) = pipeline();
     p.index = Arc::new(FlakyIndex { inner: Default::default(), failures: 5.into() });
     let me = IdentityId::derive("https://t", "flaky");
     let created =
@@ -192,7 +196,8 @@ async fn an_index_failing_five_times_then_succeeding_yields_one_record() {
     let policy = RetryPolicy::default();
     let mut retried = 0;
     for _ in 0..10 {
-        let report = dispatch_due(&p, &policy).await.unwrap_or_else(|e| panic!("{e}"));
+        let report =
+            dispatch_due(&p, events.as_ref(), &policy).await.unwrap_or_else(|e| panic!("{e}"));
         retried += report.retried;
         clock.advance(std::time::Duration::from_secs(60));
     }
@@ -201,12 +206,12 @@ async fn an_index_failing_five_times_then_succeeding_yields_one_record() {
         query_documents(&p, &me, &QueryParams::default()).await.map(|p| p.items.len()).ok(),
         Some(1)
     );
-    assert!(p.events.dead_letters().await.unwrap_or_default().is_empty());
+    assert!(events.dead_letters().await.unwrap_or_default().is_empty());
 }
 
 #[tokio::test]
 async fn a_failing_record_of_a_notification_fails_alone() {
-    let (p, _) = pipeline();
+    let (p, _, _) = pipeline();
     let me = IdentityId::derive("https://t", "batch");
     let good =
         create_pdf(&p, &me, CreateRequest { markdown: "# Good".into(), ..Default::default() })

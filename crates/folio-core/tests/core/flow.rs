@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use folio_core::functions::{CreateRequest, QueryParams, create_pdf, query_documents, reindex};
+use folio_core::ports::EventQueue;
 use folio_core::testing::{
     ManualClock, MemoryEventLog, MemoryIndex, check_document_index, check_event_log,
     check_pipeline_flow, check_publishing_store,
@@ -26,12 +27,13 @@ async fn fakes_pass_the_contracts() {
     let store =
         PublishingStore::new(Arc::new(InMemory::new()), log.clone(), EventFilter::default());
     check_publishing_store(Arc::new(store), log).await;
-    check_pipeline_flow(&pipeline().0).await;
+    let (p, _, events) = pipeline();
+    check_pipeline_flow(&p, events.as_ref()).await;
 }
 
 #[tokio::test]
 async fn create_validates_before_rendering() {
-    let (p, _) = pipeline();
+    let (p, _, _) = pipeline();
     let me = IdentityId::derive("https://t", "me");
     let request = |markdown: &str, title: Option<&str>| CreateRequest {
         markdown: markdown.to_owned(),
@@ -55,7 +57,7 @@ async fn create_validates_before_rendering() {
 
 #[tokio::test]
 async fn query_validates_limits_and_cursors() {
-    let (p, _) = pipeline();
+    let (p, _, _) = pipeline();
     let me = IdentityId::derive("https://t", "q");
     for params in [
         QueryParams { limit: Some(0), ..Default::default() },
@@ -73,7 +75,7 @@ async fn query_validates_limits_and_cursors() {
 
 #[tokio::test]
 async fn reindex_repairs_both_ways_and_clears_old_orphans() {
-    let (p, clock) = pipeline();
+    let (p, clock, events) = pipeline();
     let me = IdentityId::derive("https://t", "r");
     let mut ids = Vec::new();
     for i in 0..3 {
@@ -86,9 +88,9 @@ async fn reindex_repairs_both_ways_and_clears_old_orphans() {
         ids.push(created.map(|c| c.document.id).unwrap_or_else(|e| panic!("{e}")));
     }
     // Lose every event (a crash before indexing), and drop one PDF behind the index's back.
-    let lost = p.events.receive(100).await.unwrap_or_default();
+    let lost = events.receive(100).await.unwrap_or_default();
     for d in &lost {
-        let _ = p.events.ack(d).await;
+        let _ = events.ack(d).await;
     }
     assert!(
         query_documents(&p, &me, &QueryParams::default())
@@ -102,7 +104,9 @@ async fn reindex_repairs_both_ways_and_clears_old_orphans() {
 
     let report = reindex(&p).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((report.pdfs, report.missing_records, report.orphans_removed), (3, 3, 0));
-    dispatch_due(&p, &RetryPolicy::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    dispatch_due(&p, events.as_ref(), &RetryPolicy::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         query_documents(&p, &me, &QueryParams::default()).await.map(|p| p.items.len()).ok(),
         Some(3)
@@ -111,9 +115,9 @@ async fn reindex_repairs_both_ways_and_clears_old_orphans() {
     // A record whose PDF vanished is removed; the orphan goes once the grace period is over.
     let inner_delete = ObjectKey::new(me, ids[0], ObjectKind::Pdf).path();
     let _ = p.objects.delete(&inner_delete).await;
-    let stray = p.events.receive(100).await.unwrap_or_default();
+    let stray = events.receive(100).await.unwrap_or_default();
     for d in &stray {
-        let _ = p.events.ack(d).await; // the removal event is lost too
+        let _ = events.ack(d).await; // the removal event is lost too
     }
     clock.advance(Duration::from_secs(3600));
     let report = reindex(&p).await.unwrap_or_else(|e| panic!("{e}"));
@@ -122,7 +126,9 @@ async fn reindex_repairs_both_ways_and_clears_old_orphans() {
         (1, 1 + 2),
         "the record, the orphan and the deleted PDF's leftovers"
     );
-    dispatch_due(&p, &RetryPolicy::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    dispatch_due(&p, events.as_ref(), &RetryPolicy::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         query_documents(&p, &me, &QueryParams::default()).await.map(|p| p.items.len()).ok(),
         Some(2)
@@ -132,11 +138,12 @@ async fn reindex_repairs_both_ways_and_clears_old_orphans() {
 
 #[tokio::test]
 async fn background_tasks_index_and_reconcile_until_shut_down() {
-    let (p, _) = pipeline();
+    let (p, _, events) = pipeline();
     let me = IdentityId::derive("https://t", "background");
     let (stop, shutdown) = tokio::sync::watch::channel(false);
     let dispatcher = tokio::spawn(folio_core::run_dispatcher(
         p.clone(),
+        events.clone(),
         RetryPolicy::default(),
         shutdown.clone(),
     ));
@@ -176,7 +183,7 @@ async fn background_tasks_index_and_reconcile_until_shut_down() {
 
 #[tokio::test]
 async fn one_process_at_a_time_reconciles() {
-    let (p, clock) = pipeline();
+    let (p, clock, _) = pipeline();
     let lease = folio_core::MemoryLease::default();
     let ttl = Duration::from_secs(60);
     let first = folio_core::reconcile_once(&p, &lease, "first", ttl).await;

@@ -9,11 +9,12 @@ use std::sync::Arc;
 
 use folio_core::Pipeline;
 use folio_core::ports::{Clock, SystemClock};
-use folio_core::testing::{ManualClock, memory_pipeline};
+use folio_core::testing::{ManualClock, MemoryEventLog, memory_pipeline};
 
-/// A pipeline on fakes, with its clock.
-pub fn pipeline() -> (Pipeline, Arc<ManualClock>) {
+/// A pipeline on fakes, with its clock and its event queue.
+pub fn pipeline() -> (Pipeline, Arc<ManualClock>, Arc<MemoryEventLog>) {
     // Starts at the real time: the in-memory store stamps objects with the system clock.
     let clock = Arc::new(ManualClock::at(SystemClock.now_ms()));
-    (memory_pipeline(clock.clone()), clock)
+    let (pipeline, events) = memory_pipeline(clock.clone());
+    (pipeline, clock, events)
 }

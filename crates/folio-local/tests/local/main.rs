@@ -6,7 +6,7 @@ mod throttle;
 use std::sync::Arc;
 
 use folio_core::functions::{CreateRequest, QueryParams, create_pdf, query_documents};
-use folio_core::ports::{Clock, EventLog, SecretStore, SystemClock};
+use folio_core::ports::{Clock, EventQueue, SecretStore, SystemClock};
 use folio_core::testing::{
     FakeRenderer, ManualClock, check_document_index, check_event_log, check_idempotency_store,
     check_pipeline_flow, check_publishing_store, check_secret_store, check_signed_downloads,
@@ -76,7 +76,8 @@ async fn the_embedded_pipeline_passes_the_flow() {
     let dir = temp();
     let embedded = Embedded::open(dir.path(), Durability::Full, Arc::new(SystemClock)).await;
     let embedded = embedded.unwrap_or_else(|e| panic!("{e}"));
-    check_pipeline_flow(&embedded.pipeline(Arc::new(FakeRenderer), Settings::default())).await;
+    let pipeline = embedded.pipeline(Arc::new(FakeRenderer), Settings::default());
+    check_pipeline_flow(&pipeline, embedded.events.as_ref()).await;
 }
 
 #[tokio::test]
@@ -110,7 +111,9 @@ async fn state_survives_a_restart() {
         .execute(second.database.pool())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    dispatch_due(&pipeline, &RetryPolicy::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    dispatch_due(&pipeline, second.events.as_ref(), &RetryPolicy::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let listed =
         query_documents(&pipeline, &me, &QueryParams::default()).await.map(|p| p.items.len());
     assert_eq!(listed.ok(), Some(1));
@@ -164,7 +167,9 @@ async fn a_failing_object_store_gives_a_retryable_error_and_no_record() {
     let err = result.err().unwrap_or_else(|| panic!("the write should fail"));
     assert_eq!(err.code().as_str(), "storage_unavailable");
     assert!(err.is_retryable(), "{err}");
-    dispatch_due(&pipeline, &RetryPolicy::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    dispatch_due(&pipeline, embedded.events.as_ref(), &RetryPolicy::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let listed =
         query_documents(&pipeline, &me, &QueryParams::default()).await.map(|p| p.items.len());
     assert_eq!(listed.ok(), Some(0));

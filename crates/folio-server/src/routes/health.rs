@@ -39,11 +39,13 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
 #[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "Ready"), (status = 503, description = "Not ready")))]
 pub async fn ready(State(state): State<AppState>) -> Response {
     let mut checks = serde_json::Map::new();
-    let database = state.pipeline.events.pending().await;
-    checks.insert(
-        "database".to_owned(),
-        check(database.as_ref().map(drop).map_err(ToString::to_string)),
-    );
+    if let Some(events) = &state.events {
+        let database = events.pending().await;
+        checks.insert(
+            "database".to_owned(),
+            check(database.as_ref().map(drop).map_err(ToString::to_string)),
+        );
+    }
     let probe = Path::from("_health/ready");
     let objects = match state.pipeline.objects.put(&probe, PutPayload::from_static(b"ok")).await {
         Ok(_) => state.pipeline.objects.delete(&probe).await.map_err(|e| e.to_string()),
@@ -70,8 +72,13 @@ fn check(result: Result<(), String>) -> serde_json::Value {
 /// Prometheus metrics.
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus metrics", content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
-    let pending = state.pipeline.events.pending().await.unwrap_or(0) as f64;
-    let dead = state.pipeline.events.dead_letters().await.map(|d| d.len()).unwrap_or(0) as f64;
+    let (pending, dead) = match &state.events {
+        Some(events) => (
+            events.pending().await.unwrap_or(0) as f64,
+            events.dead_letters().await.map(|d| d.len()).unwrap_or(0) as f64,
+        ),
+        None => (0.0, 0.0),
+    };
     let renderer = state.pipeline.renderer.health();
     let (waiting, restarts, renders) =
         (renderer.waiting as f64, renderer.restarts as f64, renderer.renders as f64);

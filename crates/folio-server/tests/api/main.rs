@@ -81,6 +81,7 @@ impl TestApp {
             pool: Arc::new(pool),
             verifier: Arc::new(verifier),
             downloads: Some(embedded.signer.clone()),
+            events: Some(embedded.events.clone()),
             idempotency: embedded.idempotency.clone(),
             settings: ServerSettings::default(),
             metrics: Default::default(),
@@ -90,7 +91,12 @@ impl TestApp {
             tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
         let url = format!("http://{}", listener.local_addr().unwrap_or_else(|e| panic!("{e}")));
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
-        tokio::spawn(folio_core::run_dispatcher(pipeline, RetryPolicy::default(), stopped.clone()));
+        tokio::spawn(folio_core::run_dispatcher(
+            pipeline,
+            embedded.events.clone(),
+            RetryPolicy::default(),
+            stopped.clone(),
+        ));
         tokio::spawn(folio_server::serve(listener, folio_server::router(state), async move {
             let _ = stopped.changed().await;
         }));

@@ -55,7 +55,9 @@ pub async fn import(args: &DocsImportArgs) -> Result<(), Failure> {
         }
     }
     // Index now, so the documents are listed when the command returns.
-    dispatch_due(&data.pipeline, &RetryPolicy::default()).await.map_err(storage)?;
+    dispatch_due(&data.pipeline, data.embedded.events.as_ref(), &RetryPolicy::default())
+        .await
+        .map_err(storage)?;
     if failed > 0 {
         return Err(Failure::document(format!("{failed} of {} files failed", args.files.len())));
     }

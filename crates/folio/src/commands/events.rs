@@ -1,5 +1,6 @@
 //! `folio events dead` and `folio events retry`: the dead-letter list.
 
+use folio_core::ports::EventQueue;
 use folio_core::{RetryPolicy, Settings, dispatch_due};
 
 use crate::args::{EventsDeadArgs, EventsRetryArgs};
@@ -9,7 +10,7 @@ use crate::failure::Failure;
 /// Lists events that failed too often.
 pub async fn dead(args: &EventsDeadArgs) -> Result<(), Failure> {
     let data = Data::open(&args.data, Settings::default()).await?;
-    let dead = data.pipeline.events.dead_letters().await.map_err(storage)?;
+    let dead = data.embedded.events.dead_letters().await.map_err(storage)?;
     if args.json {
         println!(
             "{}",
@@ -28,8 +29,11 @@ pub async fn dead(args: &EventsDeadArgs) -> Result<(), Failure> {
 /// Delivers dead letters again (all, or the given ids) and indexes them now.
 pub async fn retry(args: &EventsRetryArgs) -> Result<(), Failure> {
     let data = Data::open(&args.data, Settings::default()).await?;
-    let replayed = data.pipeline.events.replay(&args.ids).await.map_err(storage)?;
-    let report = dispatch_due(&data.pipeline, &RetryPolicy::default()).await.map_err(storage)?;
+    let replayed = data.embedded.events.replay(&args.ids).await.map_err(storage)?;
+    let report =
+        dispatch_due(&data.pipeline, data.embedded.events.as_ref(), &RetryPolicy::default())
+            .await
+            .map_err(storage)?;
     println!(
         "replayed {replayed}; delivered {}, dead again {}",
         report.delivered, report.dead_lettered

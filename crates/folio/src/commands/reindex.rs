@@ -15,9 +15,14 @@ pub async fn run(args: &ReindexArgs) -> Result<(), Failure> {
     };
     let data = Data::open(&args.data, settings).await?;
     // Deliver what is already queued first, so only real gaps are repaired.
-    dispatch_due(&data.pipeline, &RetryPolicy::default()).await.map_err(storage)?;
+    dispatch_due(&data.pipeline, data.embedded.events.as_ref(), &RetryPolicy::default())
+        .await
+        .map_err(storage)?;
     let report = reindex(&data.pipeline).await.map_err(storage)?;
-    let delivered = dispatch_due(&data.pipeline, &RetryPolicy::default()).await.map_err(storage)?;
+    let delivered =
+        dispatch_due(&data.pipeline, data.embedded.events.as_ref(), &RetryPolicy::default())
+            .await
+            .map_err(storage)?;
     if args.json {
         println!(
             "{}",

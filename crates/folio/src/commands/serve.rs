@@ -178,6 +178,7 @@ pub async fn run(settings: ServeSettings) -> Result<(), Failure> {
         pool: Arc::new(pool),
         verifier: Arc::new(verifier),
         downloads: Some(data.embedded.signer.clone()),
+        events: Some(data.embedded.events.clone()),
         idempotency: data.embedded.idempotency.clone(),
         settings: ServerSettings {
             secure_cookies: args.secure_cookies,
@@ -201,6 +202,7 @@ pub async fn run(settings: ServeSettings) -> Result<(), Failure> {
     let (stop, shutdown) = tokio::sync::watch::channel(false);
     let dispatcher = tokio::spawn(run_dispatcher(
         data.pipeline.clone(),
+        data.embedded.events.clone(),
         RetryPolicy::default(),
         shutdown.clone(),
     ));

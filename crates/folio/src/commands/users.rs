@@ -102,7 +102,9 @@ pub async fn delete(args: &UserArgs) -> Result<(), Failure> {
                 Err(err) => return Err(storage(err)),
             }
         }
-        dispatch_due(&data.pipeline, &RetryPolicy::default()).await.map_err(storage)?;
+        dispatch_due(&data.pipeline, data.embedded.events.as_ref(), &RetryPolicy::default())
+            .await
+            .map_err(storage)?;
     }
     pool.delete(&user).await.map_err(auth_failure)?;
     eprintln!("deleted {} and {deleted} documents", user.email);
