@@ -10,6 +10,7 @@ mod keys;
 mod password;
 mod pool;
 mod store;
+pub mod testing;
 pub mod throttle;
 mod verifier;
 

@@ -34,6 +34,13 @@ async fn sqlite_index_passes_the_index_contract() {
 }
 
 #[tokio::test]
+async fn sqlite_accounts_pass_the_accounts_contract() {
+    let dir = temp();
+    let accounts = folio_local::SqliteAccounts::new(database(&dir).await);
+    folio_auth::testing::check_account_store(Arc::new(accounts)).await;
+}
+
+#[tokio::test]
 async fn sqlite_idempotency_and_secrets_pass_their_contracts() {
     let dir = temp();
     let database = database(&dir).await;

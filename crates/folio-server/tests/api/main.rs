@@ -3,6 +3,7 @@
 
 mod auth;
 mod documents;
+mod fakes;
 mod openapi;
 mod ops;
 mod tokens;

@@ -1,0 +1,248 @@
+//! An in-memory [`AccountStore`] and the accounts contract suite: for tests of the pool and the
+//! API without a database, and for every accounts adapter to pass.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+
+use crate::{AccountStore, AuthError, RefreshRecord, User};
+
+#[derive(Debug, Default)]
+struct Accounts {
+    users: HashMap<String, User>,
+    refresh: HashMap<String, RefreshRecord>,
+    throttle: HashMap<String, (u32, i64)>,
+}
+
+/// Accounts in memory.
+#[derive(Debug, Default)]
+pub struct MemoryAccounts(Mutex<Accounts>);
+
+impl MemoryAccounts {
+    fn lock(&self) -> MutexGuard<'_, Accounts> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[async_trait]
+impl AccountStore for MemoryAccounts {
+    async fn create_user(&self, user: &User) -> Result<(), AuthError> {
+        let mut accounts = self.lock();
+        if accounts.users.values().any(|u| u.email == user.email) {
+            return Err(AuthError::EmailTaken);
+        }
+        accounts.users.insert(user.id.clone(), user.clone());
+        Ok(())
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>, AuthError> {
+        Ok(self.lock().users.values().find(|u| u.email == email).cloned())
+    }
+
+    async fn user_by_id(&self, id: &str) -> Result<Option<User>, AuthError> {
+        Ok(self.lock().users.get(id).cloned())
+    }
+
+    async fn list_users(&self) -> Result<Vec<User>, AuthError> {
+        let mut users: Vec<User> = self.lock().users.values().cloned().collect();
+        users.sort_by(|a, b| (a.created_ms, &a.email).cmp(&(b.created_ms, &b.email)));
+        Ok(users)
+    }
+
+    async fn set_password_hash(&self, user_id: &str, hash: &str) -> Result<(), AuthError> {
+        match self.lock().users.get_mut(user_id) {
+            Some(user) => {
+                user.password_hash = hash.to_owned();
+                Ok(())
+            }
+            None => Err(AuthError::NotFound),
+        }
+    }
+
+    async fn delete_user(&self, user_id: &str) -> Result<(), AuthError> {
+        let mut accounts = self.lock();
+        accounts.users.remove(user_id);
+        accounts.refresh.retain(|_, r| r.user_id != user_id);
+        Ok(())
+    }
+
+    async fn insert_refresh(&self, record: &RefreshRecord) -> Result<(), AuthError> {
+        self.lock().refresh.insert(record.hash.clone(), record.clone());
+        Ok(())
+    }
+
+    async fn refresh_by_hash(&self, hash: &str) -> Result<Option<RefreshRecord>, AuthError> {
+        Ok(self.lock().refresh.get(hash).cloned())
+    }
+
+    async fn mark_rotated(&self, hash: &str, now_ms: i64) -> Result<bool, AuthError> {
+        match self.lock().refresh.get_mut(hash) {
+            Some(record) if record.rotated_ms.is_none() => {
+                record.rotated_ms = Some(now_ms);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn revoke_family(&self, family: &str) -> Result<(), AuthError> {
+        self.lock()
+            .refresh
+            .values_mut()
+            .filter(|r| r.family == family)
+            .for_each(|r| r.revoked = true);
+        Ok(())
+    }
+
+    async fn revoke_user(&self, user_id: &str) -> Result<(), AuthError> {
+        self.lock()
+            .refresh
+            .values_mut()
+            .filter(|r| r.user_id == user_id)
+            .for_each(|r| r.revoked = true);
+        Ok(())
+    }
+
+    async fn failures(&self, key: &str) -> Result<(u32, i64), AuthError> {
+        Ok(self.lock().throttle.get(key).copied().unwrap_or((0, 0)))
+    }
+
+    async fn swap_failures(
+        &self,
+        key: &str,
+        seen: (u32, i64),
+        new: (u32, i64),
+    ) -> Result<bool, AuthError> {
+        let mut accounts = self.lock();
+        let current = accounts.throttle.get(key).copied().unwrap_or((0, 0));
+        if current != seen {
+            return Ok(false);
+        }
+        if new == (0, 0) {
+            accounts.throttle.remove(key);
+        } else {
+            accounts.throttle.insert(key.to_owned(), new);
+        }
+        Ok(true)
+    }
+
+    async fn clear_failures(&self, key: &str) -> Result<(), AuthError> {
+        self.lock().throttle.remove(key);
+        Ok(())
+    }
+
+    async fn purge_expired(&self, now_ms: i64) -> Result<u64, AuthError> {
+        let mut accounts = self.lock();
+        let before = accounts.refresh.len();
+        accounts.refresh.retain(|_, r| r.expires_ms >= now_ms);
+        Ok((before - accounts.refresh.len()) as u64)
+    }
+}
+
+fn ok<T>(result: Result<T, AuthError>) -> T {
+    result.unwrap_or_else(|err| panic!("unexpected error: {err}"))
+}
+
+/// Runs `n` copies of `call` at once and returns their answers.
+async fn concurrently<T: Send + 'static, F>(n: usize, call: impl Fn() -> F) -> Vec<T>
+where
+    F: Future<Output = T> + Send + 'static,
+{
+    let tasks: Vec<_> = (0..n).map(|_| tokio::spawn(call())).collect();
+    let mut answers = Vec::with_capacity(n);
+    for task in tasks {
+        answers.push(task.await.unwrap_or_else(|e| panic!("a task failed: {e}")));
+    }
+    answers
+}
+
+/// The [`AccountStore`] contract: unique emails (also under concurrency), users by email and id,
+/// password changes, deletes that take the user's tokens along (and may be retried), one rotation per refresh token
+/// (also under concurrency), revocation by family and by user, compare-and-swap throttle
+/// counters (exactly one of concurrent swaps from one state wins), and purging expired tokens.
+pub async fn check_account_store(store: Arc<dyn AccountStore>) {
+    let user = |id: &str, email: &str| User {
+        id: id.to_owned(),
+        email: email.to_owned(),
+        password_hash: "hash".to_owned(),
+        created_ms: 1_000,
+    };
+    ok(store.create_user(&user("u1", "a@example.com")).await);
+    assert!(
+        matches!(store.create_user(&user("u2", "a@example.com")).await, Err(AuthError::EmailTaken)),
+        "an email is taken once"
+    );
+    let raced =
+        concurrently(6, || {
+            let store = Arc::clone(&store);
+            async move {
+                store.create_user(&user(&uuid::Uuid::new_v4().to_string(), "b@example.com")).await
+            }
+        })
+        .await;
+    assert_eq!(raced.iter().filter(|r| r.is_ok()).count(), 1, "concurrent registrations: one wins");
+    assert_eq!(ok(store.user_by_email("a@example.com").await).map(|u| u.id), Some("u1".to_owned()));
+    assert_eq!(ok(store.user_by_id("u1").await).map(|u| u.email), Some("a@example.com".to_owned()));
+    assert_eq!(ok(store.user_by_email("nobody@example.com").await), None);
+    ok(store.set_password_hash("u1", "new").await);
+    assert_eq!(ok(store.user_by_id("u1").await).map(|u| u.password_hash), Some("new".to_owned()));
+    assert_eq!(ok(store.list_users().await).len(), 2);
+
+    let token = |hash: &str, family: &str, user: &str, expires_ms: i64| RefreshRecord {
+        hash: hash.to_owned(),
+        family: family.to_owned(),
+        user_id: user.to_owned(),
+        created_ms: 1_000,
+        expires_ms,
+        rotated_ms: None,
+        revoked: false,
+    };
+    ok(store.insert_refresh(&token("t1", "f1", "u1", 10_000)).await);
+    ok(store.insert_refresh(&token("t2", "f2", "u1", 20_000)).await);
+    let rotations = concurrently(6, || {
+        let store = Arc::clone(&store);
+        async move { store.mark_rotated("t1", 2_000).await }
+    })
+    .await;
+    assert_eq!(
+        rotations.iter().filter(|r| matches!(r, Ok(true))).count(),
+        1,
+        "one rotation per token"
+    );
+    ok(store.revoke_family("f1").await);
+    assert_eq!(ok(store.refresh_by_hash("t1").await).map(|t| t.revoked), Some(true));
+    assert_eq!(ok(store.refresh_by_hash("t2").await).map(|t| t.revoked), Some(false));
+    ok(store.revoke_user("u1").await);
+    assert_eq!(ok(store.refresh_by_hash("t2").await).map(|t| t.revoked), Some(true));
+    assert_eq!(ok(store.purge_expired(15_000).await), 1, "t1 expired at 10 s");
+    assert_eq!(ok(store.refresh_by_hash("t1").await), None);
+
+    assert_eq!(ok(store.failures("k").await), (0, 0), "a new key has no failures");
+    let swaps = concurrently(6, || {
+        let store = Arc::clone(&store);
+        async move { store.swap_failures("k", (0, 0), (1, 5_000)).await }
+    })
+    .await;
+    assert_eq!(swaps.iter().filter(|r| matches!(r, Ok(true))).count(), 1, "one swap wins");
+    assert_eq!(ok(store.failures("k").await), (1, 5_000));
+    assert!(!ok(store.swap_failures("k", (0, 0), (9, 9)).await), "a stale swap fails");
+    ok(store.clear_failures("k").await);
+    assert_eq!(ok(store.failures("k").await), (0, 0));
+
+    ok(store.insert_refresh(&token("t3", "f3", "u1", 99_000)).await);
+    ok(store.delete_user("u1").await);
+    assert_eq!(ok(store.user_by_id("u1").await), None);
+    assert_eq!(ok(store.refresh_by_hash("t3").await), None, "a deleted user's tokens go too");
+    ok(store.delete_user("u1").await); // deleting again is harmless (a retried delete)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn memory_accounts_pass_the_accounts_contract() {
+        check_account_store(Arc::new(MemoryAccounts::default())).await;
+    }
+}

@@ -1,0 +1,155 @@
+//! The router over in-memory fakes only — no SQLite, no Typst, no worker process: what any
+//! shape's adapters must add up to. The API flow runs end to end on it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use folio_auth::testing::MemoryAccounts;
+use folio_auth::{PoolSettings, SigningKey, UserPool, Verifier};
+use folio_core::downloads::HmacSigner;
+use folio_core::ports::{Clock, SystemClock};
+use folio_core::testing::{MemoryIdempotency, TEST_URL_SECRET, memory_pipeline};
+use folio_core::{MemoryRateLimits, RetryPolicy};
+use folio_server::{AppState, ServerSettings};
+use serde_json::{Value, json};
+
+use crate::{ISSUER, SEED, builtin_issuer};
+
+async fn call(request: reqwest::RequestBuilder) -> (u16, Value, Vec<u8>) {
+    let response = request.send().await.unwrap_or_else(|e| panic!("{e}"));
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null), bytes)
+}
+
+#[tokio::test]
+async fn the_api_flow_runs_on_fakes_alone() {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let (pipeline, events) = memory_pipeline(Arc::clone(&clock));
+    let key = SigningKey::from_seed(&SEED).unwrap_or_else(|e| panic!("{e}"));
+    let pool = UserPool::new(
+        Arc::new(MemoryAccounts::default()),
+        key,
+        ISSUER.to_owned(),
+        PoolSettings::default(),
+        Arc::clone(&clock),
+    );
+    let jwks = pool.jwks().unwrap_or_else(|e| panic!("{e}"));
+    let verifier = Verifier::new((builtin_issuer(), jwks), Vec::new(), Arc::clone(&clock))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let state = AppState {
+        pipeline: pipeline.clone(),
+        pool: Arc::new(pool),
+        verifier: Arc::new(verifier),
+        downloads: Some(Arc::new(HmacSigner::new(TEST_URL_SECRET.to_vec(), ""))),
+        events: Some(events.clone()),
+        idempotency: Arc::new(MemoryIdempotency::default()),
+        settings: ServerSettings::default(),
+        metrics: Default::default(),
+        limits: Arc::new(MemoryRateLimits::default()),
+    };
+    let listener =
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
+    let url = format!("http://{}", listener.local_addr().unwrap_or_else(|e| panic!("{e}")));
+    let (_stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(folio_core::run_dispatcher(
+        pipeline,
+        events,
+        RetryPolicy::default(),
+        stopped.clone(),
+    ));
+    let mut stopping = stopped;
+    tokio::spawn(folio_server::serve(listener, folio_server::router(state), async move {
+        let _ = stopping.changed().await;
+    }));
+    let http = reqwest::Client::new();
+
+    let mut tokens = Vec::new();
+    for email in ["ada@example.com", "bob@example.com"] {
+        let credentials = json!({ "email": email, "password": "correct horse battery" });
+        let (status, body, _) =
+            call(http.post(format!("{url}/api/auth/register")).json(&credentials)).await;
+        assert_eq!(status, 201, "{body}");
+        let (status, body, _) =
+            call(http.post(format!("{url}/api/auth/login")).json(&credentials)).await;
+        assert_eq!(status, 200, "{body}");
+        tokens.push(body["access_token"].as_str().unwrap_or_default().to_owned());
+    }
+    let (ada, bob) = (&tokens[0], &tokens[1]);
+
+    let (status, created, _) = call(
+        http.post(format!("{url}/api/documents"))
+            .bearer_auth(ada)
+            .header("Idempotency-Key", "fakes-1")
+            .json(&json!({ "markdown": "# Fakes & friends\n\nNo Typst here." })),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["title"], "Fakes & friends");
+    assert_eq!(created["warnings"], json!([]));
+    let id = created["id"].as_str().unwrap_or_default().to_owned();
+
+    let mut listed = Value::Null;
+    for _ in 0..200 {
+        listed = call(http.get(format!("{url}/api/documents")).bearer_auth(ada)).await.1;
+        if listed["items"].as_array().is_some_and(|items| items.len() == 1) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(listed["items"][0]["id"], id.as_str(), "{listed}");
+
+    let (status, got, _) =
+        call(http.get(format!("{url}/api/documents/{id}")).bearer_auth(ada)).await;
+    assert_eq!(status, 200, "{got}");
+    let download = got["download_url"].as_str().unwrap_or_default();
+    assert!(download.contains("name=Fakes%20%26%20friends.pdf"), "{download}");
+    let response = http.get(format!("{url}{download}")).send().await;
+    let response = response.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(response.status().as_u16(), 200);
+    let disposition = response
+        .headers()
+        .get("content-disposition")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(disposition.contains("filename*=UTF-8''Fakes%20%26%20friends.pdf"), "{disposition}");
+    let pdf = response.bytes().await.unwrap_or_default();
+    assert!(pdf.starts_with(b"%PDF-"), "the fake renderer's PDF");
+    let tampered = download.replace("name=Fakes", "name=Evil");
+    assert_eq!(call(http.get(format!("{url}{tampered}"))).await.0, 403, "the name is signed");
+
+    for (method, path) in [
+        ("GET", format!("/api/documents/{id}")),
+        ("GET", format!("/api/documents/{id}/source")),
+        ("DELETE", format!("/api/documents/{id}")),
+    ] {
+        let request = http.request(method.parse().unwrap_or_default(), format!("{url}{path}"));
+        let (status, body, _) = call(request.bearer_auth(bob)).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (404, Some("not_found")),
+            "{method} {path}"
+        );
+    }
+    let (status, _, source) =
+        call(http.get(format!("{url}/api/documents/{id}/source")).bearer_auth(ada)).await;
+    assert_eq!((status, source), (200, b"# Fakes & friends\n\nNo Typst here.".to_vec()));
+    let (status, pages, _) = call(
+        http.post(format!("{url}/api/preview/pages"))
+            .bearer_auth(ada)
+            .json(&json!({ "markdown": "# Preview", "options": { "paper": "a5" } })),
+    )
+    .await;
+    assert_eq!(status, 200, "{pages}");
+    assert_eq!(pages["pages"].as_array().map(Vec::len), Some(1));
+
+    assert_eq!(
+        call(http.delete(format!("{url}/api/documents/{id}")).bearer_auth(ada)).await.0,
+        204
+    );
+    assert_eq!(
+        call(http.get(format!("{url}/api/documents/{id}/source")).bearer_auth(ada)).await.0,
+        404
+    );
+}
