@@ -20,4 +20,4 @@ pub use password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, hash_password, verify
 pub use pool::{PoolSettings, Session, UserPool, normalise_email};
 pub use store::{AccountStore, RefreshRecord, User};
 pub use throttle::ThrottleSettings;
-pub use verifier::{IssuerConfig, Verified, Verifier};
+pub use verifier::{IssuerConfig, IssuerKeys, TrustedIssuer, Verified, Verifier};

@@ -82,6 +82,24 @@ pub struct Verifier {
     refetch_interval_ms: i64,
 }
 
+/// An issuer the verifier trusts, and where its keys come from.
+#[derive(Debug, Clone)]
+pub struct TrustedIssuer {
+    /// The issuer, its audience or client id, and its JWKS URL.
+    pub config: IssuerConfig,
+    /// Its keys.
+    pub keys: IssuerKeys,
+}
+
+/// Where an issuer's keys come from.
+#[derive(Debug, Clone)]
+pub enum IssuerKeys {
+    /// Known in process (the built-in pool's own).
+    Fixed(Jwks),
+    /// Fetched from the issuer's JWKS URL (cached, refetched for unknown key ids).
+    Remote,
+}
+
 impl Verifier {
     /// A verifier trusting the built-in pool (with its keys) and the configured issuers, each
     /// of which must name an audience or a client id ([`IssuerConfig::check`]).
@@ -90,18 +108,38 @@ impl Verifier {
         others: Vec<IssuerConfig>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, AuthError> {
-        builtin.0.check()?;
-        for other in &others {
-            other.check()?;
+        let mut issuers =
+            vec![TrustedIssuer { config: builtin.0, keys: IssuerKeys::Fixed(builtin.1) }];
+        issuers.extend(
+            others.into_iter().map(|config| TrustedIssuer { config, keys: IssuerKeys::Remote }),
+        );
+        Self::with_issuers(issuers, clock)
+    }
+
+    /// A verifier trusting exactly `issuers` (at least one): a deployment with an outside issuer
+    /// only (Cognito, any OIDC provider) has no built-in pool.
+    pub fn with_issuers(
+        issuers: Vec<TrustedIssuer>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, AuthError> {
+        if issuers.is_empty() {
+            return Err(AuthError::InvalidRequest("trust at least one token issuer".to_owned()));
         }
-        let issuer = |config, fixed| Issuer {
-            config,
-            fixed,
-            cache: Mutex::new((Jwks { keys: vec![] }, None)),
-            fetching: tokio::sync::Mutex::new(()),
-        };
-        let mut issuers = vec![issuer(builtin.0, Some(builtin.1))];
-        issuers.extend(others.into_iter().map(|config| issuer(config, None)));
+        for trusted in &issuers {
+            trusted.config.check()?;
+        }
+        let issuers = issuers
+            .into_iter()
+            .map(|trusted| Issuer {
+                config: trusted.config,
+                fixed: match trusted.keys {
+                    IssuerKeys::Fixed(jwks) => Some(jwks),
+                    IssuerKeys::Remote => None,
+                },
+                cache: Mutex::new((Jwks { keys: vec![] }, None)),
+                fetching: tokio::sync::Mutex::new(()),
+            })
+            .collect();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())

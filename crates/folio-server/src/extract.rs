@@ -87,15 +87,26 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// The client's address (for throttling sign-ins): the connection's peer, or — only when the
-/// peer is a configured trusted proxy — the nearest address in `X-Forwarded-For` that is not a
-/// trusted proxy. `unknown` when not served over TCP.
+/// The client's address as the platform in front of folio knows it — API Gateway's
+/// `requestContext.http.sourceIp`, say. The adapter that runs the router there inserts it into
+/// each request's extensions (clients cannot: extensions are not headers), and it wins over
+/// the socket's peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddressFromContext(pub std::net::IpAddr);
+
+/// The client's address (for throttling sign-ins and registrations): the platform's
+/// [`ClientAddressFromContext`] when an adapter inserted one; else the connection's peer, or —
+/// only when the peer is a configured trusted proxy — the nearest address in `X-Forwarded-For`
+/// that is not a trusted proxy; `unknown` when neither exists.
 pub struct ClientAddr(pub String);
 
 impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(ClientAddressFromContext(address)) = parts.extensions.get() {
+            return Ok(Self(address.to_string()));
+        }
         let Some(peer) = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()) else {
             return Ok(Self("unknown".to_owned()));
         };

@@ -13,6 +13,7 @@ mod state;
 use std::net::SocketAddr;
 
 pub use error::ApiError;
+pub use extract::ClientAddressFromContext;
 pub use metrics::Metrics;
 pub use state::{AppState, RateLimited, RatePolicy, ServerSettings};
 

@@ -41,8 +41,9 @@ impl Default for ServerSettings {
 pub struct AppState {
     /// The document pipeline.
     pub pipeline: Pipeline,
-    /// The built-in user pool.
-    pub pool: Arc<UserPool>,
+    /// The built-in user pool, where this deployment has one (`/api/auth/*` and the well-known
+    /// documents are mounted only then; with an outside issuer only, sign-in happens there).
+    pub pool: Option<Arc<UserPool>>,
     /// Verifies access tokens of every trusted issuer.
     pub verifier: Arc<Verifier>,
     /// Verifies signed download URLs where this shape serves its own downloads (`/files/…` is
@@ -121,6 +122,17 @@ impl Default for RatePolicy {
 }
 
 impl AppState {
+    /// The built-in pool (its routes are mounted only when there is one).
+    pub fn pool(&self) -> Result<&UserPool, crate::ApiError> {
+        self.pool.as_deref().ok_or_else(|| {
+            crate::ApiError::new(
+                http::StatusCode::NOT_FOUND,
+                folio_core::ErrorCode::NotFound,
+                "this deployment signs people in elsewhere",
+            )
+        })
+    }
+
     /// Takes one `what` request from `who`'s budget, or answers 429.
     pub async fn rate_limit(&self, what: RateLimited, who: &str) -> Result<(), crate::ApiError> {
         let key = format!("{}:{who}", what.prefix());

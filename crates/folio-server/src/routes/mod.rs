@@ -29,14 +29,20 @@ use crate::{ApiError, AppState};
 pub fn router(state: AppState) -> Router {
     let limit = state.settings.max_body_bytes;
     let serves_downloads = state.downloads.is_some();
-    let (api, doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
-        .routes(routes!(auth::register))
-        .routes(routes!(auth::login))
-        .routes(routes!(auth::refresh))
-        .routes(routes!(auth::logout))
-        .routes(routes!(auth::change_password))
-        .routes(routes!(auth::jwks))
-        .routes(routes!(auth::discovery))
+    let api = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi());
+    // The built-in pool's routes exist only where there is a built-in pool.
+    let api = if state.pool.is_some() {
+        api.routes(routes!(auth::register))
+            .routes(routes!(auth::login))
+            .routes(routes!(auth::refresh))
+            .routes(routes!(auth::logout))
+            .routes(routes!(auth::change_password))
+            .routes(routes!(auth::jwks))
+            .routes(routes!(auth::discovery))
+    } else {
+        api
+    };
+    let (api, doc) = api
         .routes(routes!(documents::create, documents::list))
         .routes(routes!(documents::get, documents::delete))
         .routes(routes!(documents::source))

@@ -39,7 +39,7 @@ async fn the_api_flow_runs_on_fakes_alone() {
         .unwrap_or_else(|e| panic!("{e}"));
     let state = AppState {
         pipeline: pipeline.clone(),
-        pool: Arc::new(pool),
+        pool: Some(Arc::new(pool)),
         verifier: Arc::new(verifier),
         downloads: Some(Arc::new(HmacSigner::new(TEST_URL_SECRET.to_vec(), ""))),
         events: Some(events.clone()),
@@ -151,5 +151,105 @@ async fn the_api_flow_runs_on_fakes_alone() {
     assert_eq!(
         call(http.get(format!("{url}/api/documents/{id}/source")).bearer_auth(ada)).await.0,
         404
+    );
+}
+
+/// A state on fakes with an outside issuer only: no built-in pool.
+fn state_without_a_pool() -> AppState {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let (pipeline, events) = memory_pipeline(Arc::clone(&clock));
+    let outside = folio_auth::TrustedIssuer {
+        config: folio_auth::IssuerConfig {
+            issuer: "https://idp.example".to_owned(),
+            jwks_url: "https://idp.example/jwks.json".to_owned(),
+            audience: None,
+            client_id: Some("folio".to_owned()),
+            token_use: Some("access".to_owned()),
+        },
+        keys: folio_auth::IssuerKeys::Remote,
+    };
+    let verifier = Verifier::with_issuers(vec![outside], clock).unwrap_or_else(|e| panic!("{e}"));
+    AppState {
+        pipeline,
+        pool: None,
+        verifier: Arc::new(verifier),
+        downloads: None,
+        events: Some(events),
+        idempotency: Arc::new(MemoryIdempotency::default()),
+        settings: ServerSettings::default(),
+        metrics: Default::default(),
+        limits: Arc::new(MemoryRateLimits::default()),
+    }
+}
+
+async fn oneshot(router: &axum::Router, request: http::Request<axum::body::Body>) -> (u16, Value) {
+    use tower::ServiceExt;
+    let response = router.clone().oneshot(request).await.unwrap_or_else(|e| match e {});
+    let status = response.status().as_u16();
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap_or_default();
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_deployment_with_an_outside_issuer_only_has_no_sign_in_routes() {
+    let router = folio_server::router(state_without_a_pool());
+    let get = |path: &str| http::Request::get(path).body(axum::body::Body::empty());
+    for path in ["/.well-known/jwks.json", "/.well-known/openid-configuration"] {
+        let (status, body) = oneshot(&router, get(path).unwrap_or_default()).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")), "{path}");
+    }
+    let login = http::Request::post("/api/auth/login")
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(r#"{"email":"a@example.com","password":"x"}"#));
+    assert_eq!(oneshot(&router, login.unwrap_or_default()).await.0, 404);
+    let (status, doc) = oneshot(&router, get("/api/openapi.json").unwrap_or_default()).await;
+    assert_eq!(status, 200);
+    assert!(doc["paths"].get("/api/auth/login").is_none(), "the document lists what is served");
+    assert!(doc["paths"].get("/api/documents").is_some());
+    assert_eq!(oneshot(&router, get("/files/x?exp=1&sig=x").unwrap_or_default()).await.0, 404);
+    let (status, body) = oneshot(&router, get("/api/documents").unwrap_or_default()).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (401, Some("unauthorized")));
+}
+
+#[tokio::test]
+async fn the_client_address_an_adapter_knows_wins_over_the_socket() {
+    let state = AppState {
+        settings: ServerSettings {
+            rates: folio_server::RatePolicy {
+                register: folio_core::ports::RateBudget { burst: 1, per_minute: 1 },
+                ..folio_server::RatePolicy::default()
+            },
+            ..ServerSettings::default()
+        },
+        ..state_without_a_pool()
+    };
+    // Registration is rate limited per client address; it needs the built-in pool.
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let key = SigningKey::from_seed(&SEED).unwrap_or_else(|e| panic!("{e}"));
+    let pool = UserPool::new(
+        Arc::new(MemoryAccounts::default()),
+        key,
+        ISSUER.to_owned(),
+        PoolSettings::default(),
+        clock,
+    );
+    let router = folio_server::router(AppState { pool: Some(Arc::new(pool)), ..state });
+    let register = |from: [u8; 4], email: &str| {
+        let mut request = http::Request::post("/api/auth/register")
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(
+                json!({ "email": email, "password": "correct horse battery" }).to_string(),
+            ))
+            .unwrap_or_default();
+        request.extensions_mut().insert(folio_server::ClientAddressFromContext(from.into()));
+        request
+    };
+    assert_eq!(oneshot(&router, register([1, 2, 3, 4], "a@example.com")).await.0, 201);
+    let (status, body) = oneshot(&router, register([1, 2, 3, 4], "b@example.com")).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (429, Some("rate_limited")));
+    assert_eq!(
+        oneshot(&router, register([5, 6, 7, 8], "c@example.com")).await.0,
+        201,
+        "another client (by the platform's account) has its own budget"
     );
 }

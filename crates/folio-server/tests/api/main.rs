@@ -79,7 +79,7 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("{e}"));
         let state = AppState {
             pipeline: pipeline.clone(),
-            pool: Arc::new(pool),
+            pool: Some(Arc::new(pool)),
             verifier: Arc::new(verifier),
             downloads: Some(embedded.signer.clone()),
             events: Some(embedded.events.clone()),

@@ -175,7 +175,7 @@ pub async fn run(settings: ServeSettings) -> Result<(), Failure> {
             .map_err(|e| Failure::usage(e.to_string()))?;
     let state = AppState {
         pipeline: data.pipeline.clone(),
-        pool: Arc::new(pool),
+        pool: Some(Arc::new(pool)),
         verifier: Arc::new(verifier),
         downloads: Some(data.embedded.signer.clone()),
         events: Some(data.embedded.events.clone()),
@@ -197,7 +197,7 @@ pub async fn run(settings: ServeSettings) -> Result<(), Failure> {
     let addr = listener.local_addr().map_err(|e| Failure::document(e.to_string()))?;
     println!("folio is listening on http://{addr}");
     let _ = std::io::stdout().flush();
-    tracing::info!(%addr, issuer = %state.pool.issuer(), data_dir = %args.data.data_dir.display(), "serving");
+    tracing::info!(%addr, issuer = %state.pool.as_ref().map_or("", |p| p.issuer()), data_dir = %args.data.data_dir.display(), "serving");
 
     let (stop, shutdown) = tokio::sync::watch::channel(false);
     let dispatcher = tokio::spawn(run_dispatcher(
