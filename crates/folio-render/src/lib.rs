@@ -40,7 +40,7 @@ pub use options::{
     parse_margin,
 };
 pub use render::{PagesSvg, Rendered, quiet_render_panics, render_pages_svg, render_pdf};
-pub use translate::{ImageReference, Translation, image_references, translate};
+pub use translate::{ImageReference, MAX_TITLE_CHARS, Translation, image_references, translate};
 pub use warning::{Warning, WarningKind};
 
 /// Decodes markdown bytes as UTF-8, or says where they stop being UTF-8.

@@ -24,7 +24,7 @@ use crate::world::TEMPLATE_PATH;
 use crate::{RenderError, RenderOptions, math};
 
 /// The longest title kept, in characters (DESIGN.md).
-pub(crate) const MAX_TITLE_CHARS: usize = 300;
+pub const MAX_TITLE_CHARS: usize = 300;
 
 /// Typst source generated from markdown, with what the compiler needs to go with it.
 #[derive(Debug, Clone)]

@@ -164,6 +164,14 @@ mod tests {
     }
 
     #[test]
+    fn the_api_limits_are_the_renderer_limits() {
+        // The renderer is a leaf with limits of its own; the API states the same ones.
+        let render = folio_render::Limits::default();
+        assert_eq!(folio_core::Settings::default().max_source_bytes, render.max_source_bytes);
+        assert_eq!(folio_core::functions::MAX_TITLE_CHARS, folio_render::MAX_TITLE_CHARS);
+    }
+
+    #[test]
     fn every_api_option_reaches_the_renderer() {
         let request: CreateOptions = serde_json::from_value(serde_json::json!({
             "paper": "a5", "toc": true, "theme": "book", "numbering": false, "margin": "2cm",

@@ -66,10 +66,11 @@ pub async fn query_documents(
     }
     let before = params.cursor.as_deref().map(decode_cursor).transpose()?;
     let title_contains = params.q.as_deref().map(fold_title).filter(|q| !q.is_empty());
-    if title_contains.as_ref().is_some_and(|q| q.chars().count() > 300) {
-        return Err(Error::InvalidRequest(
-            "the title filter is longer than 300 characters".to_owned(),
-        ));
+    if title_contains.as_ref().is_some_and(|q| q.chars().count() > super::MAX_TITLE_CHARS) {
+        return Err(Error::InvalidRequest(format!(
+            "the title filter is longer than {} characters",
+            super::MAX_TITLE_CHARS
+        )));
     }
     let page = pipeline.index.query(caller, &IndexQuery { limit, before, title_contains }).await?;
     Ok(DocumentPage {

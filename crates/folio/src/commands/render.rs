@@ -513,8 +513,6 @@ fn io_reason(err: &io::Error) -> String {
 }
 
 fn now_seconds() -> Option<i64> {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()
-        .and_then(|d| i64::try_from(d.as_secs()).ok())
+    use folio_core::ports::Clock as _;
+    Some(folio_core::ports::SystemClock.now_ms() / 1000)
 }
