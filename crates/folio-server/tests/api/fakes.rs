@@ -22,18 +22,18 @@ async fn call(request: reqwest::RequestBuilder) -> (u16, Value, Vec<u8>) {
     (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null), bytes)
 }
 
+/// The built-in pool over accounts in memory, with the test server's key and issuer.
+fn memory_pool(clock: Arc<dyn Clock>) -> UserPool {
+    let key = SigningKey::from_seed(&SEED).unwrap_or_else(|e| panic!("{e}"));
+    let accounts = Arc::new(MemoryAccounts::default());
+    UserPool::new(accounts, key, ISSUER.to_owned(), PoolSettings::default(), clock)
+}
+
 #[tokio::test]
 async fn the_api_flow_runs_on_fakes_alone() {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let (pipeline, events) = memory_pipeline(Arc::clone(&clock));
-    let key = SigningKey::from_seed(&SEED).unwrap_or_else(|e| panic!("{e}"));
-    let pool = UserPool::new(
-        Arc::new(MemoryAccounts::default()),
-        key,
-        ISSUER.to_owned(),
-        PoolSettings::default(),
-        Arc::clone(&clock),
-    );
+    let pool = memory_pool(Arc::clone(&clock));
     let jwks = pool.jwks().unwrap_or_else(|e| panic!("{e}"));
     let verifier = Verifier::new((builtin_issuer(), jwks), Vec::new(), Arc::clone(&clock))
         .unwrap_or_else(|e| panic!("{e}"));
@@ -206,6 +206,12 @@ async fn a_deployment_with_an_outside_issuer_only_has_no_sign_in_routes() {
     assert_eq!(status, 200);
     assert!(doc["paths"].get("/api/auth/login").is_none(), "the document lists what is served");
     assert!(doc["paths"].get("/api/documents").is_some());
+    // The option vocabulary and the error codes are documented from the types that check them.
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(schemas["Paper"]["enum"], json!(["a4", "us-letter", "a5"]), "{}", schemas["Paper"]);
+    assert_eq!(schemas["PdfStandard"]["enum"], json!(["a-2b", "a-3b", "ua-1"]));
+    let codes = schemas["ErrorCode"]["enum"].as_array().map(Vec::len);
+    assert_eq!(codes, Some(folio_core::ErrorCode::ALL.len()), "{}", schemas["ErrorCode"]);
     assert_eq!(oneshot(&router, get("/files/x?exp=1&sig=x").unwrap_or_default()).await.0, 404);
     let (status, body) = oneshot(&router, get("/api/documents").unwrap_or_default()).await;
     assert_eq!((status, body["error"]["code"].as_str()), (401, Some("unauthorized")));
@@ -224,15 +230,7 @@ async fn the_client_address_an_adapter_knows_wins_over_the_socket() {
         ..state_without_a_pool()
     };
     // Registration is rate limited per client address; it needs the built-in pool.
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let key = SigningKey::from_seed(&SEED).unwrap_or_else(|e| panic!("{e}"));
-    let pool = UserPool::new(
-        Arc::new(MemoryAccounts::default()),
-        key,
-        ISSUER.to_owned(),
-        PoolSettings::default(),
-        clock,
-    );
+    let pool = memory_pool(Arc::new(SystemClock));
     let router = folio_server::router(AppState { pool: Some(Arc::new(pool)), ..state });
     let register = |from: [u8; 4], email: &str| {
         let mut request = http::Request::post("/api/auth/register")
