@@ -468,3 +468,35 @@ pub trait Lease: Send + Sync + 'static {
     /// Gives the lease up, if `holder` holds it.
     async fn release(&self, name: &str, holder: &str) -> Result<()>;
 }
+
+/// The renderer of a pipeline that renders nothing: the indexer and the reconciler (on AWS, the
+/// indexer function) need no renderer, and should not have to build one. Every render is
+/// refused as not retryable, and readiness says why.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoRenderer;
+
+impl NoRenderer {
+    fn refuse<T>() -> Result<T> {
+        Err(crate::Error::render(
+            crate::RenderFailure::Failed,
+            "this process renders nothing (it has no renderer)",
+            false,
+        ))
+    }
+}
+
+#[async_trait]
+impl Renderer for NoRenderer {
+    async fn render(&self, _: RenderRequest) -> Result<RenderedPdf> {
+        Self::refuse()
+    }
+    async fn pages(&self, _: RenderRequest) -> Result<RenderedPages> {
+        Self::refuse()
+    }
+    async fn html(&self, _: RenderRequest) -> Result<HtmlPreview> {
+        Self::refuse()
+    }
+    fn health(&self) -> RendererHealth {
+        RendererHealth { ready: Err("no renderer".to_owned()), ..RendererHealth::default() }
+    }
+}

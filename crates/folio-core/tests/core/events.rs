@@ -230,3 +230,31 @@ async fn a_failing_record_of_a_notification_fails_alone() {
     assert!(matches!(outcomes[0].result, Err(folio_core::Error::Corrupt(_))), "{outcomes:?}");
     assert_eq!(outcomes[1].result, Ok(IndexOutcome::Upserted), "the next record is indexed");
 }
+
+#[tokio::test]
+async fn the_indexer_runs_in_a_pipeline_without_a_renderer() {
+    let (p, _, events) = pipeline();
+    let me = IdentityId::derive("https://t", "indexer-only");
+    let created =
+        create_pdf(&p, &me, CreateRequest { markdown: "# Made".into(), ..Default::default() })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    // The indexer's own process: the same stores, nothing to render with.
+    let indexer = folio_core::Pipeline {
+        renderer: std::sync::Arc::new(folio_core::ports::NoRenderer),
+        ..p.clone()
+    };
+    let report = dispatch_due(&indexer, events.as_ref(), &RetryPolicy::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.delivered, 1);
+    let page = query_documents(&indexer, &me, &QueryParams::default()).await;
+    assert_eq!(page.map(|page| page.items[0].id).ok(), Some(created.document.id));
+    let refused =
+        create_pdf(&indexer, &me, CreateRequest { markdown: "# No".into(), ..Default::default() })
+            .await;
+    assert!(
+        matches!(refused, Err(folio_core::Error::Render { retryable: false, .. })),
+        "{refused:?}"
+    );
+}
