@@ -241,7 +241,7 @@ async fn the_indexer_runs_in_a_pipeline_without_a_renderer() {
             .unwrap_or_else(|e| panic!("{e}"));
     // The indexer's own process: the same stores, nothing to render with.
     let indexer = folio_core::Pipeline {
-        renderer: std::sync::Arc::new(folio_core::ports::NoRenderer),
+        renderer: Arc::new(folio_core::ports::NoRenderer),
         ..p.clone()
     };
     let report = dispatch_due(&indexer, events.as_ref(), &RetryPolicy::default())
