@@ -240,10 +240,8 @@ async fn the_indexer_runs_in_a_pipeline_without_a_renderer() {
             .await
             .unwrap_or_else(|e| panic!("{e}"));
     // The indexer's own process: the same stores, nothing to render with.
-    let indexer = folio_core::Pipeline {
-        renderer: Arc::new(folio_core::ports::NoRenderer),
-        ..p.clone()
-    };
+    let indexer =
+        folio_core::Pipeline { renderer: Arc::new(folio_core::ports::NoRenderer), ..p.clone() };
     let report = dispatch_due(&indexer, events.as_ref(), &RetryPolicy::default())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
