@@ -7,7 +7,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
 use crate::options::{render_error, render_options, warnings};
-use crate::protocol::{Answer, Job, JobKind, read_frame, write_frame};
+use crate::protocol::{Answer, Job, JobKind, Output, read_frame, write_frame};
 
 /// Where a worker finds the folder of extra fonts its pool was given.
 pub(crate) const FONT_DIR_VARIABLE: &str = "FOLIO_WORKER_FONT_DIR";
@@ -63,17 +63,19 @@ fn run_job(job: Job) -> Answer {
     };
     let worker = std::process::id();
     let result = match job.kind {
-        JobKind::Pdf => folio_render::render_pdf(&job.markdown, &options).map(|r| Answer::Done {
-            pdf: Some(STANDARD.encode(&r.pdf)),
-            pages: None,
-            html: None,
-            page_count: r.pages,
-            title: r.title,
-            warnings: warnings(&r.warnings),
-            worker,
+        JobKind::Pdf => folio_render::render_pdf(&job.markdown, &options).map(|r| {
+            Answer::Done(Output {
+                pdf: Some(STANDARD.encode(&r.pdf)),
+                pages: None,
+                html: None,
+                page_count: r.pages,
+                title: r.title,
+                warnings: warnings(&r.warnings),
+                worker,
+            })
         }),
-        JobKind::Pages => {
-            folio_render::render_pages_svg(&job.markdown, &options).map(|r| Answer::Done {
+        JobKind::Pages => folio_render::render_pages_svg(&job.markdown, &options).map(|r| {
+            Answer::Done(Output {
                 pdf: None,
                 page_count: r.pages.len(),
                 pages: Some(r.pages),
@@ -82,15 +84,17 @@ fn run_job(job: Job) -> Answer {
                 warnings: warnings(&r.warnings),
                 worker,
             })
-        }
-        JobKind::Html => folio_render::render_html(&job.markdown, &options).map(|r| Answer::Done {
-            pdf: None,
-            pages: None,
-            html: Some(r.html),
-            page_count: 0,
-            title: String::new(),
-            warnings: warnings(&r.warnings),
-            worker,
+        }),
+        JobKind::Html => folio_render::render_html(&job.markdown, &options).map(|r| {
+            Answer::Done(Output {
+                pdf: None,
+                pages: None,
+                html: Some(r.html),
+                page_count: 0,
+                title: String::new(),
+                warnings: warnings(&r.warnings),
+                worker,
+            })
         }),
     };
     result.unwrap_or_else(|err| Answer::failed(render_error(err)))

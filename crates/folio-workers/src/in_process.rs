@@ -15,16 +15,19 @@ const RENDER_STACK_BYTES: usize = 64 << 20;
 #[derive(Debug, Default, Clone, Copy)]
 pub struct InProcessRenderer;
 
-/// Runs `work` on a render thread and waits for it.
+/// Renders `request` with `work` on a thread of its own and waits for it.
 async fn on_render_thread<T: Send + 'static>(
-    work: impl FnOnce() -> std::result::Result<T, folio_render::RenderError> + Send + 'static,
+    request: RenderRequest,
+    work: fn(&str, &folio_render::RenderOptions) -> Result<T, folio_render::RenderError>,
 ) -> Result<T> {
+    let options = render_options(request.title, &request.options, request.assets);
+    let markdown = request.markdown;
     let (done, result) = tokio::sync::oneshot::channel();
     std::thread::Builder::new()
         .name("render".to_owned())
         .stack_size(RENDER_STACK_BYTES)
         .spawn(move || {
-            let _ = done.send(work());
+            let _ = done.send(work(&markdown, &options));
         })
         .map_err(|e| {
             Error::render(RenderFailure::Failed, format!("cannot start a render thread: {e}"), true)
@@ -38,10 +41,7 @@ async fn on_render_thread<T: Send + 'static>(
 #[async_trait]
 impl Renderer for InProcessRenderer {
     async fn render(&self, request: RenderRequest) -> Result<RenderedPdf> {
-        let options = render_options(request.title, &request.options, request.assets);
-        let markdown = request.markdown;
-        let rendered =
-            on_render_thread(move || folio_render::render_pdf(&markdown, &options)).await?;
+        let rendered = on_render_thread(request, folio_render::render_pdf).await?;
         Ok(RenderedPdf {
             pages: u32::try_from(rendered.pages).unwrap_or(u32::MAX),
             pdf: rendered.pdf,
@@ -52,10 +52,7 @@ impl Renderer for InProcessRenderer {
     }
 
     async fn pages(&self, request: RenderRequest) -> Result<RenderedPages> {
-        let options = render_options(request.title, &request.options, request.assets);
-        let markdown = request.markdown;
-        let rendered =
-            on_render_thread(move || folio_render::render_pages_svg(&markdown, &options)).await?;
+        let rendered = on_render_thread(request, folio_render::render_pages_svg).await?;
         Ok(RenderedPages {
             pages: rendered.pages,
             title: rendered.title,
@@ -64,10 +61,7 @@ impl Renderer for InProcessRenderer {
     }
 
     async fn html(&self, request: RenderRequest) -> Result<HtmlPreview> {
-        let options = render_options(request.title, &request.options, request.assets);
-        let markdown = request.markdown;
-        let preview =
-            on_render_thread(move || folio_render::render_html(&markdown, &options)).await?;
+        let preview = on_render_thread(request, folio_render::render_html).await?;
         Ok(HtmlPreview { html: preview.html, warnings: warnings(&preview.warnings) })
     }
 }

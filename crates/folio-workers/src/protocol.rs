@@ -42,29 +42,33 @@ pub enum JobKind {
     Html,
 }
 
+/// What a worker made: the fields of its kind of job are set.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Output {
+    /// PDF bytes, base64 (pdf jobs).
+    pub pdf: Option<String>,
+    /// One SVG per page (pages jobs).
+    pub pages: Option<Vec<String>>,
+    /// The HTML preview (html jobs).
+    #[serde(default)]
+    pub html: Option<String>,
+    /// Page count.
+    pub page_count: usize,
+    /// The title used.
+    pub title: String,
+    /// Warnings.
+    pub warnings: Vec<Warning>,
+    /// The process id of the worker that rendered (logs; affinity tests).
+    #[serde(default)]
+    pub worker: u32,
+}
+
 /// A worker's answer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Answer {
     /// The job's output.
-    Done {
-        /// PDF bytes, base64 (pdf jobs).
-        pdf: Option<String>,
-        /// One SVG per page (pages jobs).
-        pages: Option<Vec<String>>,
-        /// The HTML preview (html jobs).
-        #[serde(default)]
-        html: Option<String>,
-        /// Page count.
-        page_count: usize,
-        /// The title used.
-        title: String,
-        /// Warnings.
-        warnings: Vec<Warning>,
-        /// The process id of the worker that rendered (logs; affinity tests).
-        #[serde(default)]
-        worker: u32,
-    },
+    Done(Output),
     /// The document could not be rendered.
     Failed {
         /// Why (`None`: the request itself is bad).

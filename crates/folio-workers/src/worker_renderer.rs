@@ -12,7 +12,7 @@ use folio_core::{Error, RenderFailure, Result};
 
 use crate::options::engine;
 use crate::pool::{Lane, Ticket, WorkerPool};
-use crate::protocol::{Answer, Job, JobKind};
+use crate::protocol::{Answer, Job, JobKind, Output};
 
 /// Renders in the pool's worker processes: creates wait in line; a newer preview of the same
 /// owner replaces the one still waiting; successive previews of one owner go to the worker
@@ -20,18 +20,8 @@ use crate::protocol::{Answer, Job, JobKind};
 #[derive(Clone)]
 pub struct WorkerRenderer(pub Arc<WorkerPool>);
 
-/// What a worker made.
-struct Made {
-    pdf: Option<String>,
-    pages: Option<Vec<String>>,
-    html: Option<String>,
-    page_count: usize,
-    title: String,
-    warnings: Vec<folio_core::ports::Warning>,
-}
-
 impl WorkerRenderer {
-    async fn run(&self, kind: JobKind, request: RenderRequest, lane: Lane) -> Result<Made> {
+    async fn run(&self, kind: JobKind, request: RenderRequest, lane: Lane) -> Result<Output> {
         let ticket = Ticket::new(request.owner.as_ref(), lane);
         let job = Job {
             kind,
@@ -41,9 +31,7 @@ impl WorkerRenderer {
             assets: request.assets.into_iter().map(|(k, v)| (k, STANDARD.encode(v))).collect(),
         };
         match self.0.run_for(&job, ticket).await? {
-            Answer::Done { pdf, pages, html, page_count, title, warnings, .. } => {
-                Ok(Made { pdf, pages, html, page_count, title, warnings })
-            }
+            Answer::Done(output) => Ok(output),
             Answer::Failed { failure, message } => Err(Answer::error(failure, message)),
         }
     }

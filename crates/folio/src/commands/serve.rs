@@ -212,7 +212,9 @@ pub async fn run(settings: ServeSettings) -> Result<(), Failure> {
         RECONCILE_EVERY,
         shutdown.clone(),
     ));
-    let housekeeping = tokio::spawn(housekeeping(data.embedded.clone(), shutdown));
+    let idempotency_ttl_ms = state.settings.idempotency_ttl_ms;
+    let housekeeping =
+        tokio::spawn(housekeeping(data.embedded.clone(), idempotency_ttl_ms, shutdown));
     let result =
         folio_server::serve(listener, folio_server::router(state), shutdown_signal()).await;
     let _ = stop.send(true);
@@ -223,10 +225,11 @@ pub async fn run(settings: ServeSettings) -> Result<(), Failure> {
     result.map_err(|e| Failure::document(format!("the server stopped: {e}")))
 }
 
-/// Deletes what has expired: refresh tokens past their lifetime, idempotency keys older than a
-/// day. (Acknowledged outbox rows are deleted when acknowledged.)
+/// Deletes what has expired: refresh tokens past their lifetime, idempotency keys older than
+/// the server keeps them. (Acknowledged outbox rows are deleted when acknowledged.)
 async fn housekeeping(
     embedded: folio_local::Embedded,
+    idempotency_ttl_ms: i64,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     use folio_auth::AccountStore;
@@ -234,8 +237,7 @@ async fn housekeeping(
     loop {
         let now = embedded.clock.now_ms();
         let tokens = embedded.accounts.purge_expired(now).await;
-        let keys =
-            embedded.idempotency.purge(now - ServerSettings::default().idempotency_ttl_ms).await;
+        let keys = embedded.idempotency.purge(now - idempotency_ttl_ms).await;
         match (tokens, keys) {
             (Ok(tokens), Ok(keys)) if tokens + keys > 0 => {
                 tracing::info!(tokens, keys, "housekeeping removed expired rows")

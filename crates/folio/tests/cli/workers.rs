@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use folio_core::RenderFailure;
-use folio_workers::protocol::{Answer, Job, JobKind};
+use folio_workers::protocol::{Answer, Job, JobKind, Output};
 use folio_workers::{Lane, PoolConfig, Ticket, WorkerPool};
 
 use crate::server::{Server, call};
@@ -151,7 +151,7 @@ async fn successive_previews_of_one_person_return_to_their_warm_worker() {
         assets: Default::default(),
     };
     let worker = |answer: folio_core::Result<Answer>| match answer {
-        Ok(Answer::Done { worker, .. }) => worker,
+        Ok(Answer::Done(Output { worker, .. })) => worker,
         Ok(Answer::Failed { failure, message }) => panic!("{failure:?}: {message}"),
         Err(err) => panic!("{err}"),
     };
@@ -214,7 +214,7 @@ async fn warm_pool(workers: usize, deadline: Duration) -> std::sync::Arc<WorkerP
         })
         .collect();
     for warmup in warmups {
-        assert!(matches!(warmup.await, Ok(Ok(Answer::Done { .. }))));
+        assert!(matches!(warmup.await, Ok(Ok(Answer::Done(_)))));
     }
     pool
 }
@@ -236,7 +236,7 @@ async fn one_identity_cannot_hold_every_worker() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let started = Instant::now();
     let answer = pool.run_for(&small_job(), ticket(2, Lane::Create)).await;
-    assert!(matches!(answer, Ok(Answer::Done { .. })), "{answer:?}");
+    assert!(matches!(answer, Ok(Answer::Done(_))), "{answer:?}");
     assert!(started.elapsed() < Duration::from_secs(2), "waited {:?}", started.elapsed());
     // What the flood got: one render running to the deadline, a preview and a create waiting,
     // and everything beyond refused at once as `overloaded` (retryable) — never queued for ever.
@@ -271,7 +271,7 @@ async fn with_one_worker_another_identity_waits_at_most_one_deadline() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let started = Instant::now();
     let answer = pool.run_for(&small_job(), ticket(2, Lane::Create)).await;
-    assert!(matches!(answer, Ok(Answer::Done { .. })), "{answer:?}");
+    assert!(matches!(answer, Ok(Answer::Done(_))), "{answer:?}");
     assert!(started.elapsed() < Duration::from_millis(3500), "waited {:?}", started.elapsed());
     let _ = first.await;
     second.abort();
@@ -295,11 +295,11 @@ async fn typing_and_creating_at_once_never_fails_the_create() {
         tokio::time::sleep(Duration::from_millis(15)).await;
     }
     let create = pool.run_for(&small_job(), ticket(7, Lane::Create)).await;
-    assert!(matches!(create, Ok(Answer::Done { .. })), "{create:?}");
+    assert!(matches!(create, Ok(Answer::Done(_))), "{create:?}");
     let mut done = 0;
     for preview in previews {
         match preview.await {
-            Ok(Ok(Answer::Done { .. })) => done += 1,
+            Ok(Ok(Answer::Done(_))) => done += 1,
             Ok(Err(folio_core::Error::Render {
                 failure: RenderFailure::Overloaded,
                 message,
@@ -345,13 +345,13 @@ async fn a_replaced_preview_dropped_by_its_client_leaves_the_pool_sound() {
         matches!(ended, Ok(Err(folio_core::Error::Render { failure: RenderFailure::Timeout, .. }))),
         "{ended:?}"
     );
-    assert!(matches!(newer.await, Ok(Ok(Answer::Done { .. }))));
+    assert!(matches!(newer.await, Ok(Ok(Answer::Done(_)))));
     // Exactly one worker's worth of places: two jobs of two people still run one after the other.
     let (first, second) = (small_job(), small_job());
     let (a, b) = tokio::join!(
         pool.run_for(&first, ticket(2, Lane::Create)),
         pool.run_for(&second, ticket(3, Lane::Create)),
     );
-    assert!(matches!((a, b), (Ok(Answer::Done { .. }), Ok(Answer::Done { .. }))));
+    assert!(matches!((a, b), (Ok(Answer::Done(_)), Ok(Answer::Done(_)))));
     assert_eq!(pool.waiting(), 0);
 }
