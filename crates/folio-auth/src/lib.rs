@@ -5,7 +5,9 @@
 //! tokens from any configured issuer — the built-in pool, Cognito, any OIDC provider — through
 //! their JWKS, with the algorithm pinned by the key, never taken from the token.
 
+mod builtin;
 mod error;
+mod keyring;
 mod keys;
 mod password;
 mod pool;
@@ -14,7 +16,9 @@ pub mod testing;
 pub mod throttle;
 mod verifier;
 
+pub use builtin::{BuiltinPool, builtin_issuer};
 pub use error::AuthError;
+pub use keyring::{KeyRing, SigningKeys, StoredKey};
 pub use keys::{Jwk, Jwks, SigningKey};
 pub use password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, hash_password, verify_password};
 pub use pool::{PoolSettings, Session, UserPool, normalise_email};

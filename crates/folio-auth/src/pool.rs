@@ -11,10 +11,12 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::AuthError;
-use crate::keys::{Jwks, SigningKey};
+use crate::keyring::SigningKeys;
+use crate::keys::Jwks;
 use crate::password::{decoy_hash, hash_password, verify_password};
 use crate::store::{AccountStore, RefreshRecord, User};
 use crate::throttle::{self, Rule, ThrottleSettings};
+use crate::verifier::{IssuerConfig, IssuerKeys, TrustedIssuer};
 
 /// Lifetimes and throttling.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,7 +82,7 @@ struct AccessClaims<'a> {
 /// The pool.
 pub struct UserPool {
     store: Arc<dyn AccountStore>,
-    key: SigningKey,
+    keys: Arc<SigningKeys>,
     issuer: String,
     settings: PoolSettings,
     clock: Arc<dyn Clock>,
@@ -118,17 +120,17 @@ fn random_token() -> String {
 }
 
 impl UserPool {
-    /// A pool that signs with `key` as `issuer`.
+    /// A pool that signs with the current key of `keys` as `issuer`.
     pub fn new(
         store: Arc<dyn AccountStore>,
-        key: SigningKey,
+        keys: Arc<SigningKeys>,
         issuer: String,
         settings: PoolSettings,
         clock: Arc<dyn Clock>,
     ) -> Self {
         let password_checks =
             Arc::new(tokio::sync::Semaphore::new(settings.concurrent_password_checks.max(1)));
-        Self { store, key, issuer, settings, clock, password_checks }
+        Self { store, keys, issuer, settings, clock, password_checks }
     }
 
     /// The issuer (`iss`) of this pool's tokens.
@@ -141,9 +143,29 @@ impl UserPool {
         &self.settings.audience
     }
 
-    /// The public keys.
-    pub fn jwks(&self) -> Result<Jwks, AuthError> {
-        Ok(Jwks { keys: vec![self.key.jwk()?] })
+    /// The public keys that verify this pool's tokens now.
+    pub async fn jwks(&self) -> Result<Jwks, AuthError> {
+        self.keys.jwks().await
+    }
+
+    /// The signing keys.
+    pub fn keys(&self) -> &Arc<SigningKeys> {
+        &self.keys
+    }
+
+    /// This pool as an issuer the verifier trusts: its issuer and audience, its tokens checked
+    /// against its key ring (so a rotation made by any process is honoured).
+    pub fn trusted_issuer(&self) -> TrustedIssuer {
+        TrustedIssuer {
+            config: IssuerConfig {
+                issuer: self.issuer.clone(),
+                jwks_url: String::new(),
+                audience: Some(self.settings.audience.clone()),
+                client_id: None,
+                token_use: None,
+            },
+            keys: IssuerKeys::Ring(Arc::clone(&self.keys)),
+        }
     }
 
     /// The identity id of a user of this pool.
@@ -272,7 +294,7 @@ impl UserPool {
             })
             .await?;
         let now_secs = now / 1000;
-        let access_token = self.key.sign(&AccessClaims {
+        let access_token = self.keys.current().await?.sign(&AccessClaims {
             iss: &self.issuer,
             sub: &user.id,
             aud: &self.settings.audience,

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
-use crate::{AccountStore, AuthError, RefreshRecord, User};
+use crate::{AccountStore, AuthError, KeyRing, RefreshRecord, StoredKey, User};
 
 #[derive(Debug, Default)]
 struct Accounts {
@@ -237,6 +237,108 @@ pub async fn check_account_store(store: Arc<dyn AccountStore>) {
     ok(store.delete_user("u1").await); // deleting again is harmless (a retried delete)
 }
 
+/// A key ring in memory.
+#[derive(Debug, Default)]
+pub struct MemoryKeyRing(Mutex<Vec<StoredKey>>);
+
+impl MemoryKeyRing {
+    fn lock(&self) -> MutexGuard<'_, Vec<StoredKey>> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[async_trait]
+impl KeyRing for MemoryKeyRing {
+    async fn keys(&self) -> Result<Vec<StoredKey>, AuthError> {
+        Ok(self.lock().clone())
+    }
+
+    async fn seed_if_empty(&self, seed: &[u8], now_ms: i64) -> Result<(), AuthError> {
+        let mut keys = self.lock();
+        if keys.is_empty() {
+            keys.push(StoredKey { seed: seed.to_vec(), created_ms: now_ms, retired_ms: None });
+        }
+        Ok(())
+    }
+
+    async fn rotate(&self, seed: &[u8], now_ms: i64, drop_before_ms: i64) -> Result<(), AuthError> {
+        let mut keys = self.lock();
+        for key in keys.iter_mut().filter(|k| k.retired_ms.is_none()) {
+            key.retired_ms = Some(now_ms);
+        }
+        keys.push(StoredKey { seed: seed.to_vec(), created_ms: now_ms, retired_ms: None });
+        keys.retain(|k| k.retired_ms.is_none_or(|retired| retired >= drop_before_ms));
+        Ok(())
+    }
+}
+
+/// Signing keys over a ring in memory whose first key is `seed` (tests that sign their own
+/// tokens with that seed), retired keys verifying for an hour.
+pub async fn memory_keys(
+    seed: &[u8],
+    clock: Arc<dyn folio_core::ports::Clock>,
+) -> Arc<crate::SigningKeys> {
+    ok(crate::SigningKeys::open(Arc::new(MemoryKeyRing::default()), seed, clock, 3_600_000).await)
+}
+
+/// The key ring contract: one first key however many processes start at once; a rotation
+/// leaves exactly one current key, however many run at once; retired keys stay until their
+/// overlap has passed, oldest first.
+pub async fn check_key_ring(ring: Arc<dyn KeyRing>) {
+    assert!(ok(ring.keys().await).is_empty(), "a new ring is empty");
+    let seeds = concurrently(6, {
+        let ring = Arc::clone(&ring);
+        let next = Arc::new(std::sync::atomic::AtomicU8::new(1));
+        move || {
+            let ring = Arc::clone(&ring);
+            let seed = [next.fetch_add(1, std::sync::atomic::Ordering::Relaxed); 32];
+            async move { ring.seed_if_empty(&seed, 1_000).await }
+        }
+    })
+    .await;
+    assert!(seeds.iter().all(Result::is_ok), "{seeds:?}");
+    let first = ok(ring.keys().await);
+    assert_eq!(first.len(), 1, "starting together keeps one first key");
+    assert_eq!((first[0].created_ms, first[0].retired_ms), (1_000, None));
+    ok(ring.seed_if_empty(&[99; 32], 2_000).await);
+    assert_eq!(ok(ring.keys().await), first, "a ring with a key is not seeded again");
+
+    ok(ring.rotate(&[100; 32], 5_000, 0).await);
+    let keys = ok(ring.keys().await);
+    assert_eq!(keys.len(), 2);
+    assert_eq!((keys[0].seed.clone(), keys[0].retired_ms), (first[0].seed.clone(), Some(5_000)));
+    assert_eq!((keys[1].seed.clone(), keys[1].retired_ms), (vec![100; 32], None));
+
+    let rotations = concurrently(5, {
+        let ring = Arc::clone(&ring);
+        let next = Arc::new(std::sync::atomic::AtomicU8::new(110));
+        move || {
+            let ring = Arc::clone(&ring);
+            let seed = [next.fetch_add(1, std::sync::atomic::Ordering::Relaxed); 32];
+            async move { ring.rotate(&seed, 6_000, 0).await }
+        }
+    })
+    .await;
+    assert!(rotations.iter().all(Result::is_ok), "{rotations:?}");
+    let keys = ok(ring.keys().await);
+    assert_eq!(keys.len(), 7);
+    assert_eq!(
+        keys.iter().filter(|k| k.retired_ms.is_none()).count(),
+        1,
+        "concurrent rotations leave one current key"
+    );
+    assert_eq!(keys[0].seed, first[0].seed, "oldest first");
+
+    ok(ring.rotate(&[120; 32], 7_000, 5_500).await);
+    let keys = ok(ring.keys().await);
+    assert!(
+        keys.iter().all(|k| k.retired_ms.is_none_or(|r| r >= 5_500)),
+        "keys retired before the overlap are dropped: {keys:?}"
+    );
+    assert_eq!(keys.len(), 7, "the first key went; the six retired at 6,000 and 7,000 stay");
+    assert_eq!(keys.last().map(|k| (k.seed.clone(), k.retired_ms)), Some((vec![120; 32], None)));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,5 +346,10 @@ mod tests {
     #[tokio::test]
     async fn memory_accounts_pass_the_accounts_contract() {
         check_account_store(Arc::new(MemoryAccounts::default())).await;
+    }
+
+    #[tokio::test]
+    async fn memory_key_ring_passes_the_key_ring_contract() {
+        check_key_ring(Arc::new(MemoryKeyRing::default())).await;
     }
 }

@@ -65,7 +65,7 @@ impl IssuerConfig {
 struct Issuer {
     config: IssuerConfig,
     /// Keys known without fetching (the built-in pool's own).
-    fixed: Option<Jwks>,
+    local: Option<LocalKeys>,
     /// The fetched keys and when they were last fetched. A plain mutex held only to read or
     /// swap: a fetch never holds it, so a hanging JWKS endpoint cannot delay tokens signed
     /// with keys already known.
@@ -91,25 +91,32 @@ pub struct TrustedIssuer {
     pub keys: IssuerKeys,
 }
 
+/// Keys an issuer's tokens are checked against without fetching.
+enum LocalKeys {
+    Fixed(Jwks),
+    Ring(Arc<crate::SigningKeys>),
+}
+
 /// Where an issuer's keys come from.
 #[derive(Debug, Clone)]
 pub enum IssuerKeys {
-    /// Known in process (the built-in pool's own).
+    /// Known in process.
     Fixed(Jwks),
+    /// The built-in pool's key ring (read again when a token names a key not loaded yet).
+    Ring(Arc<crate::SigningKeys>),
     /// Fetched from the issuer's JWKS URL (cached, refetched for unknown key ids).
     Remote,
 }
 
 impl Verifier {
-    /// A verifier trusting the built-in pool (with its keys) and the configured issuers, each
-    /// of which must name an audience or a client id ([`IssuerConfig::check`]).
+    /// A verifier trusting the built-in pool (`UserPool::trusted_issuer`) and the configured
+    /// issuers, each of which must name an audience or a client id ([`IssuerConfig::check`]).
     pub fn new(
-        builtin: (IssuerConfig, Jwks),
+        builtin: TrustedIssuer,
         others: Vec<IssuerConfig>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, AuthError> {
-        let mut issuers =
-            vec![TrustedIssuer { config: builtin.0, keys: IssuerKeys::Fixed(builtin.1) }];
+        let mut issuers = vec![builtin];
         issuers.extend(
             others.into_iter().map(|config| TrustedIssuer { config, keys: IssuerKeys::Remote }),
         );
@@ -132,8 +139,9 @@ impl Verifier {
             .into_iter()
             .map(|trusted| Issuer {
                 config: trusted.config,
-                fixed: match trusted.keys {
-                    IssuerKeys::Fixed(jwks) => Some(jwks),
+                local: match trusted.keys {
+                    IssuerKeys::Fixed(jwks) => Some(LocalKeys::Fixed(jwks)),
+                    IssuerKeys::Ring(keys) => Some(LocalKeys::Ring(keys)),
                     IssuerKeys::Remote => None,
                 },
                 cache: Mutex::new((Jwks { keys: vec![] }, None)),
@@ -234,8 +242,10 @@ impl Verifier {
     }
 
     async fn key(&self, issuer: &Issuer, kid: &str) -> Result<Option<Jwk>, AuthError> {
-        if let Some(fixed) = &issuer.fixed {
-            return Ok(fixed.find(kid).cloned());
+        match &issuer.local {
+            Some(LocalKeys::Fixed(jwks)) => return Ok(jwks.find(kid).cloned()),
+            Some(LocalKeys::Ring(keys)) => return keys.find(kid).await,
+            None => {}
         }
         // Known keys and the refetch interval are answered without waiting for any fetch.
         let known = |issuer: &Issuer| -> (Option<Jwk>, bool) {

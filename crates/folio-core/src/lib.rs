@@ -22,6 +22,7 @@ mod pipeline;
 pub mod ports;
 mod publishing;
 pub mod secrets;
+mod services;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -35,3 +36,4 @@ pub use ids::{DocumentId, IdentityId, ObjectKey, ObjectKind, UGC_PREFIX};
 pub use memory::{MemoryLease, MemoryRateLimits};
 pub use pipeline::{Pipeline, Settings};
 pub use publishing::{EventFilter, PublishingStore};
+pub use services::{Background, BackgroundPolicy, HOUSEKEEPING_LEASE, Services};

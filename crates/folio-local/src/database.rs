@@ -106,6 +106,15 @@ CREATE TABLE idempotency (
     PRIMARY KEY (identity, key)
 ) WITHOUT ROWID;
 "#,
+    // The built-in pool's signing keys as a ring (`folio keys rotate`); the first key is the
+    // seed the pool signed with before (kept in `secrets`), so existing tokens stay valid.
+    r#"
+CREATE TABLE signing_keys (
+    seed       BLOB PRIMARY KEY,
+    created_ms INTEGER NOT NULL,
+    retired_ms INTEGER
+);
+"#,
 ];
 
 /// A connection pool to `folio.db`.

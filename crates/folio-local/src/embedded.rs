@@ -2,16 +2,21 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
+use folio_auth::BuiltinPool;
 use folio_core::ports::{Clock, EventLog, Renderer, SecretStore};
-use folio_core::{Error, EventFilter, Pipeline, PublishingStore, Result, Settings};
+use folio_core::{
+    Error, EventFilter, MemoryLease, MemoryRateLimits, Pipeline, PublishingStore, Result, Services,
+    Settings,
+};
 use object_store::ObjectStore;
 
 use folio_core::downloads::HmacSigner;
 
 use crate::{
     Database, Durability, SqliteAccounts, SqliteEventLog, SqliteIdempotency, SqliteIndex,
-    SqliteSecrets, SyncedStore,
+    SqliteKeyRing, SqliteSecrets, SyncedStore,
 };
 
 /// folio's state on local disk: `<data-dir>/objects` and `<data-dir>/folio.db`.
@@ -37,6 +42,8 @@ pub struct Embedded {
     pub accounts: Arc<SqliteAccounts>,
     /// Idempotency keys of create requests.
     pub idempotency: Arc<SqliteIdempotency>,
+    /// The built-in pool's signing keys.
+    pub key_ring: Arc<SqliteKeyRing>,
     /// The clock.
     pub clock: Arc<dyn Clock>,
 }
@@ -78,8 +85,34 @@ impl Embedded {
             signer,
             accounts: Arc::new(SqliteAccounts::new(database.clone())),
             idempotency: Arc::new(SqliteIdempotency::new(database.clone())),
+            key_ring: Arc::new(SqliteKeyRing::new(database.clone())),
             clock,
         })
+    }
+
+    /// The embedded shape's services bundle: these adapters, with rate limits and the lease in
+    /// this process's memory (one process serves a data directory). Call once per process:
+    /// each call makes fresh rate budgets. Its background work is
+    /// [`Services::background`], plus the built-in pool's housekeeping.
+    pub fn services(&self, renderer: Arc<dyn Renderer>, settings: Settings) -> Services {
+        Services {
+            pipeline: self.pipeline(renderer, settings),
+            event_queue: Some(self.events.clone()),
+            idempotency: self.idempotency.clone(),
+            secrets: self.secrets.clone(),
+            limits: Arc::new(MemoryRateLimits::default()),
+            lease: Arc::new(MemoryLease::default()),
+            downloads: Some(self.signer.clone()),
+        }
+    }
+
+    /// The built-in pool's accounts and key ring in the database.
+    pub fn builtin_pool(&self, key_overlap: Duration) -> BuiltinPool {
+        BuiltinPool {
+            accounts: self.accounts.clone(),
+            key_ring: self.key_ring.clone(),
+            key_overlap,
+        }
     }
 
     /// The pipeline over these adapters with `renderer`.

@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use folio_auth::{UserPool, Verifier};
-use folio_core::Pipeline;
 use folio_core::ports::{
     Admission, DownloadVerifier, EventQueue, IdempotencyStore, RateBudget, RateLimits,
 };
+use folio_core::{Pipeline, Services};
 
 /// Server settings (limits and cookies).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,6 +122,27 @@ impl Default for RatePolicy {
 }
 
 impl AppState {
+    /// The state over a deployment's services bundle: the built-in pool where the deployment
+    /// has one, the verifier of every issuer it trusts.
+    pub fn new(
+        services: &Services,
+        pool: Option<Arc<UserPool>>,
+        verifier: Arc<Verifier>,
+        settings: ServerSettings,
+    ) -> Self {
+        Self {
+            pipeline: services.pipeline.clone(),
+            pool,
+            verifier,
+            downloads: services.downloads.clone(),
+            events: services.event_queue.clone(),
+            idempotency: Arc::clone(&services.idempotency),
+            settings,
+            metrics: Default::default(),
+            limits: Arc::clone(&services.limits),
+        }
+    }
+
     /// The built-in pool (its routes are mounted only when there is one).
     pub fn pool(&self) -> Result<&UserPool, crate::ApiError> {
         self.pool.as_deref().ok_or_else(|| {

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::settings::StoreSettings;
+
 /// folio — markdown to beautiful, accessible PDFs.
 #[derive(Debug, Parser)]
 #[command(name = "folio", version, about, propagate_version = true)]
@@ -25,82 +27,28 @@ pub enum Command {
     /// Reconcile the document index with the stored objects (the store is the truth).
     Reindex(ReindexArgs),
     /// Run the API server (and, soon, the web app) over the data directory.
-    Serve(ServeArgs),
+    Serve(crate::settings::ServeSettings),
     /// Manage accounts of the built-in user pool.
     #[command(subcommand)]
     Users(UsersCommand),
     /// Copy the data directory (a consistent database snapshot, then the objects) while folio
     /// runs. Restore: stop folio, use the copy as the data directory, run `folio reindex`.
     Backup(BackupArgs),
+    /// Manage the built-in pool's token-signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Render jobs from standard input (started by `folio serve`; not for people).
     #[command(hide = true)]
     Worker,
 }
 
-/// Arguments of `folio serve`. Each setting comes from the flag, else its `FOLIO_*`
-/// variable, else the `--config` file, else the default.
-#[derive(Debug, Args)]
-pub struct ServeArgs {
-    /// A TOML file with settings (keys as the long flags, with `_`: `render_timeout = 20`).
-    #[arg(long, env = "FOLIO_CONFIG", value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// Print the effective settings as TOML and exit.
-    #[arg(long)]
-    pub print_config: bool,
-    /// A reverse proxy whose `X-Forwarded-For` is believed (repeat for several; comma-separated
-    /// in the variable).
-    #[arg(
-        long = "trusted-proxy",
-        env = "FOLIO_TRUSTED_PROXIES",
-        value_delimiter = ',',
-        value_name = "IP"
-    )]
-    pub trusted_proxies: Vec<std::net::IpAddr>,
-    #[command(flatten)]
-    pub data: DataArgs,
-    /// Address to listen on (`127.0.0.1:0` picks a free port; the URL is printed).
-    #[arg(long, env = "FOLIO_LISTEN", default_value = "127.0.0.1:8080", value_name = "ADDR")]
-    pub listen: String,
-    /// Mark the session cookie `Secure` (serve behind HTTPS).
-    #[arg(long, env = "FOLIO_SECURE_COOKIES")]
-    pub secure_cookies: bool,
-    /// Trust access tokens of this OIDC issuer too (its exact `iss`).
-    #[arg(long, env = "FOLIO_OIDC_ISSUER", value_name = "ISSUER", requires = "oidc_jwks_url")]
-    pub oidc_issuer: Option<String>,
-    /// Where that issuer's JWKS is.
-    #[arg(long, env = "FOLIO_OIDC_JWKS_URL", value_name = "URL")]
-    pub oidc_jwks_url: Option<String>,
-    /// The `aud` that issuer's tokens must carry.
-    #[arg(long, env = "FOLIO_OIDC_AUDIENCE", value_name = "AUD")]
-    pub oidc_audience: Option<String>,
-    /// The `client_id` its tokens must carry (Cognito access tokens).
-    #[arg(long, env = "FOLIO_OIDC_CLIENT_ID", value_name = "ID")]
-    pub oidc_client_id: Option<String>,
-    /// The `token_use` its tokens must carry (Cognito: `access`).
-    #[arg(long, env = "FOLIO_OIDC_TOKEN_USE", value_name = "USE")]
-    pub oidc_token_use: Option<String>,
-    /// Log as JSON lines.
-    #[arg(long, env = "FOLIO_LOG_JSON")]
-    pub log_json: bool,
-    /// Render worker processes (default: one per core).
-    #[arg(long, env = "FOLIO_WORKERS", value_name = "N")]
-    pub workers: Option<usize>,
-    /// Wall-clock limit of one render, in seconds.
-    #[arg(long, env = "FOLIO_RENDER_TIMEOUT", default_value_t = 30, value_name = "SECONDS")]
-    pub render_timeout: u64,
-    /// Creates each identity may make per minute (bursts of a third of that).
-    #[arg(long, env = "FOLIO_CREATES_PER_MINUTE", default_value_t = 60, value_name = "N")]
-    pub creates_per_minute: u32,
-    /// Previews each identity may ask for per minute (bursts of a tenth of that).
-    #[arg(long, env = "FOLIO_PREVIEWS_PER_MINUTE", default_value_t = 1200, value_name = "N")]
-    pub previews_per_minute: u32,
-    /// Address-space cap of each render worker, in MiB.
-    #[arg(long, env = "FOLIO_WORKER_MEMORY_MIB", default_value_t = 2048, value_name = "MIB")]
-    pub worker_memory_mib: u64,
-    /// Renders one person may have running at once (default: half the workers, at least one),
-    /// so nobody can hold every worker.
-    #[arg(long, env = "FOLIO_RENDERS_PER_IDENTITY", value_name = "N")]
-    pub renders_per_identity: Option<usize>,
+/// `folio keys …`
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Make a new current signing key. Tokens signed with the previous key keep verifying (and
+    /// it stays in the JWKS) for `[sessions] key_overlap`, then it is dropped. Running servers
+    /// sign with the new key within 30 seconds.
+    Rotate(StoreSettings),
 }
 
 /// `folio users …`
@@ -119,7 +67,7 @@ pub enum UsersCommand {
 #[derive(Debug, Args)]
 pub struct UsersListArgs {
     #[command(flatten)]
-    pub data: DataArgs,
+    pub settings: StoreSettings,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -129,7 +77,7 @@ pub struct UsersListArgs {
 #[derive(Debug, Args)]
 pub struct UserArgs {
     #[command(flatten)]
-    pub data: DataArgs,
+    pub settings: StoreSettings,
     /// The account's email.
     pub email: String,
 }
@@ -152,23 +100,11 @@ pub enum EventsCommand {
     Retry(EventsRetryArgs),
 }
 
-/// Where folio keeps its data.
-#[derive(Debug, Args)]
-pub struct DataArgs {
-    /// The data directory (objects and folio.db); created on first use.
-    #[arg(long, env = "FOLIO_DATA_DIR", default_value = "folio-data", value_name = "DIR")]
-    pub data_dir: PathBuf,
-    /// Use a data directory that another user owns or that others can write to (folio refuses
-    /// one by default: it holds the signing keys and every document).
-    #[arg(long, env = "FOLIO_ALLOW_INSECURE_DATA_DIR")]
-    pub allow_insecure_data_dir: bool,
-}
-
 /// Whose documents.
 #[derive(Debug, Args)]
 pub struct WhoArgs {
     /// The identity id (a UUID, as in object keys `ugc/<identity>/…`).
-    #[arg(long, value_name = "ID", conflicts_with = "subject")]
+    #[arg(long = "identity", id = "who_identity", value_name = "ID", conflicts_with = "subject")]
     pub identity: Option<String>,
     /// A subject of the built-in user pool (its identity id is derived from this data
     /// directory's issuer).
@@ -180,7 +116,7 @@ pub struct WhoArgs {
 #[derive(Debug, Args)]
 pub struct DocsListArgs {
     #[command(flatten)]
-    pub data: DataArgs,
+    pub settings: StoreSettings,
     #[command(flatten)]
     pub who: WhoArgs,
     /// Only titles containing this text (case-insensitive).
@@ -195,7 +131,7 @@ pub struct DocsListArgs {
 #[derive(Debug, Args)]
 pub struct DocsImportArgs {
     #[command(flatten)]
-    pub data: DataArgs,
+    pub settings: StoreSettings,
     #[command(flatten)]
     pub who: WhoArgs,
     /// Markdown files to import.
@@ -207,7 +143,7 @@ pub struct DocsImportArgs {
 #[derive(Debug, Args)]
 pub struct EventsDeadArgs {
     #[command(flatten)]
-    pub data: DataArgs,
+    pub settings: StoreSettings,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -217,7 +153,7 @@ pub struct EventsDeadArgs {
 #[derive(Debug, Args)]
 pub struct EventsRetryArgs {
     #[command(flatten)]
-    pub data: DataArgs,
+    pub settings: StoreSettings,
     /// Event ids to replay (default: all dead letters).
     pub ids: Vec<String>,
 }
@@ -226,7 +162,7 @@ pub struct EventsRetryArgs {
 #[derive(Debug, Args)]
 pub struct ReindexArgs {
     #[command(flatten)]
-    pub data: DataArgs,
+    pub settings: StoreSettings,
     /// Sources and manifests without a PDF older than this many seconds are deleted.
     #[arg(long, default_value_t = 900, value_name = "SECONDS")]
     pub orphan_grace_secs: i64,
@@ -378,7 +314,17 @@ impl From<PaperArg> for folio_render::Paper {
 #[derive(Debug, Args)]
 pub struct BackupArgs {
     #[command(flatten)]
-    pub data: DataArgs,
+    pub settings: StoreSettings,
     /// Where to write the copy (a new or empty folder).
     pub dest: PathBuf,
+}
+
+#[cfg(test)]
+mod tests {
+    /// clap checks its own rules (unique ids across flattened sections, among others) when a
+    /// command is built; this builds every one.
+    #[test]
+    fn every_command_is_well_formed() {
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
+    }
 }

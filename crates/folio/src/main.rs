@@ -4,12 +4,13 @@
 mod args;
 mod assets;
 mod commands;
-mod data;
 mod failure;
+mod settings;
+mod shape;
 
 use std::process::ExitCode;
 
-use crate::args::{Cli, Command, DocsCommand, EventsCommand, UsersCommand};
+use crate::args::{Cli, Command, DocsCommand, EventsCommand, KeysCommand, UsersCommand};
 use crate::failure::Failure;
 
 /// Typst's layout allocates and frees many small objects; jemalloc renders faster than glibc's
@@ -23,18 +24,74 @@ fn main() -> ExitCode {
     let matches = <Cli as clap::CommandFactory>::command().get_matches();
     let cli =
         <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    let result = match cli.command {
+    let result = layer(cli.command, settings::leaf(&matches)).and_then(run);
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            failure.print();
+            ExitCode::from(failure.exit_code)
+        }
+    }
+}
+
+/// Puts the settings file under the variables and flags of the command's settings.
+fn layer(command: Command, matches: &clap::ArgMatches) -> Result<Command, Failure> {
+    use settings::Layered;
+    Ok(match command {
+        Command::Serve(settings) => Command::Serve(settings.layer(matches)?),
+        Command::Docs(DocsCommand::List(mut args)) => {
+            args.settings = args.settings.layer(matches)?;
+            Command::Docs(DocsCommand::List(args))
+        }
+        Command::Docs(DocsCommand::Import(mut args)) => {
+            args.settings = args.settings.layer(matches)?;
+            Command::Docs(DocsCommand::Import(args))
+        }
+        Command::Events(EventsCommand::Dead(mut args)) => {
+            args.settings = args.settings.layer(matches)?;
+            Command::Events(EventsCommand::Dead(args))
+        }
+        Command::Events(EventsCommand::Retry(mut args)) => {
+            args.settings = args.settings.layer(matches)?;
+            Command::Events(EventsCommand::Retry(args))
+        }
+        Command::Reindex(mut args) => {
+            args.settings = args.settings.layer(matches)?;
+            Command::Reindex(args)
+        }
+        Command::Users(UsersCommand::List(mut args)) => {
+            args.settings = args.settings.layer(matches)?;
+            Command::Users(UsersCommand::List(args))
+        }
+        Command::Users(UsersCommand::ResetPassword(mut args)) => {
+            args.settings = args.settings.layer(matches)?;
+            Command::Users(UsersCommand::ResetPassword(args))
+        }
+        Command::Users(UsersCommand::Delete(mut args)) => {
+            args.settings = args.settings.layer(matches)?;
+            Command::Users(UsersCommand::Delete(args))
+        }
+        Command::Backup(mut args) => {
+            args.settings = args.settings.layer(matches)?;
+            Command::Backup(args)
+        }
+        Command::Keys(KeysCommand::Rotate(settings)) => {
+            Command::Keys(KeysCommand::Rotate(settings.layer(matches)?))
+        }
+        command @ (Command::Render(_) | Command::Worker) => command,
+    })
+}
+
+/// Runs a command with its settings layered.
+fn run(command: Command) -> Result<(), Failure> {
+    match command {
         Command::Render(args) => commands::render::run(&args),
         Command::Docs(DocsCommand::List(args)) => block_on(commands::docs::list(&args)),
         Command::Docs(DocsCommand::Import(args)) => block_on(commands::docs::import(&args)),
         Command::Events(EventsCommand::Dead(args)) => block_on(commands::events::dead(&args)),
         Command::Events(EventsCommand::Retry(args)) => block_on(commands::events::retry(&args)),
         Command::Reindex(args) => block_on(commands::reindex::run(&args)),
-        Command::Serve(args) => {
-            let sub = matches.subcommand_matches("serve").cloned().unwrap_or_default();
-            commands::serve::settings(args, &sub)
-                .and_then(|settings| block_on(commands::serve::run(settings)))
-        }
+        Command::Serve(settings) => block_on(commands::serve::run(settings)),
         Command::Worker => worker(),
         Command::Backup(args) => block_on(commands::backup::run(&args)),
         Command::Users(UsersCommand::List(args)) => block_on(commands::users::list(&args)),
@@ -42,13 +99,7 @@ fn main() -> ExitCode {
             block_on(commands::users::reset_password(&args))
         }
         Command::Users(UsersCommand::Delete(args)) => block_on(commands::users::delete(&args)),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(failure) => {
-            failure.print();
-            ExitCode::from(failure.exit_code)
-        }
+        Command::Keys(KeysCommand::Rotate(settings)) => block_on(commands::keys::rotate(&settings)),
     }
 }
 

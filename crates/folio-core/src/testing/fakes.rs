@@ -405,3 +405,19 @@ pub fn memory_pipeline(clock: Arc<dyn Clock>) -> (Pipeline, Arc<MemoryEventLog>)
     };
     (pipeline, log)
 }
+
+/// Every port on in-memory adapters (what [`memory_pipeline`] wires, plus the rest of the
+/// bundle): the fakes' shape, for tests that build a server without SQLite or Typst.
+pub fn memory_services(clock: Arc<dyn Clock>) -> (crate::Services, Arc<MemoryEventLog>) {
+    let (pipeline, log) = memory_pipeline(clock);
+    let services = crate::Services {
+        pipeline,
+        event_queue: Some(log.clone()),
+        idempotency: Arc::new(MemoryIdempotency::default()),
+        secrets: Arc::new(MemorySecrets::default()),
+        limits: Arc::new(crate::MemoryRateLimits::default()),
+        lease: Arc::new(crate::MemoryLease::default()),
+        downloads: Some(Arc::new(crate::downloads::HmacSigner::new(TEST_URL_SECRET.to_vec(), ""))),
+    };
+    (services, log)
+}

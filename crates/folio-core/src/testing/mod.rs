@@ -11,5 +11,5 @@ pub use contracts::{
 };
 pub use fakes::{
     FakeRenderer, ManualClock, MemoryEventLog, MemoryIdempotency, MemoryIndex, MemorySecrets,
-    TEST_URL_SECRET, memory_pipeline,
+    TEST_URL_SECRET, memory_pipeline, memory_services,
 };

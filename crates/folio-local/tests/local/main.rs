@@ -41,6 +41,13 @@ async fn sqlite_accounts_pass_the_accounts_contract() {
 }
 
 #[tokio::test]
+async fn sqlite_key_ring_passes_the_key_ring_contract() {
+    let dir = temp();
+    let ring = folio_local::SqliteKeyRing::new(database(&dir).await);
+    folio_auth::testing::check_key_ring(Arc::new(ring)).await;
+}
+
+#[tokio::test]
 async fn sqlite_idempotency_and_secrets_pass_their_contracts() {
     let dir = temp();
     let database = database(&dir).await;

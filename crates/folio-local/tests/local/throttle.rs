@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use folio_auth::{AuthError, PoolSettings, SigningKey, UserPool};
+use folio_auth::{AuthError, PoolSettings, UserPool};
 use folio_core::testing::ManualClock;
 use folio_local::SqliteAccounts;
 
@@ -13,7 +13,7 @@ const PASSWORD: &str = "correct horse battery";
 
 async fn pool(dir: &tempfile::TempDir, clock: Arc<ManualClock>) -> Arc<UserPool> {
     let accounts = Arc::new(SqliteAccounts::new(crate::database(dir).await));
-    let key = SigningKey::from_seed(&[7; 32]).unwrap_or_else(|e| panic!("{e}"));
+    let key = folio_auth::testing::memory_keys(&[7; 32], clock.clone()).await;
     let settings = PoolSettings { concurrent_password_checks: 2, ..PoolSettings::default() };
     let pool = UserPool::new(accounts, key, "https://folio.test".to_owned(), settings, clock);
     pool.register("owner@example.com", PASSWORD).await.unwrap_or_else(|e| panic!("{e}"));

@@ -225,7 +225,7 @@ pub async fn change_password(
 
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "auth", responses((status = 200, description = "The pool's public keys")))]
 pub async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
-    Ok(Json(state.pool()?.jwks()?).into_response())
+    Ok(Json(state.pool()?.jwks().await?).into_response())
 }
 
 #[utoipa::path(get, path = "/.well-known/openid-configuration", tag = "auth", responses((status = 200, description = "The issuer")))]

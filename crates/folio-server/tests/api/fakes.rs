@@ -5,15 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use folio_auth::testing::MemoryAccounts;
-use folio_auth::{PoolSettings, SigningKey, UserPool, Verifier};
-use folio_core::downloads::HmacSigner;
+use folio_auth::{PoolSettings, UserPool, Verifier};
+use folio_core::BackgroundPolicy;
 use folio_core::ports::{Clock, SystemClock};
-use folio_core::testing::{MemoryIdempotency, TEST_URL_SECRET, memory_pipeline};
-use folio_core::{MemoryRateLimits, RetryPolicy};
+use folio_core::testing::memory_services;
 use folio_server::{AppState, ServerSettings};
 use serde_json::{Value, json};
 
-use crate::{ISSUER, SEED, builtin_issuer};
+use crate::{ISSUER, SEED};
 
 async fn call(request: reqwest::RequestBuilder) -> (u16, Value, Vec<u8>) {
     let response = request.send().await.unwrap_or_else(|e| panic!("{e}"));
@@ -22,42 +21,28 @@ async fn call(request: reqwest::RequestBuilder) -> (u16, Value, Vec<u8>) {
     (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null), bytes)
 }
 
-/// The built-in pool over accounts in memory, with the test server's key and issuer.
-fn memory_pool(clock: Arc<dyn Clock>) -> UserPool {
-    let key = SigningKey::from_seed(&SEED).unwrap_or_else(|e| panic!("{e}"));
+/// The built-in pool over accounts and keys in memory, with the test server's key and issuer.
+async fn memory_pool(clock: Arc<dyn Clock>) -> UserPool {
+    let keys = folio_auth::testing::memory_keys(&SEED, Arc::clone(&clock)).await;
     let accounts = Arc::new(MemoryAccounts::default());
-    UserPool::new(accounts, key, ISSUER.to_owned(), PoolSettings::default(), clock)
+    UserPool::new(accounts, keys, ISSUER.to_owned(), PoolSettings::default(), clock)
 }
 
 #[tokio::test]
 async fn the_api_flow_runs_on_fakes_alone() {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let (pipeline, events) = memory_pipeline(Arc::clone(&clock));
-    let pool = memory_pool(Arc::clone(&clock));
-    let jwks = pool.jwks().unwrap_or_else(|e| panic!("{e}"));
-    let verifier = Verifier::new((builtin_issuer(), jwks), Vec::new(), Arc::clone(&clock))
+    let (services, _) = memory_services(Arc::clone(&clock));
+    let pool = Arc::new(memory_pool(Arc::clone(&clock)).await);
+    let verifier = Verifier::with_issuers(vec![pool.trusted_issuer()], Arc::clone(&clock))
         .unwrap_or_else(|e| panic!("{e}"));
-    let state = AppState {
-        pipeline: pipeline.clone(),
-        pool: Some(Arc::new(pool)),
-        verifier: Arc::new(verifier),
-        downloads: Some(Arc::new(HmacSigner::new(TEST_URL_SECRET.to_vec(), ""))),
-        events: Some(events.clone()),
-        idempotency: Arc::new(MemoryIdempotency::default()),
-        settings: ServerSettings::default(),
-        metrics: Default::default(),
-        limits: Arc::new(MemoryRateLimits::default()),
-    };
+    let state = AppState::new(&services, Some(pool), Arc::new(verifier), ServerSettings::default());
     let listener =
         tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
     let url = format!("http://{}", listener.local_addr().unwrap_or_else(|e| panic!("{e}")));
     let (_stop, stopped) = tokio::sync::watch::channel(false);
-    tokio::spawn(folio_core::run_dispatcher(
-        pipeline,
-        events,
-        RetryPolicy::default(),
-        stopped.clone(),
-    ));
+    for task in services.background(BackgroundPolicy::default(), &stopped) {
+        tokio::spawn(task);
+    }
     let mut stopping = stopped;
     tokio::spawn(folio_server::serve(listener, folio_server::router(state), async move {
         let _ = stopping.changed().await;
@@ -157,7 +142,8 @@ async fn the_api_flow_runs_on_fakes_alone() {
 /// A state on fakes with an outside issuer only: no built-in pool.
 fn state_without_a_pool() -> AppState {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let (pipeline, events) = memory_pipeline(Arc::clone(&clock));
+    let (mut services, _) = memory_services(Arc::clone(&clock));
+    services.downloads = None;
     let outside = folio_auth::TrustedIssuer {
         config: folio_auth::IssuerConfig {
             issuer: "https://idp.example".to_owned(),
@@ -169,17 +155,7 @@ fn state_without_a_pool() -> AppState {
         keys: folio_auth::IssuerKeys::Remote,
     };
     let verifier = Verifier::with_issuers(vec![outside], clock).unwrap_or_else(|e| panic!("{e}"));
-    AppState {
-        pipeline,
-        pool: None,
-        verifier: Arc::new(verifier),
-        downloads: None,
-        events: Some(events),
-        idempotency: Arc::new(MemoryIdempotency::default()),
-        settings: ServerSettings::default(),
-        metrics: Default::default(),
-        limits: Arc::new(MemoryRateLimits::default()),
-    }
+    AppState::new(&services, None, Arc::new(verifier), ServerSettings::default())
 }
 
 async fn oneshot(router: &axum::Router, request: http::Request<axum::body::Body>) -> (u16, Value) {
@@ -230,7 +206,7 @@ async fn the_client_address_an_adapter_knows_wins_over_the_socket() {
         ..state_without_a_pool()
     };
     // Registration is rate limited per client address; it needs the built-in pool.
-    let pool = memory_pool(Arc::new(SystemClock));
+    let pool = memory_pool(Arc::new(SystemClock)).await;
     let router = folio_server::router(AppState { pool: Some(Arc::new(pool)), ..state });
     let register = |from: [u8; 4], email: &str| {
         let mut request = http::Request::post("/api/auth/register")

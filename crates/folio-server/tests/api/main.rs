@@ -12,10 +12,12 @@ mod web;
 use std::sync::Arc;
 use std::time::Duration;
 
-use folio_auth::{IssuerConfig, PoolSettings, SigningKey, UserPool, Verifier};
+use folio_auth::{
+    IssuerConfig, IssuerKeys, PoolSettings, SigningKeys, TrustedIssuer, UserPool, Verifier,
+};
 use folio_core::ports::{Clock, SystemClock};
 use folio_core::testing::ManualClock;
-use folio_core::{RetryPolicy, Settings};
+use folio_core::{BackgroundPolicy, Settings};
 use folio_local::{Durability, Embedded};
 use folio_server::{AppState, ServerSettings};
 use folio_workers::InProcessRenderer;
@@ -23,6 +25,10 @@ use serde_json::{Value, json};
 
 /// The seed of the test server's signing key (tests sign their own hostile tokens with it).
 pub(crate) const SEED: [u8; 32] = [7; 32];
+/// The password of every test account.
+pub(crate) const PASSWORD: &str = "correct horse battery";
+/// How long a retired signing key keeps verifying in the test server.
+pub(crate) const KEY_OVERLAP_MS: i64 = 3_600_000;
 /// The test server's issuer.
 pub(crate) const ISSUER: &str = "urn:folio:test";
 
@@ -33,6 +39,7 @@ pub(crate) struct TestApp {
     pub(crate) clock: Arc<ManualClock>,
     pub(crate) data_dir: std::path::PathBuf,
     pub(crate) embedded: Embedded,
+    pub(crate) pool: Arc<UserPool>,
     _dir: tempfile::TempDir,
     _stop: tokio::sync::watch::Sender<bool>,
 }
@@ -61,43 +68,42 @@ impl TestApp {
     pub(crate) async fn spawn_with(issuers: Vec<IssuerConfig>) -> Self {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let clock = Arc::new(ManualClock::at(SystemClock.now_ms()));
+        // The embedded shape's builder, as `folio serve` calls it.
         let embedded = Embedded::open(dir.path(), Durability::Relaxed, clock.clone())
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        let pipeline = embedded.pipeline(Arc::new(InProcessRenderer), Settings::default());
-        let key = SigningKey::from_seed(&SEED).unwrap_or_else(|e| panic!("{e}"));
-        let pool = UserPool::new(
+        let services = embedded.services(Arc::new(InProcessRenderer), Settings::default());
+        // The ring's first key is the test seed, so tests can sign their own tokens.
+        let keys =
+            SigningKeys::open(embedded.key_ring.clone(), &SEED, clock.clone(), KEY_OVERLAP_MS)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        let pool = Arc::new(UserPool::new(
             embedded.accounts.clone(),
-            key,
+            keys,
             ISSUER.to_owned(),
             PoolSettings::default(),
             clock.clone(),
+        ));
+        let mut trusted = vec![pool.trusted_issuer()];
+        trusted.extend(
+            issuers.into_iter().map(|config| TrustedIssuer { config, keys: IssuerKeys::Remote }),
         );
-        let builtin = builtin_issuer();
-        let jwks = pool.jwks().unwrap_or_else(|e| panic!("{e}"));
-        let verifier = Verifier::new((builtin, jwks), issuers, clock.clone())
-            .unwrap_or_else(|e| panic!("{e}"));
-        let state = AppState {
-            pipeline: pipeline.clone(),
-            pool: Some(Arc::new(pool)),
-            verifier: Arc::new(verifier),
-            downloads: Some(embedded.signer.clone()),
-            events: Some(embedded.events.clone()),
-            idempotency: embedded.idempotency.clone(),
-            settings: ServerSettings::default(),
-            metrics: Default::default(),
-            limits: Arc::new(folio_core::MemoryRateLimits::default()),
-        };
+        let verifier =
+            Verifier::with_issuers(trusted, clock.clone()).unwrap_or_else(|e| panic!("{e}"));
+        let state = AppState::new(
+            &services,
+            Some(Arc::clone(&pool)),
+            Arc::new(verifier),
+            ServerSettings::default(),
+        );
         let listener =
             tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
         let url = format!("http://{}", listener.local_addr().unwrap_or_else(|e| panic!("{e}")));
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
-        tokio::spawn(folio_core::run_dispatcher(
-            pipeline,
-            embedded.events.clone(),
-            RetryPolicy::default(),
-            stopped.clone(),
-        ));
+        for task in services.background(BackgroundPolicy::default(), &stopped) {
+            tokio::spawn(task);
+        }
         tokio::spawn(folio_server::serve(listener, folio_server::router(state), async move {
             let _ = stopped.changed().await;
         }));
@@ -108,6 +114,7 @@ impl TestApp {
             clock,
             data_dir,
             embedded,
+            pool,
             _dir: dir,
             _stop: stop,
         }
@@ -145,19 +152,11 @@ impl TestApp {
     /// Registers and signs in; returns the session JSON.
     pub(crate) async fn user(&self, email: &str) -> Value {
         let reply = self
-            .post(
-                "/api/auth/register",
-                None,
-                json!({ "email": email, "password": "correct horse battery" }),
-            )
+            .post("/api/auth/register", None, json!({ "email": email, "password": PASSWORD }))
             .await;
         assert_eq!(reply.status, 201, "{}", reply.json);
         let reply = self
-            .post(
-                "/api/auth/login",
-                None,
-                json!({ "email": email, "password": "correct horse battery" }),
-            )
+            .post("/api/auth/login", None, json!({ "email": email, "password": PASSWORD }))
             .await;
         assert_eq!(reply.status, 200, "{}", reply.json);
         // The session names its account (the web app shows it).

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use folio_auth::{IssuerConfig, SigningKey};
+use folio_auth::{IssuerConfig, IssuerKeys, SigningKey};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
@@ -193,13 +193,17 @@ async fn an_issuer_without_an_audience_or_client_id_is_refused() {
     };
     let clock = std::sync::Arc::new(folio_core::testing::ManualClock::at(0));
     let refused = folio_auth::Verifier::new(
-        (builtin.clone(), jwks.clone()),
+        folio_auth::TrustedIssuer {
+            config: builtin.clone(),
+            keys: IssuerKeys::Fixed(jwks.clone()),
+        },
         vec![unchecked.clone()],
         clock.clone(),
     );
     assert!(refused.is_err_and(|e| e.to_string().contains("needs an audience or a client id")));
     let with_client = IssuerConfig { client_id: Some("app".to_owned()), ..unchecked };
-    assert!(folio_auth::Verifier::new((builtin, jwks), vec![with_client], clock).is_ok());
+    let builtin = folio_auth::TrustedIssuer { config: builtin, keys: IssuerKeys::Fixed(jwks) };
+    assert!(folio_auth::Verifier::new(builtin, vec![with_client], clock).is_ok());
 }
 
 /// While one JWKS fetch hangs (an unknown `kid`), tokens with a known key verify at once:
@@ -248,7 +252,10 @@ async fn a_hanging_jwks_fetch_does_not_delay_known_keys() {
     let clock = std::sync::Arc::new(folio_core::testing::ManualClock::at(now() * 1000));
     let verifier = std::sync::Arc::new(
         folio_auth::Verifier::new(
-            (builtin, folio_auth::Jwks { keys: vec![] }),
+            folio_auth::TrustedIssuer {
+                config: builtin,
+                keys: IssuerKeys::Fixed(folio_auth::Jwks { keys: vec![] }),
+            },
             vec![other],
             clock.clone(),
         )
@@ -277,4 +284,62 @@ async fn a_hanging_jwks_fetch_does_not_delay_known_keys() {
     let at_once = tokio::time::timeout(Duration::from_secs(2), verifier.verify(&known)).await;
     assert!(at_once.is_ok_and(|r| r.is_ok()), "a known key waited for the hanging fetch");
     hanging.abort();
+}
+
+fn kid_of(token: &str) -> String {
+    jsonwebtoken::decode_header(token).ok().and_then(|h| h.kid).unwrap_or_default()
+}
+
+/// Key rotation (what `folio keys rotate` does, on the server's own SQLite ring): a token
+/// signed before still verifies, sign-ins get the new key, both keys are published; once the
+/// overlap has passed the old key leaves the JWKS and a token it signed is refused, even one
+/// that has not expired.
+#[tokio::test]
+async fn a_rotated_key_verifies_until_its_overlap_has_passed() {
+    let app = TestApp::spawn().await;
+    let session = app.user("rotate@example.com").await;
+    let before = token(&session);
+    let old_kid = kid_of(&before);
+    let sub = session["identity_id"].as_str().unwrap_or_default().to_owned();
+    let mut long_lived = claims(&sub);
+    long_lived["exp"] = json!(now() + 10 * 24 * 3600);
+    let old_and_unexpired = signed(&long_lived);
+    assert_eq!(kid_of(&old_and_unexpired), old_kid, "the test signs with the ring's first key");
+
+    let new_kid = app.pool.keys().rotate().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_ne!(new_kid, old_kid);
+    assert_eq!(app.get("/api/documents", Some(&before)).await.status, 200, "signed before");
+    let again = app
+        .post(
+            "/api/auth/login",
+            None,
+            json!({ "email": "rotate@example.com", "password": crate::PASSWORD }),
+        )
+        .await;
+    assert_eq!(again.status, 200, "{}", again.json);
+    assert_eq!(kid_of(&token(&again.json)), new_kid, "new sessions are signed with the new key");
+    let kids = |jwks: &Value| -> Vec<String> {
+        jwks["keys"]
+            .as_array()
+            .map(|keys| keys.iter().filter_map(|k| k["kid"].as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
+    };
+    let published = kids(&app.get("/.well-known/jwks.json", None).await.json);
+    assert!(published.contains(&old_kid) && published.contains(&new_kid), "{published:?}");
+
+    app.clock.advance(Duration::from_millis(crate::KEY_OVERLAP_MS as u64 - 60_000));
+    assert_eq!(app.get("/api/documents", Some(&old_and_unexpired)).await.status, 200);
+    app.clock.advance(Duration::from_secs(120));
+    let published = kids(&app.get("/.well-known/jwks.json", None).await.json);
+    assert_eq!(published, vec![new_kid.clone()], "the old key left the JWKS");
+    let refused = app.get("/api/documents", Some(&old_and_unexpired)).await;
+    assert_eq!((refused.status, refused.code()), (401, "unauthorized"), "{}", refused.json);
+    let fresh = app
+        .post(
+            "/api/auth/login",
+            None,
+            json!({ "email": "rotate@example.com", "password": crate::PASSWORD }),
+        )
+        .await;
+    assert_eq!(app.get("/api/documents", Some(&token(&fresh.json))).await.status, 200);
 }

@@ -1,14 +1,17 @@
 //! `folio backup DIR`: a consistent copy of the data directory while folio runs.
 
+use std::sync::Arc;
+
 use folio_core::Settings;
+use folio_core::ports::NoRenderer;
 
 use crate::args::BackupArgs;
-use crate::data::{Data, storage};
 use crate::failure::Failure;
+use crate::shape::{Deployment, storage};
 
 pub async fn run(args: &BackupArgs) -> Result<(), Failure> {
-    let data = Data::open(&args.data, Settings::default()).await?;
-    let report = data.embedded.backup(&args.dest).await.map_err(|e| match e {
+    let data = Deployment::open(&args.settings, Arc::new(NoRenderer), Settings::default()).await?;
+    let report = data.embedded("backup")?.backup(&args.dest).await.map_err(|e| match e {
         folio_core::Error::InvalidRequest(message) => {
             Failure::usage(message).with_hint("back up into a new or empty folder")
         }

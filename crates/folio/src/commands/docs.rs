@@ -1,24 +1,28 @@
 //! `folio docs list` and `folio docs import`: the pipeline without a server.
 
 use std::path::Path;
+use std::sync::Arc;
 
+use folio_core::Settings;
 use folio_core::functions::{CreateRequest, QueryParams, create_pdf, query_documents};
-use folio_core::{RetryPolicy, Settings, dispatch_due};
+use folio_core::ports::NoRenderer;
+use folio_workers::InProcessRenderer;
 
 use crate::args::{DocsImportArgs, DocsListArgs};
 use crate::assets::load_images;
-use crate::data::{Data, storage};
 use crate::failure::Failure;
+use crate::shape::{Deployment, storage};
 
 /// Lists an identity's documents, newest first.
 pub async fn list(args: &DocsListArgs) -> Result<(), Failure> {
-    let data = Data::open(&args.data, Settings::default()).await?;
+    let data = Deployment::open(&args.settings, Arc::new(NoRenderer), Settings::default()).await?;
     let identity = data.identity(args.who.identity.as_deref(), args.who.subject.as_deref()).await?;
     let mut items = Vec::new();
     let mut cursor = None;
     loop {
         let params = QueryParams { limit: Some(100), cursor, q: args.title.clone() };
-        let page = query_documents(&data.pipeline, &identity, &params).await.map_err(storage)?;
+        let page =
+            query_documents(&data.services.pipeline, &identity, &params).await.map_err(storage)?;
         items.extend(page.items);
         match page.next_cursor {
             Some(next) => cursor = Some(next),
@@ -41,7 +45,8 @@ pub async fn list(args: &DocsListArgs) -> Result<(), Failure> {
 
 /// Renders and stores each file through create-pdf, then indexes them; prints each id.
 pub async fn import(args: &DocsImportArgs) -> Result<(), Failure> {
-    let data = Data::open(&args.data, Settings::default()).await?;
+    let data =
+        Deployment::open(&args.settings, Arc::new(InProcessRenderer), Settings::default()).await?;
     let identity = data.identity(args.who.identity.as_deref(), args.who.subject.as_deref()).await?;
     eprintln!("importing as identity {identity}");
     let mut failed = 0;
@@ -55,9 +60,7 @@ pub async fn import(args: &DocsImportArgs) -> Result<(), Failure> {
         }
     }
     // Index now, so the documents are listed when the command returns.
-    dispatch_due(&data.pipeline, data.embedded.events.as_ref(), &RetryPolicy::default())
-        .await
-        .map_err(storage)?;
+    data.deliver_events().await?;
     if failed > 0 {
         return Err(Failure::document(format!("{failed} of {} files failed", args.files.len())));
     }
@@ -65,7 +68,7 @@ pub async fn import(args: &DocsImportArgs) -> Result<(), Failure> {
 }
 
 async fn import_one(
-    data: &Data,
+    data: &Deployment,
     identity: &folio_core::IdentityId,
     file: &Path,
 ) -> Result<String, Failure> {
@@ -78,7 +81,7 @@ async fn import_one(
     let base = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let (assets, _) = load_images(&markdown, base);
     let request = CreateRequest { markdown, assets, ..Default::default() };
-    let created = create_pdf(&data.pipeline, identity, request)
+    let created = create_pdf(&data.services.pipeline, identity, request)
         .await
         .map_err(|e| Failure::document(format!("{name}: {e}")))?;
     for warning in &created.warnings {

@@ -1,16 +1,18 @@
 //! `folio events dead` and `folio events retry`: the dead-letter list.
 
-use folio_core::ports::EventQueue;
-use folio_core::{RetryPolicy, Settings, dispatch_due};
+use std::sync::Arc;
+
+use folio_core::Settings;
+use folio_core::ports::NoRenderer;
 
 use crate::args::{EventsDeadArgs, EventsRetryArgs};
-use crate::data::{Data, storage};
 use crate::failure::Failure;
+use crate::shape::{Deployment, storage};
 
 /// Lists events that failed too often.
 pub async fn dead(args: &EventsDeadArgs) -> Result<(), Failure> {
-    let data = Data::open(&args.data, Settings::default()).await?;
-    let dead = data.embedded.events.dead_letters().await.map_err(storage)?;
+    let data = Deployment::open(&args.settings, Arc::new(NoRenderer), Settings::default()).await?;
+    let dead = data.event_queue("events dead")?.dead_letters().await.map_err(storage)?;
     if args.json {
         println!(
             "{}",
@@ -28,12 +30,9 @@ pub async fn dead(args: &EventsDeadArgs) -> Result<(), Failure> {
 
 /// Delivers dead letters again (all, or the given ids) and indexes them now.
 pub async fn retry(args: &EventsRetryArgs) -> Result<(), Failure> {
-    let data = Data::open(&args.data, Settings::default()).await?;
-    let replayed = data.embedded.events.replay(&args.ids).await.map_err(storage)?;
-    let report =
-        dispatch_due(&data.pipeline, data.embedded.events.as_ref(), &RetryPolicy::default())
-            .await
-            .map_err(storage)?;
+    let data = Deployment::open(&args.settings, Arc::new(NoRenderer), Settings::default()).await?;
+    let replayed = data.event_queue("events retry")?.replay(&args.ids).await.map_err(storage)?;
+    let report = data.deliver_events().await?;
     println!(
         "replayed {replayed}; delivered {}, dead again {}",
         report.delivered, report.dead_lettered

@@ -1,11 +1,14 @@
 //! `folio reindex`: reconcile the index with the object store, then index the repairs.
 
 use folio_core::functions::reindex;
-use folio_core::{RetryPolicy, Settings, dispatch_due};
+use std::sync::Arc;
+
+use folio_core::Settings;
+use folio_core::ports::NoRenderer;
 
 use crate::args::ReindexArgs;
-use crate::data::{Data, storage};
 use crate::failure::Failure;
+use crate::shape::{Deployment, storage};
 
 /// Runs reconciliation once.
 pub async fn run(args: &ReindexArgs) -> Result<(), Failure> {
@@ -13,16 +16,11 @@ pub async fn run(args: &ReindexArgs) -> Result<(), Failure> {
         orphan_grace_ms: args.orphan_grace_secs.saturating_mul(1000),
         ..Settings::default()
     };
-    let data = Data::open(&args.data, settings).await?;
+    let data = Deployment::open(&args.settings, Arc::new(NoRenderer), settings).await?;
     // Deliver what is already queued first, so only real gaps are repaired.
-    dispatch_due(&data.pipeline, data.embedded.events.as_ref(), &RetryPolicy::default())
-        .await
-        .map_err(storage)?;
-    let report = reindex(&data.pipeline).await.map_err(storage)?;
-    let delivered =
-        dispatch_due(&data.pipeline, data.embedded.events.as_ref(), &RetryPolicy::default())
-            .await
-            .map_err(storage)?;
+    data.deliver_events().await?;
+    let report = reindex(&data.services.pipeline).await.map_err(storage)?;
+    let delivered = data.deliver_events().await?;
     if args.json {
         println!(
             "{}",

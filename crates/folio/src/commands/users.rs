@@ -3,11 +3,14 @@
 use std::io::{BufRead, IsTerminal};
 
 use folio_core::functions::{QueryParams, delete_document, query_documents};
-use folio_core::{RetryPolicy, Settings, dispatch_due};
+use std::sync::Arc;
+
+use folio_core::Settings;
+use folio_core::ports::NoRenderer;
 
 use crate::args::{UserArgs, UsersListArgs};
-use crate::data::{Data, storage};
 use crate::failure::Failure;
+use crate::shape::{Deployment, storage};
 
 fn auth_failure(err: folio_auth::AuthError) -> Failure {
     match err {
@@ -20,7 +23,7 @@ fn auth_failure(err: folio_auth::AuthError) -> Failure {
 
 /// Lists accounts.
 pub async fn list(args: &UsersListArgs) -> Result<(), Failure> {
-    let data = Data::open(&args.data, Settings::default()).await?;
+    let data = Deployment::open(&args.settings, Arc::new(NoRenderer), Settings::default()).await?;
     let pool = data.user_pool().await?;
     let users = pool.users().await.map_err(auth_failure)?;
     if args.json {
@@ -49,7 +52,7 @@ pub async fn list(args: &UsersListArgs) -> Result<(), Failure> {
 
 /// Sets a new password: the first line of standard input, or a generated one (printed).
 pub async fn reset_password(args: &UserArgs) -> Result<(), Failure> {
-    let data = Data::open(&args.data, Settings::default()).await?;
+    let data = Deployment::open(&args.settings, Arc::new(NoRenderer), Settings::default()).await?;
     let pool = data.user_pool().await?;
     let user = pool.user(&args.email).await.map_err(auth_failure)?;
     let stdin = std::io::stdin();
@@ -80,14 +83,14 @@ fn generate_password() -> String {
 
 /// Deletes an account and every document it owns.
 pub async fn delete(args: &UserArgs) -> Result<(), Failure> {
-    let data = Data::open(&args.data, Settings::default()).await?;
+    let data = Deployment::open(&args.settings, Arc::new(NoRenderer), Settings::default()).await?;
     let pool = data.user_pool().await?;
     let user = pool.user(&args.email).await.map_err(auth_failure)?;
     let identity = pool.identity_of(&user);
     let mut deleted = 0;
     loop {
         let page = query_documents(
-            &data.pipeline,
+            &data.services.pipeline,
             &identity,
             &QueryParams { limit: Some(100), ..Default::default() },
         )
@@ -97,14 +100,12 @@ pub async fn delete(args: &UserArgs) -> Result<(), Failure> {
             break;
         }
         for item in &page.items {
-            match delete_document(&data.pipeline, &identity, &item.id).await {
+            match delete_document(&data.services.pipeline, &identity, &item.id).await {
                 Ok(()) | Err(folio_core::Error::NotFound) => deleted += 1,
                 Err(err) => return Err(storage(err)),
             }
         }
-        dispatch_due(&data.pipeline, data.embedded.events.as_ref(), &RetryPolicy::default())
-            .await
-            .map_err(storage)?;
+        data.deliver_events().await?;
     }
     pool.delete(&user).await.map_err(auth_failure)?;
     eprintln!("deleted {} and {deleted} documents", user.email);

@@ -266,53 +266,119 @@ async fn a_backup_taken_during_creates_restores_to_a_working_data_dir() {
     }
 }
 
+/// Runs `folio` with `args`, none of the `FOLIO_*` variables the tests set inherited, and
+/// `env`; returns (exit code, stdout, stderr).
+fn folio(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_folio"));
+    command.args(args);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("FOLIO_") {
+            command.env_remove(key);
+        }
+    }
+    command.envs(env.iter().copied());
+    let out = command.output().unwrap_or_else(|e| panic!("{e}"));
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 #[test]
 fn settings_come_from_flags_then_environment_then_the_file() {
     let dir = temp();
     let config = dir.path().join("folio.toml");
-    std::fs::write(&config, "render_timeout = 12\nworkers = 3\nlisten = \"127.0.0.1:9999\"\ntrusted_proxies = [\"10.0.0.1\"]\n").unwrap_or_default();
+    let config = config.to_str().unwrap_or_default();
+    std::fs::write(
+        config,
+        "[render]\ntimeout = 12\nworkers = 3\n[server]\nlisten = \"127.0.0.1:9999\"\ntrusted_proxies = [\"10.0.0.1\"]\n[data]\ndir = \"from-the-file\"\n",
+    )
+    .unwrap_or_default();
     let print = |extra: &[&str], env: &[(&str, &str)]| {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_folio"));
-        command.args(["serve", "--print-config", "--config"]).arg(&config).args(extra);
-        for key in [
-            "FOLIO_RENDER_TIMEOUT",
-            "FOLIO_WORKERS",
-            "FOLIO_LISTEN",
-            "FOLIO_CONFIG",
-            "FOLIO_DATA_DIR",
-        ] {
-            command.env_remove(key);
-        }
-        for (key, value) in env {
-            command.env(key, value);
-        }
-        let out = command.output().unwrap_or_else(|e| panic!("{e}"));
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        let mut args = vec!["serve", "--print-config", "--config", config];
+        args.extend_from_slice(extra);
+        let (code, out, err) = folio(&args, env);
+        assert_eq!(code, Some(0), "{err}");
+        out
     };
     let from_file = print(&[], &[]);
-    assert!(
-        from_file.contains("render_timeout = 12") && from_file.contains("workers = 3"),
-        "{from_file}"
-    );
-    assert!(from_file.contains("listen = \"127.0.0.1:9999\""));
-    assert!(from_file.contains("worker_memory_mib = 2048"), "defaults fill the rest");
+    assert!(from_file.contains("[render]\nworkers = 3\ntimeout = 12\n"), "{from_file}");
+    assert!(from_file.contains("listen = \"127.0.0.1:9999\""), "{from_file}");
+    assert!(from_file.contains("memory_mib = 2048"), "defaults fill the rest: {from_file}");
+    assert!(from_file.contains("objects = \"file://\""), "backends are printed: {from_file}");
+    assert!(from_file.contains("# per_identity = (unset)"), "unset keys are named: {from_file}");
     let layered = print(&["--workers", "5"], &[("FOLIO_RENDER_TIMEOUT", "20")]);
     assert!(layered.contains("workers = 5"), "flag beats file: {layered}");
-    assert!(layered.contains("render_timeout = 20"), "environment beats file: {layered}");
+    assert!(layered.contains("timeout = 20"), "environment beats file: {layered}");
     let fair =
         print(&["--renders-per-identity", "2"], &[("FOLIO_ALLOW_INSECURE_DATA_DIR", "true")]);
-    assert!(fair.contains("renders_per_identity = 2"), "{fair}");
-    assert!(fair.contains("allow_insecure_data_dir = true"), "{fair}");
+    assert!(fair.contains("per_identity = 2"), "{fair}");
+    assert!(fair.contains("allow_insecure = true"), "{fair}");
 
-    std::fs::write(&config, "no_such_setting = 1\n").unwrap_or_default();
-    let out = Command::new(env!("CARGO_BIN_EXE_folio"))
-        .args(["serve", "--print-config", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown field"));
+    // Every command that opens a deployment reads the same file.
+    let (code, out, err) = folio(&["docs", "list", "--print-config", "--config", config], &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("dir = \"from-the-file\""), "{out}");
+    assert!(!out.contains("[server]"), "docs takes only the sections it uses: {out}");
+    let (_, out, _) = folio(
+        &["docs", "list", "--print-config"],
+        &[("FOLIO_CONFIG", config), ("FOLIO_DATA_DIR", "env-dir")],
+    );
+    assert!(out.contains("dir = \"env-dir\""), "{out}");
+
+    for (text, expected) in [
+        ("no_such_setting = 1\n", "is not a settings section"),
+        ("[render]\nno_such_setting = 1\n", "[render] has no setting `no_such_setting`"),
+        ("[render]\nworkers = \"many\"\n", "[render]"),
+    ] {
+        std::fs::write(config, text).unwrap_or_default();
+        let (code, _, err) = folio(&["serve", "--print-config", "--config", config], &[]);
+        assert_eq!(code, Some(2), "{text}: {err}");
+        assert!(err.contains(expected), "{text}: {err}");
+    }
+}
+
+/// The backend URLs choose the shape; a backend of a shape this build lacks is refused before
+/// anything is opened, naming the shape.
+#[test]
+fn backends_of_other_shapes_are_refused_by_name() {
+    let dir = temp();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap_or_default();
+    for (variable, value, shape) in [
+        ("FOLIO_OBJECTS_URL", "s3://bucket?endpoint=http://127.0.0.1:8333", "the AWS shape"),
+        ("FOLIO_INDEX_URL", "postgres://127.0.0.1/folio", "the cluster shape"),
+        ("FOLIO_EVENTS_URL", "nats://127.0.0.1:4222", "the cluster shape"),
+        ("FOLIO_INDEX_URL", "mysql://x", "not a backend folio knows"),
+    ] {
+        let (code, _, err) =
+            folio(&["docs", "list", "--subject", "a", "--data-dir", data], &[(variable, value)]);
+        assert_eq!(code, Some(2), "{variable}={value}: {err}");
+        assert!(err.contains(shape), "{variable}={value}: {err}");
+    }
+    assert!(!dir.path().join("data").exists(), "nothing was created");
+}
+
+/// `folio keys rotate` makes a new current key each time; with the built-in pool turned off
+/// (`identity = "none://"`) it says there is no pool to rotate.
+#[test]
+fn keys_rotate_makes_a_new_current_key() {
+    let dir = temp();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap_or_default();
+    let (code, first, err) = folio(&["keys", "rotate", "--data-dir", data], &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("2 keys verify now"), "{err}");
+    let (code, second, err) = folio(&["keys", "rotate", "--data-dir", data], &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("3 keys verify now"), "{err}");
+    assert_ne!(first.trim(), second.trim());
+    assert_eq!(first.trim().len(), 16, "{first}");
+    let (code, _, err) =
+        folio(&["keys", "rotate", "--data-dir", data], &[("FOLIO_IDENTITY_URL", "none://")]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("no built-in user pool"), "{err}");
 }
 
 /// An external issuer configured without an audience or a client id is refused at start: any

@@ -1,0 +1,83 @@
+//! The built-in pool's signing keys in SQLite.
+
+use async_trait::async_trait;
+use folio_auth::{AuthError, KeyRing, StoredKey};
+use sqlx::Row;
+
+use crate::Database;
+
+/// The key ring in table `signing_keys`. SQLite runs one writer at a time, so the two writes
+/// below are atomic without further locking.
+#[derive(Debug, Clone)]
+pub struct SqliteKeyRing {
+    db: Database,
+}
+
+impl SqliteKeyRing {
+    /// The ring in `db`.
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+}
+
+fn unavailable(err: sqlx::Error) -> AuthError {
+    AuthError::Unavailable(err.to_string())
+}
+
+#[async_trait]
+impl KeyRing for SqliteKeyRing {
+    async fn keys(&self) -> Result<Vec<StoredKey>, AuthError> {
+        let rows = sqlx::query(
+            "SELECT seed, created_ms, retired_ms FROM signing_keys ORDER BY created_ms, rowid",
+        )
+        .fetch_all(self.db.pool())
+        .await
+        .map_err(unavailable)?;
+        rows.iter()
+            .map(|row| {
+                Ok(StoredKey {
+                    seed: row.try_get("seed").map_err(unavailable)?,
+                    created_ms: row.try_get("created_ms").map_err(unavailable)?,
+                    retired_ms: row.try_get("retired_ms").map_err(unavailable)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn seed_if_empty(&self, seed: &[u8], now_ms: i64) -> Result<(), AuthError> {
+        sqlx::query(
+            "INSERT INTO signing_keys (seed, created_ms, retired_ms)
+             SELECT ?1, ?2, NULL WHERE NOT EXISTS (SELECT 1 FROM signing_keys)",
+        )
+        .bind(seed)
+        .bind(now_ms)
+        .execute(self.db.pool())
+        .await
+        .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn rotate(&self, seed: &[u8], now_ms: i64, drop_before_ms: i64) -> Result<(), AuthError> {
+        let mut tx = self.db.pool().begin_with("BEGIN IMMEDIATE").await.map_err(unavailable)?;
+        sqlx::query("UPDATE signing_keys SET retired_ms = ?1 WHERE retired_ms IS NULL")
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        // A key retired in the same millisecond sorts before the new one by rowid.
+        sqlx::query(
+            "INSERT INTO signing_keys (seed, created_ms, retired_ms) VALUES (?1, ?2, NULL)",
+        )
+        .bind(seed)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        sqlx::query("DELETE FROM signing_keys WHERE retired_ms < ?1")
+            .bind(drop_before_ms)
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)
+    }
+}

@@ -1,0 +1,242 @@
+//! The one place the binary chooses its shape: the backend URLs of `[backends]` name the
+//! adapters, the shape's builder makes the services bundle, and every command takes its
+//! services from here. (docs/architecture.md has the command × shape table.)
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use folio_auth::{BuiltinPool, PoolSettings, UserPool};
+use folio_core::ports::{EventQueue, Renderer, SystemClock};
+use folio_core::{DispatchReport, IdentityId, RetryPolicy, Services, Settings, dispatch_due};
+use folio_local::permissions::{self, InsecureDataDir};
+use folio_local::{Durability, Embedded};
+
+use crate::failure::Failure;
+use crate::settings::{BackendsSection, StoreSettings};
+
+/// How a deployment is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// One process over a data directory: files and SQLite, events in process.
+    Embedded,
+}
+
+/// Who signs people in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignIn {
+    /// The built-in user pool (its accounts and keys beside the index).
+    Builtin,
+    /// Only the outside issuer of `[oidc]`.
+    OutsideOnly,
+}
+
+impl Shape {
+    /// The shape the backend URLs name; every backend must belong to it.
+    pub fn choose(backends: &BackendsSection) -> Result<(Self, SignIn), Failure> {
+        let embedded = |setting: &str, value: &str, embedded: &str| {
+            if value == embedded {
+                return Ok(());
+            }
+            let scheme = value.split_once("://").map_or(value, |(scheme, _)| scheme);
+            let shape = match scheme {
+                "s3" | "dynamodb" | "cognito" => "the AWS shape",
+                "postgres" | "postgresql" | "nats" => "the cluster shape",
+                _ => {
+                    return Err(Failure::usage(format!(
+                        "[backends] {setting} = {value:?} is not a backend folio knows"
+                    ))
+                    .with_hint(format!("the embedded shape's is {embedded:?}")));
+                }
+            };
+            Err(Failure::usage(format!(
+                "[backends] {setting} = {value:?} belongs to {shape}, which this build of folio does not include yet"
+            ))
+            .with_hint(format!("use the embedded shape's {embedded:?}")))
+        };
+        embedded("objects", &backends.objects, "file://")?;
+        embedded("index", &backends.index, "sqlite://")?;
+        embedded("events", &backends.events, "sqlite://")?;
+        let sign_in = match backends.identity.as_str() {
+            "none://" => SignIn::OutsideOnly,
+            other => {
+                embedded("identity", other, "sqlite://")?;
+                SignIn::Builtin
+            }
+        };
+        Ok((Self::Embedded, sign_in))
+    }
+
+    /// The shape's name, for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Embedded => "embedded",
+        }
+    }
+}
+
+/// One deployment's services, as a command sees them.
+pub struct Deployment {
+    /// The shape.
+    pub shape: Shape,
+    /// Every port.
+    pub services: Services,
+    /// The built-in pool's parts, where the deployment signs people in itself.
+    pub builtin: Option<BuiltinPool>,
+    /// The embedded shape's own state (its backup and its file layout).
+    embedded: Option<Embedded>,
+}
+
+impl Deployment {
+    /// Opens the deployment the settings name with `renderer` and the functions' `limits`.
+    pub async fn open(
+        settings: &StoreSettings,
+        renderer: Arc<dyn Renderer>,
+        limits: Settings,
+    ) -> Result<Self, Failure> {
+        let (shape, sign_in) = Shape::choose(&settings.backends)?;
+        match shape {
+            Shape::Embedded => {
+                let dir = settings.data.dir.as_path();
+                secure(dir, settings.data.allow_insecure)?;
+                let embedded = Embedded::open(dir, Durability::Full, Arc::new(SystemClock))
+                    .await
+                    .map_err(|e| {
+                    Failure::document(format!(
+                        "cannot open the data directory {}: {e}",
+                        dir.display()
+                    ))
+                    .with_hint("check the path and its permissions, or pass --data-dir")
+                })?;
+                let builtin = (sign_in == SignIn::Builtin).then(|| {
+                    embedded.builtin_pool(Duration::from_secs(settings.sessions.key_overlap))
+                });
+                Ok(Self {
+                    shape,
+                    services: embedded.services(renderer, limits),
+                    builtin,
+                    embedded: Some(embedded),
+                })
+            }
+        }
+    }
+
+    /// The built-in pool, or a message saying this deployment has none.
+    pub async fn user_pool(&self) -> Result<UserPool, Failure> {
+        let builtin = self.builtin()?;
+        builtin
+            .open(
+                self.services.secrets.as_ref(),
+                PoolSettings::default(),
+                Arc::clone(&self.services.pipeline.clock),
+            )
+            .await
+            .map_err(|e| Failure::document(e.to_string()))
+    }
+
+    /// The built-in pool's parts.
+    pub fn builtin(&self) -> Result<&BuiltinPool, Failure> {
+        self.builtin.as_ref().ok_or_else(|| {
+            Failure::usage(
+                "this deployment has no built-in user pool ([backends] identity = \"none://\")",
+            )
+            .with_hint("accounts live with the outside issuer; manage them with its own tools")
+        })
+    }
+
+    /// The embedded shape's state, for `command`, which only that shape has.
+    pub fn embedded(&self, command: &str) -> Result<&Embedded, Failure> {
+        self.embedded.as_ref().ok_or_else(|| {
+            Failure::usage(format!(
+                "`folio {command}` has no meaning in the {} shape",
+                self.shape.name()
+            ))
+        })
+    }
+
+    /// The identity named by `--identity` (an id) or `--subject` (a built-in pool subject).
+    pub async fn identity(
+        &self,
+        identity: Option<&str>,
+        subject: Option<&str>,
+    ) -> Result<IdentityId, Failure> {
+        match (identity, subject) {
+            (Some(id), None) => id.parse().map_err(|_| {
+                Failure::usage(format!("{id:?} is not an identity id"))
+                    .with_hint("identity ids look like 0f8fad5b-d9cb-569f-a165-70867728950e; or pass --subject NAME")
+            }),
+            (None, Some(subject)) if !subject.trim().is_empty() => {
+                self.builtin()?;
+                let issuer = folio_auth::builtin_issuer(self.services.secrets.as_ref())
+                    .await
+                    .map_err(|e| Failure::document(e.to_string()))?;
+                Ok(IdentityId::derive(&issuer, subject.trim()))
+            }
+            _ => Err(Failure::usage("say whose documents: --identity ID or --subject NAME")),
+        }
+    }
+
+    /// The consuming half of events, for `command`; a shape whose platform delivers events has
+    /// its own tools for them.
+    pub fn event_queue(&self, command: &str) -> Result<&Arc<dyn EventQueue>, Failure> {
+        self.services.event_queue.as_ref().ok_or_else(|| {
+            Failure::usage(format!(
+                "`folio {command}` has no meaning in the {} shape: its platform delivers the events",
+                self.shape.name()
+            ))
+        })
+    }
+
+    /// Delivers the events already queued (so a command's writes are indexed when it returns);
+    /// nothing where the platform delivers them.
+    pub async fn deliver_events(&self) -> Result<DispatchReport, Failure> {
+        match &self.services.event_queue {
+            Some(queue) => {
+                dispatch_due(&self.services.pipeline, queue.as_ref(), &RetryPolicy::default())
+                    .await
+                    .map_err(storage)
+            }
+            None => Ok(DispatchReport::default()),
+        }
+    }
+
+    /// Waits for the deployment's connections to finish.
+    pub async fn close(&self) {
+        if let Some(embedded) = &self.embedded {
+            embedded.database.close().await;
+        }
+    }
+}
+
+/// Makes everything created from here on private, and the data directory with it.
+fn secure(dir: &Path, allow_insecure: bool) -> Result<(), Failure> {
+    permissions::private_umask();
+    let policy = if allow_insecure { InsecureDataDir::Allow } else { InsecureDataDir::Refuse };
+    let tightened = permissions::secure_data_dir(dir, policy).map_err(|e| {
+        Failure::usage(format!("the data directory is not private: {e}"))
+            .with_hint("it holds the token-signing keys, the download-URL secret, password hashes and every document")
+    })?;
+    if !tightened.changed.is_empty() {
+        let message = format!(
+            "other users could read {} ({} paths); they are now readable by its owner only. The secrets in it may have been copied: rotate them (README, \"Rotating the secrets\")",
+            dir.display(),
+            tightened.changed.len()
+        );
+        // `serve` has set up logging by now (JSON or pretty, on stderr); other commands print.
+        if tracing::dispatcher::has_been_set() {
+            tracing::warn!(data_dir = %dir.display(), paths = tightened.changed.len(), "{message}");
+        } else {
+            eprintln!("warning: {message}");
+        }
+        for (path, mode) in &tightened.changed {
+            tracing::info!(path = %path.display(), was = format!("{mode:o}"), "mode tightened");
+        }
+    }
+    Ok(())
+}
+
+/// A storage failure as a CLI failure.
+pub fn storage(err: folio_core::Error) -> Failure {
+    let failure = Failure::document(err.to_string());
+    if err.is_retryable() { failure.with_hint("this may be temporary; try again") } else { failure }
+}
