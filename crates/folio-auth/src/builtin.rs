@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use folio_core::ports::{Clock, SecretStore};
+use folio_core::ports::{Clock, RateLimits, SecretStore};
 use folio_core::secrets::{BUILTIN_ISSUER, TOKEN_SIGNING_SEED};
 
 use crate::{AccountStore, AuthError, KeyRing, PoolSettings, SigningKeys, UserPool};
@@ -43,16 +43,17 @@ impl BuiltinPool {
         SigningKeys::open(Arc::clone(&self.key_ring), &first, clock, overlap_ms).await
     }
 
-    /// The pool.
+    /// The pool, its sign-in throttles counting on `limits`.
     pub async fn open(
         &self,
         secrets: &dyn SecretStore,
+        limits: Arc<dyn RateLimits>,
         settings: PoolSettings,
         clock: Arc<dyn Clock>,
     ) -> Result<UserPool, AuthError> {
         let issuer = builtin_issuer(secrets).await?;
         let keys = self.keys(secrets, Arc::clone(&clock)).await?;
-        Ok(UserPool::new(Arc::clone(&self.accounts), keys, issuer, settings, clock))
+        Ok(UserPool::new(Arc::clone(&self.accounts), limits, keys, issuer, settings, clock))
     }
 
     /// Deletes expired refresh tokens every `every` until `shutdown` turns true.

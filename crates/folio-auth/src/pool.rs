@@ -6,7 +6,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use folio_core::IdentityId;
-use folio_core::ports::Clock;
+use folio_core::ports::{Clock, RateLimits};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -15,7 +15,7 @@ use crate::keyring::SigningKeys;
 use crate::keys::Jwks;
 use crate::password::{decoy_hash, hash_password, verify_password};
 use crate::store::{AccountStore, RefreshRecord, User};
-use crate::throttle::{self, Rule, ThrottleSettings};
+use crate::throttle::{self, ThrottleSettings};
 use crate::verifier::{IssuerConfig, IssuerKeys, TrustedIssuer};
 
 /// Lifetimes and throttling.
@@ -82,6 +82,8 @@ struct AccessClaims<'a> {
 /// The pool.
 pub struct UserPool {
     store: Arc<dyn AccountStore>,
+    /// Where sign-in throttles count (shared by every process of the deployment).
+    limits: Arc<dyn RateLimits>,
     keys: Arc<SigningKeys>,
     issuer: String,
     settings: PoolSettings,
@@ -120,9 +122,11 @@ fn random_token() -> String {
 }
 
 impl UserPool {
-    /// A pool that signs with the current key of `keys` as `issuer`.
+    /// A pool that signs with the current key of `keys` as `issuer` and throttles sign-ins on
+    /// `limits`.
     pub fn new(
         store: Arc<dyn AccountStore>,
+        limits: Arc<dyn RateLimits>,
         keys: Arc<SigningKeys>,
         issuer: String,
         settings: PoolSettings,
@@ -130,7 +134,7 @@ impl UserPool {
     ) -> Self {
         let password_checks =
             Arc::new(tokio::sync::Semaphore::new(settings.concurrent_password_checks.max(1)));
-        Self { store, keys, issuer, settings, clock, password_checks }
+        Self { store, limits, keys, issuer, settings, clock, password_checks }
     }
 
     /// The issuer (`iss`) of this pool's tokens.
@@ -201,58 +205,16 @@ impl UserPool {
         client: &str,
     ) -> Result<Session, AuthError> {
         let email = normalise_email(email).map_err(|_| AuthError::WrongCredentials)?;
-        let keys = self.throttle_keys(&email, client);
-        self.reserve(&keys).await?;
+        let keys = self.settings.throttle.keys(&email, client);
+        throttle::reserve_all(self.limits.as_ref(), &keys, self.clock.now_ms()).await?;
         let user = self.store.user_by_email(&email).await?;
         let hash = user.as_ref().map(|u| u.password_hash.clone());
         let valid = self.check_password(password, hash).await?;
         let Some(user) = user.filter(|_| valid) else {
             return Err(AuthError::WrongCredentials);
         };
-        self.succeeded(&keys).await?;
+        throttle::succeeded(self.limits.as_ref(), &keys, self.clock.now_ms()).await?;
         self.new_session(&user, &uuid::Uuid::new_v4().to_string()).await
-    }
-
-    /// The throttle keys of an attempt on `email` from `client`, with their rules.
-    fn throttle_keys(&self, email: &str, client: &str) -> [(String, Rule); 3] {
-        let t = &self.settings.throttle;
-        let max_ms = i64::try_from(t.max_backoff_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
-        [
-            (
-                format!("account-client:{email}|{client}"),
-                Rule::Backoff { free: t.free_failures, max_ms },
-            ),
-            (
-                format!("client:{client}"),
-                Rule::Backoff { free: t.free_failures_per_address, max_ms },
-            ),
-            (
-                format!("account:{email}"),
-                Rule::Window { cap: t.account_failures_per_window, window_ms: max_ms },
-            ),
-        ]
-    }
-
-    /// Reserves an attempt on every key, or none (a refused attempt costs nothing).
-    async fn reserve(&self, keys: &[(String, Rule)]) -> Result<(), AuthError> {
-        let now = self.clock.now_ms();
-        for (done, (key, rule)) in keys.iter().enumerate() {
-            if let Err(err) = throttle::reserve(self.store.as_ref(), key, *rule, now).await {
-                for (key, _) in &keys[..done] {
-                    throttle::release(self.store.as_ref(), key).await?;
-                }
-                return Err(err);
-            }
-        }
-        Ok(())
-    }
-
-    /// After a right password: the (account, address) back-off starts over; the address and
-    /// account counts only lose this attempt's reservation (a storm elsewhere goes on counting).
-    async fn succeeded(&self, keys: &[(String, Rule); 3]) -> Result<(), AuthError> {
-        self.store.clear_failures(&keys[0].0).await?;
-        throttle::release(self.store.as_ref(), &keys[1].0).await?;
-        throttle::release(self.store.as_ref(), &keys[2].0).await
     }
 
     /// Checks a password against a hash (a decoy for unknown accounts, so both take as long)
@@ -370,12 +332,12 @@ impl UserPool {
             .user_by_id(user_id)
             .await?
             .ok_or(AuthError::Unauthorized("unknown user".to_owned()))?;
-        let keys = self.throttle_keys(&user.email, client);
-        self.reserve(&keys).await?;
+        let keys = self.settings.throttle.keys(&user.email, client);
+        throttle::reserve_all(self.limits.as_ref(), &keys, self.clock.now_ms()).await?;
         if !self.check_password(current, Some(user.password_hash.clone())).await? {
             return Err(AuthError::WrongCredentials);
         }
-        self.succeeded(&keys).await?;
+        throttle::succeeded(self.limits.as_ref(), &keys, self.clock.now_ms()).await?;
         self.set_password(&user, new).await
     }
 

@@ -1,4 +1,4 @@
-//! The accounts port: users, refresh tokens and throttle counters, stored by an adapter
+//! The accounts port: users and refresh tokens, stored by an adapter
 //! (SQLite embedded, PostgreSQL in a cluster).
 
 use async_trait::async_trait;
@@ -65,18 +65,6 @@ pub trait AccountStore: Send + Sync + 'static {
     async fn revoke_family(&self, family: &str) -> Result<(), AuthError>;
     /// Revokes every token of a user.
     async fn revoke_user(&self, user_id: &str) -> Result<(), AuthError>;
-    /// The throttle state of `key`: a failure count and a time (`(0, 0)` for a key never seen).
-    async fn failures(&self, key: &str) -> Result<(u32, i64), AuthError>;
-    /// Sets the throttle state of `key` to `new` if it is still `seen`, atomically; whether it
-    /// was. Concurrent swaps from the same `seen` state: exactly one succeeds.
-    async fn swap_failures(
-        &self,
-        key: &str,
-        seen: (u32, i64),
-        new: (u32, i64),
-    ) -> Result<bool, AuthError>;
-    /// Forgets the failures of `key` (after a success).
-    async fn clear_failures(&self, key: &str) -> Result<(), AuthError>;
     /// Deletes refresh tokens expired before `now` (housekeeping).
     async fn purge_expired(&self, now_ms: i64) -> Result<u64, AuthError>;
 }

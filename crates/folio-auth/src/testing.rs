@@ -12,7 +12,6 @@ use crate::{AccountStore, AuthError, KeyRing, RefreshRecord, StoredKey, User};
 struct Accounts {
     users: HashMap<String, User>,
     refresh: HashMap<String, RefreshRecord>,
-    throttle: HashMap<String, (u32, i64)>,
 }
 
 /// Accounts in memory.
@@ -104,34 +103,6 @@ impl AccountStore for MemoryAccounts {
         Ok(())
     }
 
-    async fn failures(&self, key: &str) -> Result<(u32, i64), AuthError> {
-        Ok(self.lock().throttle.get(key).copied().unwrap_or((0, 0)))
-    }
-
-    async fn swap_failures(
-        &self,
-        key: &str,
-        seen: (u32, i64),
-        new: (u32, i64),
-    ) -> Result<bool, AuthError> {
-        let mut accounts = self.lock();
-        let current = accounts.throttle.get(key).copied().unwrap_or((0, 0));
-        if current != seen {
-            return Ok(false);
-        }
-        if new == (0, 0) {
-            accounts.throttle.remove(key);
-        } else {
-            accounts.throttle.insert(key.to_owned(), new);
-        }
-        Ok(true)
-    }
-
-    async fn clear_failures(&self, key: &str) -> Result<(), AuthError> {
-        self.lock().throttle.remove(key);
-        Ok(())
-    }
-
     async fn purge_expired(&self, now_ms: i64) -> Result<u64, AuthError> {
         let mut accounts = self.lock();
         let before = accounts.refresh.len();
@@ -159,8 +130,7 @@ where
 
 /// The [`AccountStore`] contract: unique emails (also under concurrency), users by email and id,
 /// password changes, deletes that take the user's tokens along (and may be retried), one rotation per refresh token
-/// (also under concurrency), revocation by family and by user, compare-and-swap throttle
-/// counters (exactly one of concurrent swaps from one state wins), and purging expired tokens.
+/// (also under concurrency), revocation by family and by user, and purging expired tokens.
 pub async fn check_account_store(store: Arc<dyn AccountStore>) {
     let user = |id: &str, email: &str| User {
         id: id.to_owned(),
@@ -217,18 +187,6 @@ pub async fn check_account_store(store: Arc<dyn AccountStore>) {
     assert_eq!(ok(store.refresh_by_hash("t2").await).map(|t| t.revoked), Some(true));
     assert_eq!(ok(store.purge_expired(15_000).await), 1, "t1 expired at 10 s");
     assert_eq!(ok(store.refresh_by_hash("t1").await), None);
-
-    assert_eq!(ok(store.failures("k").await), (0, 0), "a new key has no failures");
-    let swaps = concurrently(6, || {
-        let store = Arc::clone(&store);
-        async move { store.swap_failures("k", (0, 0), (1, 5_000)).await }
-    })
-    .await;
-    assert_eq!(swaps.iter().filter(|r| matches!(r, Ok(true))).count(), 1, "one swap wins");
-    assert_eq!(ok(store.failures("k").await), (1, 5_000));
-    assert!(!ok(store.swap_failures("k", (0, 0), (9, 9)).await), "a stale swap fails");
-    ok(store.clear_failures("k").await);
-    assert_eq!(ok(store.failures("k").await), (0, 0));
 
     ok(store.insert_refresh(&token("t3", "f3", "u1", 99_000)).await);
     ok(store.delete_user("u1").await);

@@ -1,7 +1,9 @@
 //! Sign-in throttling. An attempt is *reserved* — counted as a failure — before its password is
-//! checked, with a compare-and-swap on the store, so concurrent guesses cannot all pass the
-//! check before any failure is written (the audit's 60 simultaneous guesses were all checked).
-//! A success gives its reservations back.
+//! checked, with a compare-and-swap on the deployment's [`RateLimits`] (through
+//! [`folio_core::limits`], the one mechanism rate limits and throttles share), so concurrent
+//! guesses cannot all pass the check before any failure is written (the audit's 60
+//! simultaneous guesses were all checked), and every process of a cluster counts together. A
+//! success gives its reservations back.
 //!
 //! Three keys, each its own rule:
 //! - per (account, address): exponential back-off after a few free failures — the guesser at
@@ -13,8 +15,10 @@
 //!   account are bounded, while its owner, signing in from elsewhere during one address's
 //!   storm, still gets in.
 
+use folio_core::limits::{self, ThrottleRule};
+use folio_core::ports::RateLimits;
+
 use crate::AuthError;
-use crate::store::AccountStore;
 
 /// Throttling rules (part of [`crate::PoolSettings`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,111 +48,53 @@ impl Default for ThrottleSettings {
     }
 }
 
-/// How one key's count turns into a wait.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Rule {
-    /// After `free` failures, wait 1, 2, 4… seconds (at most `max_ms`) after the last one;
-    /// forgotten after `max_ms` without failures.
-    Backoff { free: u32, max_ms: i64 },
-    /// At most `cap` failures in a window of `window_ms` starting at the first one.
-    Window { cap: u32, window_ms: i64 },
-}
-
-impl Rule {
-    /// The state to count from at `now` (`(count, at)` where `at` is the last failure for a
-    /// back-off and the window's start for a window).
-    fn current(self, (count, at): (u32, i64), now: i64) -> (u32, i64) {
-        let span = match self {
-            Self::Backoff { max_ms, .. } => max_ms,
-            Self::Window { window_ms, .. } => window_ms,
-        };
-        if count > 0 && now - at >= span { (0, now) } else { (count, at) }
-    }
-
-    /// Until when an attempt must wait, if it must.
-    fn blocked_until(self, (count, at): (u32, i64)) -> Option<i64> {
-        match self {
-            Self::Backoff { free, max_ms } if count >= free => {
-                let exponent = (count - free).min(30);
-                Some(at + (1000i64 << exponent).min(max_ms))
-            }
-            Self::Window { cap, window_ms } if count >= cap => Some(at + window_ms),
-            _ => None,
-        }
-    }
-
-    /// The state after one more failure at `now`.
-    fn after_failure(self, (count, at): (u32, i64), now: i64) -> (u32, i64) {
-        match self {
-            Self::Backoff { .. } => (count.saturating_add(1), now),
-            Self::Window { .. } => (count.saturating_add(1), if count == 0 { now } else { at }),
-        }
+impl ThrottleSettings {
+    /// The keys of an attempt on `email` from `client`, each with its rule.
+    pub(crate) fn keys(&self, email: &str, client: &str) -> [(String, ThrottleRule); 3] {
+        let max_ms = i64::try_from(self.max_backoff_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+        [
+            (
+                format!("signin:account-client:{email}|{client}"),
+                ThrottleRule::Backoff { free: self.free_failures, max_ms },
+            ),
+            (
+                format!("signin:client:{client}"),
+                ThrottleRule::Backoff { free: self.free_failures_per_address, max_ms },
+            ),
+            (
+                format!("signin:account:{email}"),
+                ThrottleRule::Window { cap: self.account_failures_per_window, window_ms: max_ms },
+            ),
+        ]
     }
 }
 
-/// Races lost in a row before an attempt is refused as throttled (a storm on one key).
-const MAX_RACES: u32 = 64;
-
-/// Reserves one attempt on `key`: counts it as a failure unless the key is blocked.
-pub(crate) async fn reserve(
-    store: &dyn AccountStore,
-    key: &str,
-    rule: Rule,
+/// Reserves an attempt on every key, or none (a refused attempt costs nothing).
+pub(crate) async fn reserve_all(
+    limits: &dyn RateLimits,
+    keys: &[(String, ThrottleRule)],
     now: i64,
 ) -> Result<(), AuthError> {
-    for _ in 0..MAX_RACES {
-        let stored = store.failures(key).await?;
-        let current = rule.current(stored, now);
-        if let Some(until) = rule.blocked_until(current).filter(|until| now < *until) {
-            let retry_after_secs = u64::try_from((until - now + 999) / 1000).unwrap_or(1).max(1);
-            return Err(AuthError::Throttled { retry_after_secs });
-        }
-        if store.swap_failures(key, stored, rule.after_failure(current, now)).await? {
-            return Ok(());
-        }
-    }
-    Err(AuthError::Throttled { retry_after_secs: 1 })
-}
-
-/// Gives back one reservation of `key` (the attempt succeeded, or was refused elsewhere).
-pub(crate) async fn release(store: &dyn AccountStore, key: &str) -> Result<(), AuthError> {
-    for _ in 0..MAX_RACES {
-        let stored = store.failures(key).await?;
-        if stored.0 == 0 {
-            return Ok(());
-        }
-        if store.swap_failures(key, stored, (stored.0 - 1, stored.1)).await? {
-            return Ok(());
+    for (done, (key, rule)) in keys.iter().enumerate() {
+        if let Err(throttled) = limits::reserve(limits, key, *rule, now).await? {
+            for (key, rule) in &keys[..done] {
+                limits::release(limits, key, *rule, now).await?;
+            }
+            return Err(AuthError::Throttled { retry_after_secs: throttled.retry_after_secs });
         }
     }
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_after_the_free_failures_and_is_forgotten_after_quiet() {
-        let rule = Rule::Backoff { free: 2, max_ms: 60_000 };
-        assert_eq!(rule.blocked_until((1, 0)), None);
-        assert_eq!(rule.blocked_until((2, 10)), Some(1010));
-        assert_eq!(rule.blocked_until((4, 10)), Some(4010));
-        assert_eq!(rule.blocked_until((40, 10)), Some(60_010));
-        assert_eq!(rule.current((9, 0), 60_000), (0, 60_000));
-        assert_eq!(rule.current((9, 0), 59_999), (9, 0));
-    }
-
-    #[test]
-    fn a_window_caps_failures_from_its_first_one() {
-        let rule = Rule::Window { cap: 3, window_ms: 1000 };
-        let mut state = (0, 0);
-        for now in [5, 6, 7] {
-            assert_eq!(rule.blocked_until(state), None);
-            state = rule.after_failure(state, now);
-        }
-        assert_eq!(state, (3, 5));
-        assert_eq!(rule.blocked_until(state), Some(1005));
-        assert_eq!(rule.current(state, 1005), (0, 1005));
-    }
+/// After a right password: the (account, address) back-off starts over; the address and
+/// account counts only lose this attempt's reservation (a storm elsewhere goes on counting).
+pub(crate) async fn succeeded(
+    limits: &dyn RateLimits,
+    keys: &[(String, ThrottleRule); 3],
+    now: i64,
+) -> Result<(), AuthError> {
+    limits::reset(limits, &keys[0].0, now).await?;
+    limits::release(limits, &keys[1].0, keys[1].1, now).await?;
+    limits::release(limits, &keys[2].0, keys[2].1, now).await?;
+    Ok(())
 }

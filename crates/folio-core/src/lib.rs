@@ -16,6 +16,7 @@ pub mod event;
 pub mod failpoint;
 pub mod functions;
 mod ids;
+pub mod limits;
 mod memory;
 pub mod options;
 mod pipeline;
@@ -36,4 +37,6 @@ pub use ids::{DocumentId, IdentityId, ObjectKey, ObjectKind, UGC_PREFIX};
 pub use memory::{MemoryLease, MemoryRateLimits};
 pub use pipeline::{Pipeline, Settings};
 pub use publishing::{EventFilter, PublishingStore};
-pub use services::{Background, BackgroundPolicy, HOUSEKEEPING_LEASE, Services};
+pub use services::{
+    Background, BackgroundPolicy, HOUSEKEEPING_LEASE, Readiness, ReadinessReport, Services,
+};

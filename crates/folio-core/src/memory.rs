@@ -8,40 +8,53 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use crate::Result;
-use crate::ports::{Admission, Lease, RateBudget, RateLimits};
+use crate::ports::{Counter, Lease, RateLimits};
 
-/// Token buckets in memory.
+/// Rate-limit counters in memory.
 #[derive(Debug, Default)]
 pub struct MemoryRateLimits {
-    /// key → (tokens, when they were counted, ms).
-    buckets: Mutex<HashMap<String, (f64, i64)>>,
+    /// key → (counter, expires ms).
+    counters: Mutex<HashMap<String, (Counter, i64)>>,
 }
 
-/// Buckets kept before full ones are forgotten (a full bucket is the same as no bucket).
-const MAX_BUCKETS: usize = 100_000;
+/// Counters kept before expired ones are forgotten.
+const MAX_COUNTERS: usize = 100_000;
 
 #[async_trait]
 impl RateLimits for MemoryRateLimits {
-    async fn take(&self, key: &str, budget: RateBudget, now_ms: i64) -> Result<Admission> {
-        let burst = f64::from(budget.burst.max(1));
-        let per_ms = f64::from(budget.per_minute.max(1)) / 60_000.0;
-        let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if buckets.len() > MAX_BUCKETS {
-            buckets.retain(|_, (tokens, last)| {
-                *tokens + (now_ms - *last).max(0) as f64 * per_ms < burst
-            });
+    async fn ready(&self) -> Result<()> {
+        Ok(())
+    }
+
+    async fn get(&self, key: &str, now_ms: i64) -> Result<Counter> {
+        let counters = self.counters.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        Ok(match counters.get(key) {
+            Some((counter, expires)) if *expires >= now_ms => *counter,
+            _ => Counter::default(),
+        })
+    }
+
+    async fn swap(
+        &self,
+        key: &str,
+        expected: Counter,
+        new: Counter,
+        now: i64,
+        expires_ms: i64,
+    ) -> Result<bool> {
+        let mut counters = self.counters.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if counters.len() > MAX_COUNTERS {
+            counters.retain(|_, (_, expires)| *expires >= now);
         }
-        let (tokens, last) = buckets.entry(key.to_owned()).or_insert((burst, now_ms));
-        let elapsed = (now_ms - *last).max(0) as f64;
-        *tokens = (*tokens + elapsed * per_ms).min(burst);
-        *last = now_ms.max(*last);
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            Ok(Admission::Admitted)
-        } else {
-            let wait_secs = ((1.0 - *tokens) / per_ms / 1000.0).ceil();
-            Ok(Admission::Refused { retry_after_secs: (wait_secs as u64).max(1) })
+        let current = match counters.get(key) {
+            Some((counter, expires)) if *expires >= now => *counter,
+            _ => Counter::default(),
+        };
+        if current != expected {
+            return Ok(false);
         }
+        counters.insert(key.to_owned(), (new, expires_ms));
+        Ok(true)
     }
 }
 
@@ -54,6 +67,10 @@ pub struct MemoryLease {
 
 #[async_trait]
 impl Lease for MemoryLease {
+    async fn ready(&self) -> Result<()> {
+        Ok(())
+    }
+
     async fn try_hold(&self, name: &str, holder: &str, ttl_ms: i64, now_ms: i64) -> Result<bool> {
         let mut held = self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let free = match held.get(name) {

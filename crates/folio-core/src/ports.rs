@@ -106,6 +106,8 @@ pub trait DocumentIndex: Send + Sync + 'static {
         after: Option<(IdentityId, DocumentId)>,
         limit: usize,
     ) -> Result<Vec<(IdentityId, DocumentId)>>;
+    /// Whether the backend answers now (readiness), by reading only: a probe never writes.
+    async fn ready(&self) -> Result<()>;
 }
 
 /// A change to an object that the objects adapter reports (the event log adds the sequencer).
@@ -159,6 +161,8 @@ pub struct DeadLetter {
 pub trait EventPublisher: Send + Sync + 'static {
     /// Records an event; returns it with its sequencer.
     async fn publish(&self, change: ObjectChange) -> Result<ObjectEvent>;
+    /// Whether the backend answers now (readiness), by reading only: a probe never writes.
+    async fn ready(&self) -> Result<()>;
 }
 
 /// Where the dispatcher takes object events from, and what `folio events` inspects.
@@ -190,6 +194,8 @@ pub trait EventQueue: Send + Sync + 'static {
     async fn replay(&self, ids: &[String]) -> Result<usize>;
     /// Events published and not yet acked or parked.
     async fn pending(&self) -> Result<u64>;
+    /// Whether the backend answers now (readiness), by reading only: a probe never writes.
+    async fn ready(&self) -> Result<()>;
 }
 
 /// Both halves in one store (the embedded outbox, a NATS stream): what the event-log suite
@@ -252,6 +258,8 @@ pub trait DownloadVerifier: Send + Sync + 'static {
 pub trait SecretStore: Send + Sync + 'static {
     /// The secret called `name`, created with `len` random bytes the first time.
     async fn get_or_create(&self, name: &str, len: usize) -> Result<Vec<u8>>;
+    /// Whether the backend answers now (readiness), by reading only: a probe never writes.
+    async fn ready(&self) -> Result<()>;
 }
 
 /// What a render needs.
@@ -416,6 +424,8 @@ pub trait IdempotencyStore: Send + Sync + 'static {
     ) -> Result<IdempotencyRecord>;
     /// Deletes bindings older than `before_ms` (housekeeping); returns how many.
     async fn purge(&self, before_ms: i64) -> Result<u64>;
+    /// Whether the backend answers now (readiness), by reading only: a probe never writes.
+    async fn ready(&self) -> Result<()>;
 }
 
 /// A rate budget: `burst` requests at once, refilled at `per_minute` a minute.
@@ -439,16 +449,46 @@ pub enum Admission {
     },
 }
 
-/// Rate limits shared by every process of a deployment: a token bucket per key (an action and an
-/// identity or a client address, e.g. `create:<identity>`).
+/// A counter of the rate-limits store: a count and a time, which the policy over it reads (see
+/// [`crate::limits`]). The default — zero at time zero — is a counter never set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counter {
+    /// Failures counted (throttles); unused by budgets.
+    pub count: u32,
+    /// A time in ms since the epoch: a budget's next arrival, a throttle's last failure or
+    /// window start.
+    pub at_ms: i64,
+}
+
+/// Rate limits and sign-in throttles, shared by every process of a deployment: counters changed
+/// only by compare-and-swap, with the policies ([`crate::limits`]) built over them once.
 ///
-/// Contract: a take is atomic — N concurrent takes on a fresh key with a budget of k admit
-/// exactly min(N, k); a refused take says how long until one would be admitted; time refills
-/// the bucket at the budget's rate up to its burst; keys are independent.
+/// Contract: `swap` is atomic — of concurrent swaps from the same expected counter exactly one
+/// succeeds, in every process sharing the store; a counter past its expiry reads as the
+/// default (and swapping from the default then succeeds); keys are independent. Through the
+/// policies: N concurrent takes on a fresh key with a budget of k admit exactly min(N, k); N
+/// concurrent reservations on a throttle key with f free failures reserve exactly min(N, f).
 #[async_trait]
 pub trait RateLimits: Send + Sync + 'static {
-    /// Takes one request from `key`'s bucket under `budget` at `now_ms`.
-    async fn take(&self, key: &str, budget: RateBudget, now_ms: i64) -> Result<Admission>;
+    /// `key`'s counter at `now_ms` (the default for a key never set or expired).
+    async fn get(&self, key: &str, now_ms: i64) -> Result<Counter>;
+    /// Sets `key` to `new` if at `now_ms` it is still `expected` (an expired counter being the
+    /// default), atomically; whether it did. The store may forget the counter after
+    /// `expires_ms`.
+    async fn swap(
+        &self,
+        key: &str,
+        expected: Counter,
+        new: Counter,
+        now_ms: i64,
+        expires_ms: i64,
+    ) -> Result<bool>;
+    /// Takes one request from `key`'s budget at `now_ms` ([`crate::limits::take`]).
+    async fn take(&self, key: &str, budget: RateBudget, now_ms: i64) -> Result<Admission> {
+        crate::limits::take(self, key, budget, now_ms).await
+    }
+    /// Whether the backend answers now (readiness), by reading only: a probe never writes.
+    async fn ready(&self) -> Result<()>;
 }
 
 /// A lease for singleton background work (the reconciler, housekeeping): at most one holder
@@ -467,6 +507,8 @@ pub trait Lease: Send + Sync + 'static {
     async fn try_hold(&self, name: &str, holder: &str, ttl_ms: i64, now_ms: i64) -> Result<bool>;
     /// Gives the lease up, if `holder` holds it.
     async fn release(&self, name: &str, holder: &str) -> Result<()>;
+    /// Whether the backend answers now (readiness), by reading only: a probe never writes.
+    async fn ready(&self) -> Result<()>;
 }
 
 /// The renderer of a pipeline that renders nothing: the indexer and the reconciler (on AWS, the

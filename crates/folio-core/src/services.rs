@@ -35,7 +35,48 @@ pub struct Services {
     /// Verifies signed download URLs where the shape serves its own downloads (`/files/…`);
     /// `None` where the object store serves them (S3 presigned URLs).
     pub downloads: Option<Arc<dyn DownloadVerifier>>,
+    /// The latest readiness check (what `/readyz` reports).
+    pub readiness: Arc<Readiness>,
 }
+
+/// One readiness check of every port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadinessReport {
+    /// When it ran (ms since the epoch).
+    pub checked_ms: i64,
+    /// Each port's answer; `Err` says why not (for the log, not for clients).
+    pub checks: Vec<(&'static str, Result<(), String>)>,
+}
+
+impl ReadinessReport {
+    /// Whether every port answered.
+    pub fn ready(&self) -> bool {
+        self.checks.iter().all(|(_, answer)| answer.is_ok())
+    }
+}
+
+/// The latest readiness check, written by the background check and read by `/readyz` (so a
+/// probe, however often a load balancer sends it, never reaches the backends itself).
+#[derive(Debug, Default)]
+pub struct Readiness(std::sync::Mutex<Option<ReadinessReport>>);
+
+impl Readiness {
+    /// The latest report, if a check has run.
+    pub fn latest(&self) -> Option<ReadinessReport> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    fn store(&self, report: ReadinessReport) {
+        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(report);
+    }
+}
+
+/// How long one port may take to answer a readiness probe before it counts as not ready.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The key the object store's probe reads: inside `ugc/` (the only prefix folio's roles may
+/// touch), never written.
+const OBJECTS_PROBE: &str = "ugc/.readiness-probe";
 
 /// A background task: runs until the shutdown signal it was made with turns true.
 pub type Background = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
@@ -51,6 +92,8 @@ pub struct BackgroundPolicy {
     pub housekeeping_every: Duration,
     /// How long idempotency keys are kept.
     pub idempotency_ttl: Duration,
+    /// Between readiness checks.
+    pub readiness_every: Duration,
 }
 
 impl Default for BackgroundPolicy {
@@ -60,6 +103,7 @@ impl Default for BackgroundPolicy {
             reconcile_every: Duration::from_secs(10 * 60),
             housekeeping_every: Duration::from_secs(10 * 60),
             idempotency_ttl: Duration::from_secs(24 * 3600),
+            readiness_every: Duration::from_secs(5),
         }
     }
 }
@@ -92,7 +136,64 @@ impl Services {
             shutdown.clone(),
         )));
         tasks.push(Box::pin(run_housekeeping(self.clone(), policy, shutdown.clone())));
+        tasks.push(Box::pin(run_readiness(self.clone(), policy.readiness_every, shutdown.clone())));
         tasks
+    }
+
+    /// Asks every port whether it answers (reads only), stores the report as the latest and
+    /// returns it.
+    pub async fn check_readiness(&self) -> ReadinessReport {
+        async fn probe(answer: impl Future<Output = crate::Result<()>>) -> Result<(), String> {
+            match tokio::time::timeout(PROBE_TIMEOUT, answer).await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(err)) => Err(err.to_string()),
+                Err(_) => Err(format!("no answer within {} s", PROBE_TIMEOUT.as_secs())),
+            }
+        }
+        let objects = async {
+            use object_store::ObjectStoreExt;
+            let path = object_store::path::Path::from(OBJECTS_PROBE);
+            match self.pipeline.objects.head(&path).await {
+                Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                Err(err) => Err(crate::Error::unavailable(err)),
+            }
+        };
+        let mut checks = vec![
+            ("objects", probe(objects).await),
+            ("index", probe(self.pipeline.index.ready()).await),
+            ("events", probe(self.pipeline.events.ready()).await),
+        ];
+        if let Some(queue) = &self.event_queue {
+            checks.push(("event_queue", probe(queue.ready()).await));
+        }
+        checks.extend([
+            ("idempotency", probe(self.idempotency.ready()).await),
+            ("secrets", probe(self.secrets.ready()).await),
+            ("rate_limits", probe(self.limits.ready()).await),
+            ("lease", probe(self.lease.ready()).await),
+        ]);
+        let report = ReadinessReport { checked_ms: self.pipeline.clock.now_ms(), checks };
+        for (port, answer) in &report.checks {
+            if let Err(error) = answer {
+                tracing::warn!(port, %error, "readiness check failed");
+            }
+        }
+        self.readiness.store(report.clone());
+        report
+    }
+}
+
+/// Checks readiness every `every` until `shutdown` turns true.
+async fn run_readiness(services: Services, every: Duration, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        services.check_readiness().await;
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            _ = shutdown.changed() => {}
+        }
     }
 }
 

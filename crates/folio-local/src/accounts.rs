@@ -1,4 +1,4 @@
-//! The accounts port in SQLite: users, refresh tokens, throttle counters.
+//! The accounts port in SQLite: users and refresh tokens.
 
 use async_trait::async_trait;
 use folio_auth::{AccountStore, AuthError, RefreshRecord, User};
@@ -7,7 +7,7 @@ use sqlx::sqlite::SqliteRow;
 
 use crate::Database;
 
-/// Accounts in tables `users`, `refresh_tokens` and `throttle`.
+/// Accounts in tables `users` and `refresh_tokens`.
 #[derive(Debug, Clone)]
 pub struct SqliteAccounts {
     db: Database,
@@ -162,70 +162,6 @@ impl AccountStore for SqliteAccounts {
     async fn revoke_user(&self, user_id: &str) -> Result<(), AuthError> {
         sqlx::query("UPDATE refresh_tokens SET revoked = 1 WHERE user_id = ?1")
             .bind(user_id)
-            .execute(self.db.pool())
-            .await
-            .map_err(unavailable)?;
-        Ok(())
-    }
-
-    async fn swap_failures(
-        &self,
-        key: &str,
-        seen: (u32, i64),
-        new: (u32, i64),
-    ) -> Result<bool, AuthError> {
-        // A key never seen reads as (0, 0); a row is deleted rather than kept at zero.
-        let result = if seen == (0, 0) {
-            sqlx::query(
-                "INSERT INTO throttle (key, failures, last_ms) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (key) DO NOTHING",
-            )
-            .bind(key)
-            .bind(i64::from(new.0))
-            .bind(new.1)
-            .execute(self.db.pool())
-            .await
-        } else if new.0 == 0 {
-            sqlx::query("DELETE FROM throttle WHERE key = ?1 AND failures = ?2 AND last_ms = ?3")
-                .bind(key)
-                .bind(i64::from(seen.0))
-                .bind(seen.1)
-                .execute(self.db.pool())
-                .await
-        } else {
-            sqlx::query(
-                "UPDATE throttle SET failures = ?4, last_ms = ?5
-                 WHERE key = ?1 AND failures = ?2 AND last_ms = ?3",
-            )
-            .bind(key)
-            .bind(i64::from(seen.0))
-            .bind(seen.1)
-            .bind(i64::from(new.0))
-            .bind(new.1)
-            .execute(self.db.pool())
-            .await
-        };
-        Ok(result.map_err(unavailable)?.rows_affected() == 1)
-    }
-
-    async fn failures(&self, key: &str) -> Result<(u32, i64), AuthError> {
-        let row = sqlx::query("SELECT failures, last_ms FROM throttle WHERE key = ?1")
-            .bind(key)
-            .fetch_optional(self.db.pool())
-            .await
-            .map_err(unavailable)?;
-        match row {
-            Some(row) => Ok((
-                u32::try_from(row.try_get::<i64, _>(0).map_err(unavailable)?).unwrap_or(u32::MAX),
-                row.try_get(1).map_err(unavailable)?,
-            )),
-            None => Ok((0, 0)),
-        }
-    }
-
-    async fn clear_failures(&self, key: &str) -> Result<(), AuthError> {
-        sqlx::query("DELETE FROM throttle WHERE key = ?1")
-            .bind(key)
             .execute(self.db.pool())
             .await
             .map_err(unavailable)?;

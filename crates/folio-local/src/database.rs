@@ -115,6 +115,8 @@ CREATE TABLE signing_keys (
     retired_ms INTEGER
 );
 "#,
+    // Sign-in throttles moved to the rate-limits port (shared with the request budgets).
+    "DROP TABLE throttle;",
 ];
 
 /// A connection pool to `folio.db`.

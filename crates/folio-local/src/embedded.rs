@@ -103,6 +103,7 @@ impl Embedded {
             limits: Arc::new(MemoryRateLimits::default()),
             lease: Arc::new(MemoryLease::default()),
             downloads: Some(self.signer.clone()),
+            readiness: Arc::default(),
         }
     }
 

@@ -74,6 +74,14 @@ fn row_id(delivery: &Delivery) -> Result<i64> {
 
 #[async_trait]
 impl EventPublisher for SqliteEventLog {
+    async fn ready(&self) -> Result<()> {
+        sqlx::query("SELECT 1 FROM outbox LIMIT 1")
+            .fetch_optional(self.db.pool())
+            .await
+            .map(drop)
+            .map_err(db_error)
+    }
+
     async fn publish(&self, change: ObjectChange) -> Result<ObjectEvent> {
         let time = rfc3339(self.clock.now_ms());
         let id: i64 = sqlx::query_scalar(
@@ -101,6 +109,14 @@ impl EventPublisher for SqliteEventLog {
 
 #[async_trait]
 impl EventQueue for SqliteEventLog {
+    async fn ready(&self) -> Result<()> {
+        sqlx::query("SELECT 1 FROM dead_letters LIMIT 1")
+            .fetch_optional(self.db.pool())
+            .await
+            .map(drop)
+            .map_err(db_error)
+    }
+
     async fn receive(&self, max: usize) -> Result<Vec<Delivery>> {
         let now = self.clock.now_ms();
         let rows = sqlx::query(

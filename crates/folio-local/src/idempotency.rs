@@ -23,6 +23,14 @@ impl SqliteIdempotency {
 
 #[async_trait]
 impl IdempotencyStore for SqliteIdempotency {
+    async fn ready(&self) -> Result<()> {
+        sqlx::query("SELECT 1 FROM idempotency LIMIT 1")
+            .fetch_optional(self.db.pool())
+            .await
+            .map(drop)
+            .map_err(db_error)
+    }
+
     async fn bind(
         &self,
         identity: &IdentityId,

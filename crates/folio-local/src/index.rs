@@ -31,6 +31,14 @@ fn seq_sort(sequencer: &Sequencer) -> String {
 
 #[async_trait]
 impl DocumentIndex for SqliteIndex {
+    async fn ready(&self) -> Result<()> {
+        sqlx::query("SELECT 1 FROM documents LIMIT 1")
+            .fetch_optional(self.db.pool())
+            .await
+            .map(drop)
+            .map_err(db_error)
+    }
+
     async fn apply(&self, change: IndexChange) -> Result<Applied> {
         // One statement: insert, or update only if newer — atomic without a transaction.
         let sql = "INSERT INTO documents (identity, document_id, seq_sort, live, title, title_folded, pages, bytes, created_ms, sequencer)

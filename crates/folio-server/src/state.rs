@@ -22,6 +22,9 @@ pub struct ServerSettings {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Rate budgets.
     pub rates: RatePolicy,
+    /// How old the latest readiness check may be before `/readyz` runs one itself (the
+    /// background check runs every 5 s; an older one means it has stopped).
+    pub readiness_max_age_ms: i64,
 }
 
 impl Default for ServerSettings {
@@ -32,6 +35,7 @@ impl Default for ServerSettings {
             idempotency_ttl_ms: 24 * 3600 * 1000,
             trusted_proxies: Vec::new(),
             rates: RatePolicy::default(),
+            readiness_max_age_ms: 15_000,
         }
     }
 }
@@ -60,6 +64,9 @@ pub struct AppState {
     pub metrics: Arc<crate::Metrics>,
     /// Rate limits (shared by every process of a deployment where the adapter is).
     pub limits: Arc<dyn RateLimits>,
+    /// The services bundle (`/readyz` reads its latest readiness check, or runs one when that
+    /// is stale).
+    pub services: Services,
 }
 
 /// What is rate limited, and how much.
@@ -140,6 +147,7 @@ impl AppState {
             settings,
             metrics: Default::default(),
             limits: Arc::clone(&services.limits),
+            services: services.clone(),
         }
     }
 

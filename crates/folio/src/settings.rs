@@ -2,7 +2,7 @@
 //!
 //! A setting is one field of a section struct below. Its clap attribute names its flag, its
 //! `FOLIO_*` variable and its default; its field name is its key in the section's table of the
-//! settings file. Layering happens once, in [`layer`]: defaults, then the file, then the
+//! settings file. Layering happens once, in [`Layered::layer`]: defaults, then the file, then the
 //! variable, then the flag — each later source wins where it is given.
 //!
 //! The file is the one `--config FILE` (or `FOLIO_CONFIG`) names, else `folio.toml` in the

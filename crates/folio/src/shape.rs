@@ -127,6 +127,7 @@ impl Deployment {
         builtin
             .open(
                 self.services.secrets.as_ref(),
+                Arc::clone(&self.services.limits),
                 PoolSettings::default(),
                 Arc::clone(&self.services.pipeline.clock),
             )

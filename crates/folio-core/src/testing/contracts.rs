@@ -17,9 +17,9 @@ use crate::functions::{
 use crate::ids::{DocumentId, IdentityId, ObjectKey, ObjectKind};
 use crate::pipeline::Pipeline;
 use crate::ports::{
-    Admission, Applied, DocumentIndex, DownloadRefused, DownloadRequest, DownloadVerifier,
-    EventLog, EventQueue, IdempotencyRecord, IdempotencyStore, IndexChange, IndexQuery, Lease,
-    ObjectChange, RateBudget, RateLimits, SecretStore, UrlSigner,
+    Admission, Applied, Counter, DocumentIndex, DownloadRefused, DownloadRequest, DownloadVerifier,
+    EventLog, EventPublisher, EventQueue, IdempotencyRecord, IdempotencyStore, IndexChange,
+    IndexQuery, Lease, ObjectChange, RateBudget, RateLimits, SecretStore, UrlSigner,
 };
 use crate::{Error, Result};
 
@@ -50,6 +50,7 @@ fn query(limit: usize) -> IndexQuery {
 /// The [`DocumentIndex`] contract: order-proof applies with tombstones, isolation, newest-first
 /// pagination, the shared title folding, scans, and atomic concurrent applies.
 pub async fn check_document_index(index: Arc<dyn DocumentIndex>) {
+    assert!(index.ready().await.is_ok(), "a working index is ready");
     let alice = IdentityId::derive("https://contract.test", "alice");
     let bob = IdentityId::derive("https://contract.test", "bob");
     let doc = DocumentId::at(1_700_000_000_000);
@@ -190,6 +191,8 @@ pub async fn check_document_index(index: Arc<dyn DocumentIndex>) {
 /// The [`EventLog`] contract: increasing sequencers, at-least-once delivery, retry delays,
 /// dead letters and replay. `advance` moves the log's clock.
 pub async fn check_event_log(log: Arc<dyn EventLog>, advance: impl Fn(Duration)) {
+    assert!(EventPublisher::ready(log.as_ref()).await.is_ok(), "a working publisher is ready");
+    assert!(EventQueue::ready(log.as_ref()).await.is_ok(), "a working queue is ready");
     let change = |key: &str| ObjectChange {
         change: Change::Created,
         key: key.to_owned(),
@@ -344,6 +347,7 @@ pub async fn check_pipeline_flow(pipeline: &Pipeline, queue: &dyn EventQueue) {
 /// The [`IdempotencyStore`] contract: the first binding wins for its (identity, key) until it
 /// expires, identities are independent, concurrent binds agree, purge removes old bindings.
 pub async fn check_idempotency_store(store: Arc<dyn IdempotencyStore>) {
+    assert!(store.ready().await.is_ok(), "a working store is ready");
     let alice = IdentityId::derive("https://contract.test", "alice");
     let bob = IdentityId::derive("https://contract.test", "bob");
     let binding = |seed: u64, body: &str, at: i64| IdempotencyRecord {
@@ -380,6 +384,7 @@ pub async fn check_idempotency_store(store: Arc<dyn IdempotencyStore>) {
 /// The [`SecretStore`] contract: a secret is created once with the length asked for and then
 /// always the same bytes; names are independent; concurrent first calls agree.
 pub async fn check_secret_store(store: Arc<dyn SecretStore>) {
+    assert!(store.ready().await.is_ok(), "a working store is ready");
     let first = ok(store.get_or_create("contract-a", 32).await);
     assert_eq!(first.len(), 32);
     assert_eq!(ok(store.get_or_create("contract-a", 32).await), first, "the same bytes again");
@@ -452,6 +457,7 @@ pub fn check_signed_downloads(signer: &dyn UrlSigner, verifier: &dyn DownloadVer
 /// exactly k), a retry-after on refusal, refills at the budget's rate up to its burst, and
 /// independent keys.
 pub async fn check_rate_limits(limits: Arc<dyn RateLimits>) {
+    assert!(limits.ready().await.is_ok(), "working rate limits are ready");
     let budget = RateBudget { burst: 5, per_minute: 60 };
     let now = 1_700_000_000_000;
     let tries = (0..12).map(|_| {
@@ -488,11 +494,62 @@ pub async fn check_rate_limits(limits: Arc<dyn RateLimits>) {
         }
     }
     assert_eq!(admitted, 5, "a rested bucket holds its burst");
+
+    check_counters(limits.as_ref(), now).await;
+    check_throttles(&limits, now).await;
+}
+
+/// The port's own operations: compare-and-swap and expiry.
+async fn check_counters(limits: &dyn RateLimits, now: i64) {
+    let fresh = ok(limits.get("contract:cas", now).await);
+    assert_eq!(fresh, Counter::default(), "a key never set reads as the default");
+    let one = Counter { count: 1, at_ms: now };
+    let two = Counter { count: 2, at_ms: now };
+    assert!(
+        ok(limits.swap("contract:cas", fresh, one, now, now + 1_000).await),
+        "a swap from the truth"
+    );
+    assert!(
+        !ok(limits.swap("contract:cas", fresh, two, now, now + 1_000).await),
+        "a swap from a stale counter fails"
+    );
+    assert_eq!(ok(limits.get("contract:cas", now).await), one);
+    assert_eq!(
+        ok(limits.get("contract:cas", now + 1_001).await),
+        Counter::default(),
+        "an expired counter reads as the default"
+    );
+}
+
+/// Sign-in throttles over the port: concurrent reservations cannot all get in before a failure
+/// is written, releases give attempts back, a reset forgets.
+async fn check_throttles(limits: &Arc<dyn RateLimits>, now: i64) {
+    use crate::limits::{ThrottleRule, release, reserve, reset};
+    let rule = ThrottleRule::Backoff { free: 5, max_ms: 60_000 };
+    let tries = (0..12).map(|_| {
+        let limits = Arc::clone(limits);
+        async move { ok(reserve(limits.as_ref(), "contract:throttle", rule, now).await) }
+    });
+    let answers = futures::future::join_all(tries).await;
+    let reserved = answers.iter().filter(|a| a.is_ok()).count();
+    assert_eq!(reserved, 5, "12 concurrent attempts against 5 free failures: {answers:?}");
+    ok(release(limits.as_ref(), "contract:throttle", rule, now).await);
+    assert!(
+        ok(reserve(limits.as_ref(), "contract:throttle", rule, now).await).is_ok(),
+        "a released attempt is given back"
+    );
+    assert!(ok(reserve(limits.as_ref(), "contract:throttle", rule, now).await).is_err());
+    ok(reset(limits.as_ref(), "contract:throttle", now).await);
+    assert!(
+        ok(reserve(limits.as_ref(), "contract:throttle", rule, now).await).is_ok(),
+        "a reset forgets the failures"
+    );
 }
 
 /// The [`Lease`] contract: one holder at a time, renewals, lapses after the TTL, release, and
 /// exactly one winner among concurrent attempts.
 pub async fn check_lease(lease: Arc<dyn Lease>) {
+    assert!(lease.ready().await.is_ok(), "a working lease is ready");
     let now = 1_700_000_000_000;
     let ttl = 30_000;
     assert!(ok(lease.try_hold("contract", "a", ttl, now).await), "a free lease is granted");

@@ -36,6 +36,10 @@ pub struct MemoryIndex {
 
 #[async_trait]
 impl DocumentIndex for MemoryIndex {
+    async fn ready(&self) -> Result<()> {
+        Ok(())
+    }
+
     async fn apply(&self, change: IndexChange) -> Result<Applied> {
         let (key, value) = match &change {
             IndexChange::Upsert(record) => ((record.identity, record.id), Some(record.clone())),
@@ -116,6 +120,10 @@ impl MemoryEventLog {
 
 #[async_trait]
 impl EventPublisher for MemoryEventLog {
+    async fn ready(&self) -> Result<()> {
+        Ok(())
+    }
+
     async fn publish(&self, change: ObjectChange) -> Result<ObjectEvent> {
         let mut state = lock(&self.state);
         state.next += 1;
@@ -139,6 +147,10 @@ impl EventPublisher for MemoryEventLog {
 
 #[async_trait]
 impl EventQueue for MemoryEventLog {
+    async fn ready(&self) -> Result<()> {
+        Ok(())
+    }
+
     async fn receive(&self, max: usize) -> Result<Vec<Delivery>> {
         let now = self.clock.now_ms();
         let mut state = lock(&self.state);
@@ -262,6 +274,10 @@ pub struct MemoryIdempotency {
 
 #[async_trait]
 impl IdempotencyStore for MemoryIdempotency {
+    async fn ready(&self) -> Result<()> {
+        Ok(())
+    }
+
     async fn bind(
         &self,
         identity: &IdentityId,
@@ -294,6 +310,10 @@ pub struct MemorySecrets {
 
 #[async_trait]
 impl SecretStore for MemorySecrets {
+    async fn ready(&self) -> Result<()> {
+        Ok(())
+    }
+
     async fn get_or_create(&self, name: &str, len: usize) -> Result<Vec<u8>> {
         use sha2::{Digest, Sha256};
         let mut secrets = lock(&self.secrets);
@@ -418,6 +438,7 @@ pub fn memory_services(clock: Arc<dyn Clock>) -> (crate::Services, Arc<MemoryEve
         limits: Arc::new(crate::MemoryRateLimits::default()),
         lease: Arc::new(crate::MemoryLease::default()),
         downloads: Some(Arc::new(crate::downloads::HmacSigner::new(TEST_URL_SECRET.to_vec(), ""))),
+        readiness: Arc::default(),
     };
     (services, log)
 }

@@ -144,6 +144,10 @@ struct FlakyIndex {
 
 #[async_trait::async_trait]
 impl DocumentIndex for FlakyIndex {
+    async fn ready(&self) -> folio_core::Result<()> {
+        self.inner.ready().await
+    }
+
     async fn apply(
         &self,
         change: folio_core::ports::IndexChange,

@@ -8,9 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use folio_core::downloads::HmacSigner;
-use folio_core::ports::{
-    Admission, IdempotencyRecord, IdempotencyStore, Lease, RateBudget, RateLimits,
-};
+use folio_core::ports::{Counter, IdempotencyRecord, IdempotencyStore, Lease, RateLimits};
 use folio_core::testing::{
     MemoryIdempotency, MemorySecrets, check_idempotency_store, check_lease, check_rate_limits,
     check_secret_store, check_signed_downloads,
@@ -27,22 +25,28 @@ async fn the_in_memory_adapters_pass_their_suites() {
     check_signed_downloads(&signer, &signer);
 }
 
-/// Reads the bucket, yields, then writes it back: concurrent takes all see a full bucket.
+/// A swap that forgets to compare: it writes whatever it is given, so concurrent takes that
+/// all read the same counter are all admitted.
 #[derive(Default)]
-struct RacyRateLimits(Mutex<HashMap<String, u32>>);
+struct RacyRateLimits(Mutex<HashMap<String, Counter>>);
 
 #[async_trait]
 impl RateLimits for RacyRateLimits {
-    async fn take(&self, key: &str, budget: RateBudget, _now_ms: i64) -> Result<Admission> {
-        let used = self.0.lock().map(|m| m.get(key).copied().unwrap_or(0)).unwrap_or(0);
+    async fn ready(&self) -> Result<()> {
+        Ok(())
+    }
+
+    async fn get(&self, key: &str, _now_ms: i64) -> Result<Counter> {
+        let counter = self.0.lock().ok().and_then(|m| m.get(key).copied()).unwrap_or_default();
         tokio::time::sleep(Duration::from_millis(1)).await;
-        if used >= budget.burst {
-            return Ok(Admission::Refused { retry_after_secs: 1 });
-        }
+        Ok(counter)
+    }
+
+    async fn swap(&self, key: &str, _: Counter, new: Counter, _: i64, _: i64) -> Result<bool> {
         if let Ok(mut map) = self.0.lock() {
-            map.insert(key.to_owned(), used + 1);
+            map.insert(key.to_owned(), new);
         }
-        Ok(Admission::Admitted)
+        Ok(true)
     }
 }
 
@@ -57,6 +61,10 @@ struct EveryoneLeads;
 
 #[async_trait]
 impl Lease for EveryoneLeads {
+    async fn ready(&self) -> Result<()> {
+        Ok(())
+    }
+
     async fn try_hold(&self, _: &str, _: &str, _: i64, _: i64) -> Result<bool> {
         Ok(true)
     }
@@ -77,6 +85,10 @@ struct LastBindingWins(Mutex<HashMap<(IdentityId, String), IdempotencyRecord>>);
 
 #[async_trait]
 impl IdempotencyStore for LastBindingWins {
+    async fn ready(&self) -> Result<()> {
+        Ok(())
+    }
+
     async fn bind(
         &self,
         identity: &IdentityId,

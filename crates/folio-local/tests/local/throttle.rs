@@ -1,11 +1,12 @@
-//! Sign-in throttling over the SQLite account store, from the attacker's side: concurrent
-//! guesses, a guessing storm while the owner signs in elsewhere, distributed guessing, and
-//! password changes with a stolen access token.
+//! Sign-in throttling (accounts in SQLite, counters on the embedded shape's rate limits), from
+//! the attacker's side: concurrent guesses, a guessing storm while the owner signs in
+//! elsewhere, distributed guessing, and password changes with a stolen access token.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use folio_auth::{AuthError, PoolSettings, UserPool};
+use folio_core::MemoryRateLimits;
 use folio_core::testing::ManualClock;
 use folio_local::SqliteAccounts;
 
@@ -15,7 +16,9 @@ async fn pool(dir: &tempfile::TempDir, clock: Arc<ManualClock>) -> Arc<UserPool>
     let accounts = Arc::new(SqliteAccounts::new(crate::database(dir).await));
     let key = folio_auth::testing::memory_keys(&[7; 32], clock.clone()).await;
     let settings = PoolSettings { concurrent_password_checks: 2, ..PoolSettings::default() };
-    let pool = UserPool::new(accounts, key, "https://folio.test".to_owned(), settings, clock);
+    let limits = Arc::new(MemoryRateLimits::default());
+    let pool =
+        UserPool::new(accounts, limits, key, "https://folio.test".to_owned(), settings, clock);
     pool.register("owner@example.com", PASSWORD).await.unwrap_or_else(|e| panic!("{e}"));
     Arc::new(pool)
 }

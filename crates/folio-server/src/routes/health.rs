@@ -7,8 +7,6 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use object_store::path::Path;
-use object_store::{ObjectStoreExt, PutPayload};
 
 use crate::AppState;
 
@@ -34,39 +32,33 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     response
 }
 
-/// Ready when the database answers, the object store takes a write, and the renderer can
-/// render (for worker processes: the worker binary is there).
+/// Ready when every port answered the latest background readiness check (reads only; see
+/// `Services::check_readiness`) and the renderer can render. A check older than
+/// `readiness_max_age_ms` (the background check has stopped) is run again here.
 #[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "Ready"), (status = 503, description = "Not ready")))]
 pub async fn ready(State(state): State<AppState>) -> Response {
-    let mut checks = serde_json::Map::new();
-    if let Some(events) = &state.events {
-        let database = events.pending().await;
-        checks.insert(
-            "database".to_owned(),
-            check(database.as_ref().map(drop).map_err(ToString::to_string)),
-        );
-    }
-    let probe = Path::from("_health/ready");
-    let objects = match state.pipeline.objects.put(&probe, PutPayload::from_static(b"ok")).await {
-        Ok(_) => state.pipeline.objects.delete(&probe).await.map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
+    let now = state.pipeline.clock.now_ms();
+    let report = match state.services.readiness.latest() {
+        Some(report) if now - report.checked_ms <= state.settings.readiness_max_age_ms => report,
+        _ => state.services.check_readiness().await,
     };
-    checks.insert("objects".to_owned(), check(objects));
-    let renderer = state.pipeline.renderer.health();
-    checks.insert("renderer".to_owned(), check(renderer.ready));
-    let ready = checks.values().all(|v| v["ok"] == true);
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(serde_json::json!({ "ready": ready, "checks": checks }))).into_response()
-}
-
-fn check(result: Result<(), String>) -> serde_json::Value {
-    match result {
-        Ok(()) => serde_json::json!({ "ok": true }),
-        Err(error) => {
-            tracing::warn!(%error, "readiness check failed");
-            serde_json::json!({ "ok": false })
-        }
+    let mut checks = serde_json::Map::new();
+    for (port, answer) in &report.checks {
+        checks.insert((*port).to_owned(), serde_json::json!({ "ok": answer.is_ok() }));
     }
+    let renderer = state.pipeline.renderer.health();
+    if let Err(error) = &renderer.ready {
+        tracing::warn!(%error, "the renderer is not ready");
+    }
+    checks.insert("renderer".to_owned(), serde_json::json!({ "ok": renderer.ready.is_ok() }));
+    let ready = report.ready() && renderer.ready.is_ok();
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let checked_at = folio_core::functions::rfc3339(report.checked_ms);
+    (
+        status,
+        Json(serde_json::json!({ "ready": ready, "checked_at": checked_at, "checks": checks })),
+    )
+        .into_response()
 }
 
 /// Prometheus metrics.

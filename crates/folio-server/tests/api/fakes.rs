@@ -25,7 +25,8 @@ async fn call(request: reqwest::RequestBuilder) -> (u16, Value, Vec<u8>) {
 async fn memory_pool(clock: Arc<dyn Clock>) -> UserPool {
     let keys = folio_auth::testing::memory_keys(&SEED, Arc::clone(&clock)).await;
     let accounts = Arc::new(MemoryAccounts::default());
-    UserPool::new(accounts, keys, ISSUER.to_owned(), PoolSettings::default(), clock)
+    let limits = Arc::new(folio_core::MemoryRateLimits::default());
+    UserPool::new(accounts, limits, keys, ISSUER.to_owned(), PoolSettings::default(), clock)
 }
 
 #[tokio::test]

@@ -80,6 +80,7 @@ impl TestApp {
                 .unwrap_or_else(|e| panic!("{e}"));
         let pool = Arc::new(UserPool::new(
             embedded.accounts.clone(),
+            Arc::clone(&services.limits),
             keys,
             ISSUER.to_owned(),
             PoolSettings::default(),
@@ -101,7 +102,11 @@ impl TestApp {
             tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
         let url = format!("http://{}", listener.local_addr().unwrap_or_else(|e| panic!("{e}")));
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
-        for task in services.background(BackgroundPolicy::default(), &stopped) {
+        let policy = BackgroundPolicy {
+            readiness_every: Duration::from_millis(50),
+            ..BackgroundPolicy::default()
+        };
+        for task in services.background(policy, &stopped) {
             tokio::spawn(task);
         }
         tokio::spawn(folio_server::serve(listener, folio_server::router(state), async move {
@@ -147,6 +152,19 @@ impl TestApp {
 
     pub(crate) async fn delete(&self, path: &str, token: &str) -> Reply {
         self.send(self.http.delete(format!("{}{path}", self.url)).bearer_auth(token)).await
+    }
+
+    /// Polls `/readyz` until it answers `status` (the background check runs every 50 ms here).
+    pub(crate) async fn readiness_until(&self, status: u16) -> Reply {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let reply = self.get("/readyz", None).await;
+            if reply.status == status || std::time::Instant::now() > deadline {
+                assert_eq!(reply.status, status, "{}", reply.json);
+                return reply;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Registers and signs in; returns the session JSON.
