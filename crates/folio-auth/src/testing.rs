@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
-use crate::{AccountStore, AuthError, KeyRing, RefreshRecord, StoredKey, User};
+use crate::{AccountStore, AuthError, KeyRing, RefreshRecord, SignIn, StoredKey, User};
 
 #[derive(Debug, Default)]
 struct Accounts {
@@ -297,6 +297,57 @@ pub async fn check_key_ring(ring: Arc<dyn KeyRing>) {
     assert_eq!(keys.last().map(|k| (k.seed.clone(), k.retired_ms)), Some((vec![120; 32], None)));
 }
 
+/// The [`SignIn`] contract, on a fresh backend whose sign-ins come from `client`: one
+/// registration per email, the same answer for a wrong password and an unknown account,
+/// sessions of the registered identity, refreshes, logouts that end a session, and password
+/// changes that need the current password and end every session.
+pub async fn check_sign_in(sign_in: Arc<dyn SignIn>) {
+    let (email, password, client) = ("contract@example.com", "correct horse battery", "192.0.2.1");
+    let registered = ok(sign_in.register(email, password).await);
+    assert_eq!(registered.email, email);
+    assert!(
+        matches!(
+            sign_in.register("Contract@Example.com", password).await,
+            Err(AuthError::EmailTaken)
+        ),
+        "an email is registered once, whatever its case"
+    );
+    let wrong = sign_in.login(email, "not the password", client).await;
+    let unknown = sign_in.login("nobody@example.com", password, client).await;
+    assert!(matches!(wrong, Err(AuthError::WrongCredentials)), "{wrong:?}");
+    assert!(matches!(unknown, Err(AuthError::WrongCredentials)), "{unknown:?}");
+
+    let session = ok(sign_in.login(email, password, client).await);
+    assert_eq!(session.identity_id, registered.identity_id, "a session is its account's");
+    assert!(!session.access_token.is_empty() && !session.refresh_token.is_empty());
+    let refreshed = ok(sign_in.refresh(&session.refresh_token).await);
+    assert_eq!(refreshed.identity_id, registered.identity_id, "a refresh keeps the identity");
+
+    let other = ok(sign_in.login(email, password, client).await);
+    ok(sign_in.logout(&other.refresh_token).await);
+    assert!(
+        matches!(sign_in.refresh(&other.refresh_token).await, Err(AuthError::Unauthorized(_))),
+        "a logged-out session cannot be refreshed"
+    );
+    ok(sign_in.logout("a token nobody issued").await);
+
+    let changed = sign_in.change_password(&registered.user_id, "wrong", "a new passphrase", client);
+    assert!(
+        matches!(changed.await, Err(AuthError::WrongCredentials)),
+        "the current password is checked"
+    );
+    ok(sign_in.change_password(&registered.user_id, password, "a new passphrase", client).await);
+    assert!(
+        matches!(sign_in.refresh(&refreshed.refresh_token).await, Err(AuthError::Unauthorized(_))),
+        "a password change ends every session"
+    );
+    assert!(matches!(
+        sign_in.login(email, password, client).await,
+        Err(AuthError::WrongCredentials)
+    ));
+    ok(sign_in.login(email, "a new passphrase", client).await);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,5 +360,73 @@ mod tests {
     #[tokio::test]
     async fn memory_key_ring_passes_the_key_ring_contract() {
         check_key_ring(Arc::new(MemoryKeyRing::default())).await;
+    }
+
+    async fn memory_pool() -> crate::UserPool {
+        let clock: Arc<dyn folio_core::ports::Clock> = Arc::new(folio_core::ports::SystemClock);
+        let settings =
+            crate::PoolSettings { concurrent_password_checks: 2, ..crate::PoolSettings::default() };
+        crate::UserPool::new(
+            Arc::new(MemoryAccounts::default()),
+            Arc::new(folio_core::MemoryRateLimits::default()),
+            memory_keys(&[3; 32], Arc::clone(&clock)).await,
+            "urn:folio:contract".to_owned(),
+            settings,
+            clock,
+        )
+    }
+
+    #[tokio::test]
+    async fn the_builtin_pool_passes_the_sign_in_contract() {
+        check_sign_in(Arc::new(memory_pool().await)).await;
+    }
+
+    /// A sign-in whose logout forgets to end the session.
+    struct LogoutForgets(crate::UserPool);
+
+    #[async_trait]
+    impl SignIn for LogoutForgets {
+        fn issuer(&self) -> &str {
+            self.0.issuer()
+        }
+        async fn register(
+            &self,
+            email: &str,
+            password: &str,
+        ) -> Result<crate::Registration, AuthError> {
+            SignIn::register(&self.0, email, password).await
+        }
+        async fn login(
+            &self,
+            email: &str,
+            password: &str,
+            client: &str,
+        ) -> Result<crate::Session, AuthError> {
+            self.0.login(email, password, client).await
+        }
+        async fn refresh(&self, token: &str) -> Result<crate::Session, AuthError> {
+            self.0.refresh(token).await
+        }
+        async fn logout(&self, _: &str) -> Result<(), AuthError> {
+            Ok(())
+        }
+        async fn change_password(
+            &self,
+            subject: &str,
+            current: &str,
+            new: &str,
+            client: &str,
+        ) -> Result<(), AuthError> {
+            self.0.change_password(subject, current, new, client).await
+        }
+        async fn jwks(&self) -> Result<Option<crate::Jwks>, AuthError> {
+            SignIn::jwks(&self.0).await
+        }
+    }
+
+    #[tokio::test]
+    #[should_panic(expected = "a logged-out session cannot be refreshed")]
+    async fn the_sign_in_suite_catches_a_logout_that_ends_nothing() {
+        check_sign_in(Arc::new(LogoutForgets(memory_pool().await))).await;
     }
 }

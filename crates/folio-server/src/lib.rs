@@ -1,4 +1,4 @@
-//! folio's HTTP surface: a thin axum layer over the pipeline's functions and the user pool.
+//! folio's HTTP surface: a thin axum layer over the pipeline's functions and the sign-in port.
 //!
 //! Handlers parse, call a function, and map the result; no business logic lives here.
 //! [`router`] builds the routes from an [`AppState`]; [`serve`] runs them on a listener until

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use folio_auth::{UserPool, Verifier};
+use folio_auth::{SignIn, Verifier};
 use folio_core::ports::{
     Admission, DownloadVerifier, EventQueue, IdempotencyStore, RateBudget, RateLimits,
 };
@@ -45,9 +45,10 @@ impl Default for ServerSettings {
 pub struct AppState {
     /// The document pipeline.
     pub pipeline: Pipeline,
-    /// The built-in user pool, where this deployment has one (`/api/auth/*` and the well-known
-    /// documents are mounted only then; with an outside issuer only, sign-in happens there).
-    pub pool: Option<Arc<UserPool>>,
+    /// Where people register and sign in, where this deployment does it (`/api/auth/*` and the
+    /// well-known documents are mounted only then; with an outside issuer only, sign-in happens
+    /// there).
+    pub sign_in: Option<Arc<dyn SignIn>>,
     /// Verifies access tokens of every trusted issuer.
     pub verifier: Arc<Verifier>,
     /// Verifies signed download URLs where this shape serves its own downloads (`/files/…` is
@@ -129,17 +130,17 @@ impl Default for RatePolicy {
 }
 
 impl AppState {
-    /// The state over a deployment's services bundle: the built-in pool where the deployment
-    /// has one, the verifier of every issuer it trusts.
+    /// The state over a deployment's services bundle: its sign-in where the deployment has
+    /// one, the verifier of every issuer it trusts.
     pub fn new(
         services: &Services,
-        pool: Option<Arc<UserPool>>,
+        sign_in: Option<Arc<dyn SignIn>>,
         verifier: Arc<Verifier>,
         settings: ServerSettings,
     ) -> Self {
         Self {
             pipeline: services.pipeline.clone(),
-            pool,
+            sign_in,
             verifier,
             downloads: services.downloads.clone(),
             events: services.event_queue.clone(),
@@ -151,9 +152,9 @@ impl AppState {
         }
     }
 
-    /// The built-in pool (its routes are mounted only when there is one).
-    pub fn pool(&self) -> Result<&UserPool, crate::ApiError> {
-        self.pool.as_deref().ok_or_else(|| {
+    /// The sign-in (its routes are mounted only when there is one).
+    pub fn sign_in(&self) -> Result<&dyn SignIn, crate::ApiError> {
+        self.sign_in.as_deref().ok_or_else(|| {
             crate::ApiError::new(
                 http::StatusCode::NOT_FOUND,
                 folio_core::ErrorCode::NotFound,

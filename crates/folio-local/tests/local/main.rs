@@ -40,6 +40,32 @@ async fn sqlite_accounts_pass_the_accounts_contract() {
     folio_auth::testing::check_account_store(Arc::new(accounts)).await;
 }
 
+/// The built-in pool the embedded shape builds (SQLite accounts and key ring, its secrets and
+/// rate limits) passes the sign-in contract.
+#[tokio::test]
+async fn the_embedded_builtin_pool_passes_the_sign_in_contract() {
+    let dir = temp();
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let embedded = Embedded::open(dir.path(), Durability::Relaxed, Arc::clone(&clock))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let services = embedded.services(Arc::new(FakeRenderer), Settings::default());
+    let builtin = folio_auth::BuiltinPool {
+        accounts: embedded.accounts.clone(),
+        key_ring: embedded.key_ring.clone(),
+        key_overlap: std::time::Duration::from_secs(3600),
+    };
+    let settings = folio_auth::PoolSettings {
+        concurrent_password_checks: 2,
+        ..folio_auth::PoolSettings::default()
+    };
+    let pool = builtin
+        .open(services.secrets.as_ref(), Arc::clone(&services.limits), settings, clock)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    folio_auth::testing::check_sign_in(Arc::new(pool)).await;
+}
+
 #[tokio::test]
 async fn sqlite_key_ring_passes_the_key_ring_contract() {
     let dir = temp();

@@ -146,13 +146,8 @@ pub async fn register(
     body: ApiJson<Credentials>,
 ) -> Result<Response, ApiError> {
     state.rate_limit(crate::RateLimited::Register, &client).await?;
-    let user = state.pool()?.register(&body.value.email, &body.value.password).await?;
-    let payload = serde_json::json!({
-        "user_id": user.id,
-        "email": user.email,
-        "identity_id": state.pool()?.identity_of(&user),
-    });
-    Ok((StatusCode::CREATED, Json(payload)).into_response())
+    let registration = state.sign_in()?.register(&body.value.email, &body.value.password).await?;
+    Ok((StatusCode::CREATED, Json(registration)).into_response())
 }
 
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
@@ -162,7 +157,7 @@ pub async fn login(
     ClientAddr(client): ClientAddr,
     body: ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
-    let session = state.pool()?.login(&body.value.email, &body.value.password, &client).await?;
+    let session = state.sign_in()?.login(&body.value.email, &body.value.password, &client).await?;
     Ok(session_response(&state, &session, body.value.session))
 }
 
@@ -175,7 +170,7 @@ pub async fn refresh(
     let headers = request.headers().clone();
     let body = optional_body(request, &state).await?;
     let (token, mode) = refresh_token(&headers, body)?;
-    let session = state.pool()?.refresh(&token).await?;
+    let session = state.sign_in()?.refresh(&token).await?;
     Ok(session_response(&state, &session, mode))
 }
 
@@ -190,7 +185,7 @@ pub async fn logout(
     // Like refreshing: the cookie counts only with the CSRF header, so a cross-site form cannot
     // end (or clear) anyone's session.
     let (token, _) = refresh_token(&headers, body)?;
-    state.pool()?.logout(&token).await?;
+    state.sign_in()?.logout(&token).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     response.headers_mut().insert(SET_COOKIE, cookie(&state, "", 0));
     Ok(response)
@@ -204,13 +199,13 @@ pub async fn change_password(
     ClientAddr(client): ClientAddr,
     body: ApiJson<PasswordChange>,
 ) -> Result<Response, ApiError> {
-    if caller.issuer != state.pool()?.issuer() {
+    if caller.issuer != state.sign_in()?.issuer() {
         return Err(ApiError::invalid(
             "this account's password is managed by its own identity provider",
         ));
     }
     state
-        .pool()?
+        .sign_in()?
         .change_password(
             &caller.subject,
             &body.value.current_password,
@@ -223,15 +218,31 @@ pub async fn change_password(
     Ok(response)
 }
 
+/// The answer of the well-known documents where the identity provider publishes its own.
+fn elsewhere() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        folio_core::ErrorCode::NotFound,
+        "this deployment's identity provider publishes its own keys",
+    )
+}
+
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "auth", responses((status = 200, description = "The pool's public keys")))]
 pub async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
-    Ok(Json(state.pool()?.jwks().await?).into_response())
+    match state.sign_in()?.jwks().await? {
+        Some(jwks) => Ok(Json(jwks).into_response()),
+        None => Err(elsewhere()),
+    }
 }
 
 #[utoipa::path(get, path = "/.well-known/openid-configuration", tag = "auth", responses((status = 200, description = "The issuer")))]
 pub async fn discovery(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    let sign_in = state.sign_in()?;
+    if sign_in.jwks().await?.is_none() {
+        return Err(elsewhere());
+    }
     Ok(Json(serde_json::json!({
-        "issuer": state.pool()?.issuer(),
+        "issuer": sign_in.issuer(),
         "jwks_uri": "/.well-known/jwks.json",
         "token_endpoint": "/api/auth/login",
         "id_token_signing_alg_values_supported": ["EdDSA"],

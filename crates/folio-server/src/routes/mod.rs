@@ -30,8 +30,8 @@ pub fn router(state: AppState) -> Router {
     let limit = state.settings.max_body_bytes;
     let serves_downloads = state.downloads.is_some();
     let api = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi());
-    // The built-in pool's routes exist only where there is a built-in pool.
-    let api = if state.pool.is_some() {
+    // The sign-in routes exist only where this deployment signs people in.
+    let api = if state.sign_in.is_some() {
         api.routes(routes!(auth::register))
             .routes(routes!(auth::login))
             .routes(routes!(auth::refresh))

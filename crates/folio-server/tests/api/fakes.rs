@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use folio_auth::testing::MemoryAccounts;
-use folio_auth::{PoolSettings, UserPool, Verifier};
-use folio_core::BackgroundPolicy;
+use folio_auth::{AuthError, PoolSettings, Registration, Session, SignIn, UserPool, Verifier};
 use folio_core::ports::{Clock, SystemClock};
 use folio_core::testing::memory_services;
+use folio_core::{BackgroundPolicy, IdentityId};
 use folio_server::{AppState, ServerSettings};
 use serde_json::{Value, json};
 
@@ -208,7 +208,7 @@ async fn the_client_address_an_adapter_knows_wins_over_the_socket() {
     };
     // Registration is rate limited per client address; it needs the built-in pool.
     let pool = memory_pool(Arc::new(SystemClock)).await;
-    let router = folio_server::router(AppState { pool: Some(Arc::new(pool)), ..state });
+    let router = folio_server::router(AppState { sign_in: Some(Arc::new(pool)), ..state });
     let register = |from: [u8; 4], email: &str| {
         let mut request = http::Request::post("/api/auth/register")
             .header("content-type", "application/json")
@@ -227,4 +227,91 @@ async fn the_client_address_an_adapter_knows_wins_over_the_socket() {
         201,
         "another client (by the platform's account) has its own budget"
     );
+}
+
+/// A sign-in backed by someone else (as Cognito backs the AWS shape): it keeps accounts in a
+/// map, hands out sessions with made-up tokens, and publishes no keys of its own.
+#[derive(Default)]
+struct OutsideSignIn(std::sync::Mutex<std::collections::HashMap<String, String>>);
+
+#[async_trait::async_trait]
+impl SignIn for OutsideSignIn {
+    fn issuer(&self) -> &str {
+        "https://idp.example"
+    }
+
+    async fn register(&self, email: &str, password: &str) -> Result<Registration, AuthError> {
+        let mut accounts = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if accounts.insert(email.to_owned(), password.to_owned()).is_some() {
+            return Err(AuthError::EmailTaken);
+        }
+        Ok(Registration {
+            user_id: format!("sub-{email}"),
+            email: email.to_owned(),
+            identity_id: IdentityId::derive(self.issuer(), &format!("sub-{email}")),
+        })
+    }
+
+    async fn login(&self, email: &str, password: &str, _: &str) -> Result<Session, AuthError> {
+        let accounts = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if accounts.get(email).map(String::as_str) != Some(password) {
+            return Err(AuthError::WrongCredentials);
+        }
+        Ok(Session {
+            access_token: "outside-access".to_owned(),
+            token_type: "Bearer",
+            expires_in: 3600,
+            refresh_token: "outside-refresh".to_owned(),
+            identity_id: IdentityId::derive(self.issuer(), &format!("sub-{email}")),
+            email: email.to_owned(),
+        })
+    }
+
+    async fn refresh(&self, _: &str) -> Result<Session, AuthError> {
+        Err(AuthError::Unauthorized("the session has ended; sign in again".to_owned()))
+    }
+
+    async fn logout(&self, _: &str) -> Result<(), AuthError> {
+        Ok(())
+    }
+
+    async fn change_password(&self, _: &str, _: &str, _: &str, _: &str) -> Result<(), AuthError> {
+        Err(AuthError::WrongCredentials)
+    }
+
+    async fn jwks(&self) -> Result<Option<folio_auth::Jwks>, AuthError> {
+        Ok(None)
+    }
+}
+
+#[tokio::test]
+async fn the_auth_routes_keep_their_shape_over_another_sign_in() {
+    let state =
+        AppState { sign_in: Some(Arc::new(OutsideSignIn::default())), ..state_without_a_pool() };
+    let router = folio_server::router(state);
+    let post = |path: &str, body: Value| {
+        http::Request::post(path)
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body.to_string()))
+            .unwrap_or_default()
+    };
+    let credentials = json!({ "email": "ada@example.com", "password": "correct horse battery" });
+    let (status, body) = oneshot(&router, post("/api/auth/register", credentials.clone())).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["user_id"], "sub-ada@example.com");
+    let identity = body["identity_id"].clone();
+    let (status, body) = oneshot(&router, post("/api/auth/register", credentials.clone())).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("conflict")), "{body}");
+    let (status, body) = oneshot(&router, post("/api/auth/login", credentials)).await;
+    assert_eq!((status, &body["identity_id"]), (200, &identity), "{body}");
+    assert_eq!(body["refresh_token"], "outside-refresh");
+    let wrong = json!({ "email": "ada@example.com", "password": "wrong" });
+    let (status, body) = oneshot(&router, post("/api/auth/login", wrong)).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (401, Some("unauthorized")), "{body}");
+    let refresh = json!({ "refresh_token": "outside-refresh" });
+    assert_eq!(oneshot(&router, post("/api/auth/refresh", refresh)).await.0, 401);
+    // Its provider publishes the keys: folio's well-known documents say so.
+    let get = http::Request::get("/.well-known/jwks.json").body(axum::body::Body::empty());
+    let (status, body) = oneshot(&router, get.unwrap_or_default()).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")), "{body}");
 }

@@ -94,7 +94,7 @@ impl TestApp {
             Verifier::with_issuers(trusted, clock.clone()).unwrap_or_else(|e| panic!("{e}"));
         let state = AppState::new(
             &services,
-            Some(Arc::clone(&pool)),
+            Some(pool.clone()),
             Arc::new(verifier),
             ServerSettings::default(),
         );

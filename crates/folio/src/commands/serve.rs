@@ -5,7 +5,7 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
-use folio_auth::{IssuerConfig, IssuerKeys, TrustedIssuer, Verifier};
+use folio_auth::{IssuerConfig, IssuerKeys, SignIn, TrustedIssuer, Verifier};
 use folio_core::{BackgroundPolicy, Settings};
 use folio_server::{AppState, RatePolicy, ServerSettings};
 use folio_workers::{PoolConfig, WorkerPool, WorkerRenderer};
@@ -66,7 +66,12 @@ pub async fn run(settings: ServeSettings) -> Result<(), Failure> {
         ),
         ..BackgroundPolicy::default()
     };
-    let state = AppState::new(services, pool.clone(), Arc::new(verifier), server_settings);
+    let state = AppState::new(
+        services,
+        pool.clone().map(|pool| pool as Arc<dyn SignIn>),
+        Arc::new(verifier),
+        server_settings,
+    );
 
     let listen = &settings.server.listen;
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
