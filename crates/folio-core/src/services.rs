@@ -1,5 +1,5 @@
 //! The services bundle: every port one deployment wires, built once per process by its shape's
-//! builder (`folio_local::build` for the embedded shape; the AWS and cluster adapter crates
+//! builder (`folio_local::Embedded::services` for the embedded shape; the AWS and cluster adapter crates
 //! add theirs) and handed to the server, every command and the tests.
 
 use std::future::Future;
@@ -28,7 +28,8 @@ pub struct Services {
     pub idempotency: Arc<dyn IdempotencyStore>,
     /// Named secrets (`crate::secrets`).
     pub secrets: Arc<dyn SecretStore>,
-    /// Rate budgets, shared by every process of the deployment where the adapter is.
+    /// Rate budgets and sign-in throttles, shared by every process of the deployment where
+    /// the adapter is.
     pub limits: Arc<dyn RateLimits>,
     /// Leadership of singleton background work.
     pub lease: Arc<dyn Lease>,

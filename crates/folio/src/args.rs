@@ -26,7 +26,7 @@ pub enum Command {
     Events(EventsCommand),
     /// Reconcile the document index with the stored objects (the store is the truth).
     Reindex(ReindexArgs),
-    /// Run the API server (and, soon, the web app) over the data directory.
+    /// Run the API server and the web app over the deployment the settings name.
     Serve(crate::settings::ServeSettings),
     /// Manage accounts of the built-in user pool.
     #[command(subcommand)]
