@@ -103,14 +103,20 @@ pub struct RatePolicy {
 }
 
 impl RatePolicy {
-    /// Bursts of a third of a minute's creates and a tenth of a minute's previews.
-    pub fn new(creates_per_minute: u32, previews_per_minute: u32) -> Self {
+    /// Bursts of a third of a minute's creates and registrations, and a tenth of a minute's
+    /// previews.
+    pub fn new(
+        creates_per_minute: u32,
+        previews_per_minute: u32,
+        registrations_per_minute: u32,
+    ) -> Self {
         let creates = creates_per_minute.max(1);
         let previews = previews_per_minute.max(1);
+        let registrations = registrations_per_minute.max(1);
         Self {
             create: RateBudget { burst: (creates / 3).max(1), per_minute: creates },
             preview: RateBudget { burst: (previews / 10).max(1), per_minute: previews },
-            register: RateBudget { burst: 10, per_minute: 30 },
+            register: RateBudget { burst: (registrations / 3).max(1), per_minute: registrations },
         }
     }
 
@@ -125,7 +131,7 @@ impl RatePolicy {
 
 impl Default for RatePolicy {
     fn default() -> Self {
-        Self::new(60, 1200)
+        Self::new(60, 1200, 30)
     }
 }
 

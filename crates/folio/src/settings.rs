@@ -143,7 +143,7 @@ pub struct RenderSection {
     pub per_identity: Option<usize>,
 }
 
-/// `[limits]`: rate budgets per identity.
+/// `[limits]`: rate budgets and sign-in throttles (one mechanism: `folio_core::limits`).
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]
 pub struct LimitsSection {
     /// Creates per identity per minute (429 `rate_limited` beyond).
@@ -152,6 +152,52 @@ pub struct LimitsSection {
     /// Previews per identity per minute.
     #[arg(long, env = "FOLIO_PREVIEWS_PER_MINUTE", default_value_t = 1200, value_name = "N")]
     pub previews_per_minute: u32,
+    /// Registrations per client address per minute.
+    #[arg(long, env = "FOLIO_REGISTRATIONS_PER_MINUTE", default_value_t = 30, value_name = "N")]
+    pub registrations_per_minute: u32,
+    /// Failed sign-ins per (account, address) before backing off.
+    #[arg(long, env = "FOLIO_SIGNIN_FREE_FAILURES", default_value_t = 5, value_name = "N")]
+    pub signin_free_failures: u32,
+    /// Failed sign-ins per address, whatever the accounts, before backing off.
+    #[arg(
+        long,
+        env = "FOLIO_SIGNIN_FREE_FAILURES_PER_ADDRESS",
+        default_value_t = 20,
+        value_name = "N"
+    )]
+    pub signin_free_failures_per_address: u32,
+    /// Failed sign-ins an account takes per window from all addresses together.
+    #[arg(
+        long,
+        env = "FOLIO_SIGNIN_ACCOUNT_FAILURES_PER_WINDOW",
+        default_value_t = 50,
+        value_name = "N"
+    )]
+    pub signin_account_failures_per_window: u32,
+    /// The longest sign-in back-off and the account window, in seconds; failures are forgotten
+    /// after this long without one.
+    #[arg(long, env = "FOLIO_SIGNIN_BACKOFF_MAX_SECS", default_value_t = 900, value_name = "SECS")]
+    pub signin_backoff_max_secs: u64,
+}
+
+impl LimitsSection {
+    /// Refuses values that would switch a limit off (0 budgets, a 0 s back-off).
+    fn check(&self) -> Result<(), Failure> {
+        let positive = [
+            ("creates_per_minute", u64::from(self.creates_per_minute)),
+            ("previews_per_minute", u64::from(self.previews_per_minute)),
+            ("registrations_per_minute", u64::from(self.registrations_per_minute)),
+            (
+                "signin_account_failures_per_window",
+                u64::from(self.signin_account_failures_per_window),
+            ),
+            ("signin_backoff_max_secs", self.signin_backoff_max_secs),
+        ];
+        match positive.iter().find(|(_, value)| *value == 0) {
+            Some((key, _)) => Err(Failure::usage(format!("[limits] {key} must be at least 1"))),
+            None => Ok(()),
+        }
+    }
 }
 
 /// `[oidc]`: one more trusted token issuer (an OpenID Connect provider, e.g. a Cognito pool).
@@ -294,6 +340,7 @@ impl Layered for ServeSettings {
             oidc: file.layer(self.oidc, matches)?,
             store,
         };
+        layered.limits.check()?;
         if layered.oidc.issuer.is_some() != layered.oidc.jwks_url.is_some() {
             return Err(Failure::usage(
                 "an outside issuer needs both [oidc] issuer and jwks_url (--oidc-issuer, --oidc-jwks-url)",

@@ -122,13 +122,13 @@ impl Deployment {
     }
 
     /// The built-in pool, or a message saying this deployment has none.
-    pub async fn user_pool(&self) -> Result<UserPool, Failure> {
+    pub async fn user_pool(&self, settings: PoolSettings) -> Result<UserPool, Failure> {
         let builtin = self.builtin()?;
         builtin
             .open(
                 self.services.secrets.as_ref(),
                 Arc::clone(&self.services.limits),
-                PoolSettings::default(),
+                settings,
                 Arc::clone(&self.services.pipeline.clock),
             )
             .await

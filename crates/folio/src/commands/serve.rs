@@ -5,13 +5,15 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
-use folio_auth::{IssuerConfig, IssuerKeys, SignIn, TrustedIssuer, Verifier};
+use folio_auth::{
+    IssuerConfig, IssuerKeys, PoolSettings, SignIn, ThrottleSettings, TrustedIssuer, Verifier,
+};
 use folio_core::{BackgroundPolicy, Settings};
 use folio_server::{AppState, RatePolicy, ServerSettings};
 use folio_workers::{PoolConfig, WorkerPool, WorkerRenderer};
 
 use crate::failure::Failure;
-use crate::settings::{RenderSection, ServeSettings};
+use crate::settings::{LimitsSection, RenderSection, ServeSettings};
 use crate::shape::Deployment;
 
 /// How often the built-in pool's expired refresh tokens are deleted.
@@ -29,7 +31,7 @@ pub async fn run(settings: ServeSettings) -> Result<(), Failure> {
     let services = &deployment.services;
     let clock = Arc::clone(&services.pipeline.clock);
     let pool = match deployment.builtin {
-        Some(_) => Some(Arc::new(deployment.user_pool().await?)),
+        Some(_) => Some(Arc::new(deployment.user_pool(pool_settings(&settings.limits)).await?)),
         None => None,
     };
     let mut issuers: Vec<TrustedIssuer> = pool.iter().map(|p| p.trusted_issuer()).collect();
@@ -57,6 +59,7 @@ pub async fn run(settings: ServeSettings) -> Result<(), Failure> {
         rates: RatePolicy::new(
             settings.limits.creates_per_minute,
             settings.limits.previews_per_minute,
+            settings.limits.registrations_per_minute,
         ),
         ..ServerSettings::default()
     };
@@ -107,6 +110,19 @@ pub async fn run(settings: ServeSettings) -> Result<(), Failure> {
     }
     deployment.close().await;
     result.map_err(|e| Failure::document(format!("the server stopped: {e}")))
+}
+
+/// The built-in pool's throttles from `[limits]`.
+fn pool_settings(limits: &LimitsSection) -> PoolSettings {
+    PoolSettings {
+        throttle: ThrottleSettings {
+            free_failures: limits.signin_free_failures,
+            free_failures_per_address: limits.signin_free_failures_per_address,
+            max_backoff_secs: limits.signin_backoff_max_secs,
+            account_failures_per_window: limits.signin_account_failures_per_window,
+        },
+        ..PoolSettings::default()
+    }
 }
 
 /// The worker pool's settings from `[render]`.

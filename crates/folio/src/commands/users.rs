@@ -5,6 +5,7 @@ use std::io::{BufRead, IsTerminal};
 use folio_core::functions::{QueryParams, delete_document, query_documents};
 use std::sync::Arc;
 
+use folio_auth::PoolSettings;
 use folio_core::Settings;
 use folio_core::ports::NoRenderer;
 
@@ -24,7 +25,7 @@ fn auth_failure(err: folio_auth::AuthError) -> Failure {
 /// Lists accounts.
 pub async fn list(args: &UsersListArgs) -> Result<(), Failure> {
     let data = Deployment::open(&args.settings, Arc::new(NoRenderer), Settings::default()).await?;
-    let pool = data.user_pool().await?;
+    let pool = data.user_pool(PoolSettings::default()).await?;
     let users = pool.users().await.map_err(auth_failure)?;
     if args.json {
         let rows: Vec<_> = users
@@ -53,7 +54,7 @@ pub async fn list(args: &UsersListArgs) -> Result<(), Failure> {
 /// Sets a new password: the first line of standard input, or a generated one (printed).
 pub async fn reset_password(args: &UserArgs) -> Result<(), Failure> {
     let data = Deployment::open(&args.settings, Arc::new(NoRenderer), Settings::default()).await?;
-    let pool = data.user_pool().await?;
+    let pool = data.user_pool(PoolSettings::default()).await?;
     let user = pool.user(&args.email).await.map_err(auth_failure)?;
     let stdin = std::io::stdin();
     let (password, generated) = if stdin.is_terminal() {
@@ -84,7 +85,7 @@ fn generate_password() -> String {
 /// Deletes an account and every document it owns.
 pub async fn delete(args: &UserArgs) -> Result<(), Failure> {
     let data = Deployment::open(&args.settings, Arc::new(NoRenderer), Settings::default()).await?;
-    let pool = data.user_pool().await?;
+    let pool = data.user_pool(PoolSettings::default()).await?;
     let user = pool.user(&args.email).await.map_err(auth_failure)?;
     let identity = pool.identity_of(&user);
     let mut deleted = 0;

@@ -403,3 +403,37 @@ fn an_issuer_without_audience_or_client_id_is_refused_at_start() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("needs an audience or a client id"), "{err}");
 }
+
+/// The sign-in throttles and the registration budget are settings that reach the running
+/// server; a value that would switch a limit off is refused.
+#[tokio::test]
+async fn sign_in_throttles_and_registrations_come_from_the_settings() {
+    let dir = temp();
+    let data = dir.path().join("data");
+    let config = dir.path().join("folio.toml");
+    std::fs::write(&config, "[limits]\nsignin_free_failures = 1\nregistrations_per_minute = 2\n")
+        .unwrap_or_default();
+    let config_arg = config.to_str().unwrap_or_default();
+    let server = Server::start_with(&data, &["--config", config_arg]);
+    let url = &server.url;
+    let http = reqwest::Client::new();
+    let register = |email: &str| {
+        http.post(format!("{url}/api/auth/register"))
+            .json(&json!({ "email": email, "password": "correct horse battery" }))
+    };
+    assert_eq!(call(register("ada@example.com")).await.0, 201);
+    let (status, body) = call(register("bob@example.com")).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (429, Some("rate_limited")), "{body}");
+
+    let wrong = json!({ "email": "ada@example.com", "password": "not the password" });
+    let login = || http.post(format!("{url}/api/auth/login")).json(&wrong);
+    assert_eq!(call(login()).await.0, 401, "one free failure");
+    let (status, body) = call(login()).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (429, Some("rate_limited")), "{body}");
+    drop(server);
+
+    std::fs::write(&config, "[limits]\nsignin_backoff_max_secs = 0\n").unwrap_or_default();
+    let (code, _, err) = folio(&["serve", "--print-config", "--config", config_arg], &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("[limits] signin_backoff_max_secs must be at least 1"), "{err}");
+}
