@@ -6,20 +6,19 @@ use super::DocumentSummary;
 use crate::ids::{DocumentId, IdentityId, ObjectKey, ObjectKind};
 use crate::{Error, Pipeline, Result};
 
-/// One of the caller's documents. Another identity's document is `NotFound`, like a missing one.
+/// One of the caller's documents, read from the store (the truth), not the index: it is there
+/// the moment create answers and gone the moment delete answers, in every shape, while the
+/// library list catches up. Another identity's document is `NotFound`, like a missing one.
 pub async fn get_document(
     pipeline: &Pipeline,
     caller: &IdentityId,
     id: &DocumentId,
 ) -> Result<DocumentSummary> {
-    match pipeline.index.get(caller, id).await? {
-        Some(record) => Ok(super::summarize(pipeline, &record)),
-        None => Err(Error::NotFound),
-    }
+    stored_document(pipeline, caller, id).await?.ok_or(Error::NotFound)
 }
 
 /// One of the caller's documents as stored, whether or not the index has caught up: read from
-/// its manifest when its PDF exists (idempotent retries answer with it).
+/// its manifest when its PDF exists (`get_document`, and idempotent retries answer with it).
 pub async fn stored_document(
     pipeline: &Pipeline,
     caller: &IdentityId,

@@ -299,6 +299,11 @@ pub async fn check_pipeline_flow(pipeline: &Pipeline, queue: &dyn EventQueue) {
     .await);
     assert_eq!(created.document.title, "Flow test");
     assert!(created.document.download_url.contains(&created.document.id.to_string()));
+    // Read-your-writes: one document is there the moment create answers, before its event is
+    // indexed (only the library list waits for the index).
+    let fresh = ok(get_document(pipeline, &alice, &created.document.id).await);
+    assert_eq!((fresh.id, &fresh.title), (created.document.id, &created.document.title));
+    assert_eq!(ok(get_source(pipeline, &alice, &created.document.id).await), markdown);
     ok(dispatch_due(pipeline, queue, &RetryPolicy::default()).await);
 
     let page = ok(query_documents(pipeline, &alice, &QueryParams::default()).await);
@@ -329,6 +334,11 @@ pub async fn check_pipeline_flow(pipeline: &Pipeline, queue: &dyn EventQueue) {
     assert_eq!(ok(query_documents(pipeline, &alice, &QueryParams::default()).await).items.len(), 1);
 
     ok(delete_document(pipeline, &alice, &created.document.id).await);
+    assert_eq!(
+        get_document(pipeline, &alice, &created.document.id).await.err(),
+        Some(Error::NotFound),
+        "gone the moment delete answers, before its event is indexed"
+    );
     ok(dispatch_due(pipeline, queue, &RetryPolicy::default()).await);
     assert!(ok(query_documents(pipeline, &alice, &QueryParams::default()).await).items.is_empty());
     assert_eq!(

@@ -62,6 +62,31 @@ async fn the_whole_flow() {
     );
 }
 
+/// Read-your-writes for one document: get and source answer from the store, so they never lag
+/// behind create or delete, however busy the indexer is.
+#[tokio::test]
+async fn a_document_is_there_when_create_answers_and_gone_when_delete_answers() {
+    let app = TestApp::spawn().await;
+    let t = token(&app.user("ryw@example.com").await);
+    // 15: within the create budget's burst of 20.
+    for i in 0..15 {
+        let markdown = format!("# Note {i}\n\nWritten and read at once.");
+        let created = app.post("/api/documents", Some(&t), json!({ "markdown": markdown })).await;
+        assert_eq!(created.status, 201, "{}", created.json);
+        let id = created.json["id"].as_str().unwrap_or_default().to_owned();
+        let got = app.get(&format!("/api/documents/{id}"), Some(&t)).await;
+        assert_eq!((got.status, &got.json["title"]), (200, &json!(format!("Note {i}"))), "{i}");
+        let source = app.get(&format!("/api/documents/{id}/source"), Some(&t)).await;
+        assert_eq!((source.status, String::from_utf8_lossy(&source.bytes)), (200, markdown.into()));
+        assert_eq!(app.delete(&format!("/api/documents/{id}"), &t).await.status, 204);
+        let gone = app.get(&format!("/api/documents/{id}"), Some(&t)).await;
+        assert_eq!((gone.status, gone.code()), (404, "not_found"), "{i}");
+        let source = app.get(&format!("/api/documents/{id}/source"), Some(&t)).await;
+        assert_eq!(source.status, 404, "{i}");
+        assert_eq!(app.delete(&format!("/api/documents/{id}"), &t).await.status, 404, "{i}");
+    }
+}
+
 #[tokio::test]
 async fn no_identity_reaches_another_identitys_documents() {
     let app = TestApp::spawn().await;
