@@ -346,12 +346,35 @@ pub struct RendererHealth {
     pub renders: u64,
     /// Workers replaced after a crash or a timeout.
     pub restarts: u64,
+    /// Worker processes that exist now (0 where rendering is in process).
+    pub workers: u64,
+    /// Workers that died while rendering.
+    pub crashes: u64,
+    /// Renders tried again after their worker died.
+    pub retries: u64,
+    /// Renders stopped at the deadline.
+    pub timeouts: u64,
+    /// Workers found dead before they were given work (and replaced).
+    pub idle_deaths: u64,
+    /// Workers that could not be started.
+    pub start_failures: u64,
 }
 
 impl Default for RendererHealth {
     /// Ready, nothing counted.
     fn default() -> Self {
-        Self { ready: Ok(()), waiting: 0, renders: 0, restarts: 0 }
+        Self {
+            ready: Ok(()),
+            waiting: 0,
+            renders: 0,
+            restarts: 0,
+            workers: 0,
+            crashes: 0,
+            retries: 0,
+            timeouts: 0,
+            idle_deaths: 0,
+            start_failures: 0,
+        }
     }
 }
 

@@ -152,6 +152,10 @@ fn test_faults(markdown: &str) {
         if markdown.starts_with("<!-- folio-test: crash -->") {
             std::process::abort();
         }
+        // Long enough for a test to kill the worker while it renders.
+        if markdown.starts_with("<!-- folio-test: slow -->") {
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+        }
         // A worker that can open a socket has escaped its sandbox: make that loud.
         if markdown.starts_with("<!-- folio-test: network -->")
             && std::net::UdpSocket::bind("127.0.0.1:0").is_ok()

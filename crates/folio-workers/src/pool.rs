@@ -1,11 +1,15 @@
 //! The pool of worker processes. Typst has no deadline, no memory limit and no cancellation,
 //! so the server never renders on its own threads: `folio worker` processes render instead
 //! (see [`crate::child`]), each render with a wall-clock deadline. A worker that hangs is
-//! killed (`render_timeout`), one that dies is replaced (`render_failed`), and other requests
-//! go on. When every worker is busy and the line is full, callers get `overloaded` at once
-//! instead of waiting without bound; one identity never holds more than its share.
+//! killed (`render_timeout`, the document's fault, not retried). A worker found dead before it
+//! was given a job (killed while idle) is replaced and costs nobody anything; a job whose worker
+//! dies while rendering is tried once more on a fresh worker, and only a document that brings
+//! down two workers fails as the document's (`render_failed`). When a worker cannot even be
+//! started, the answer is a retryable `overloaded`. When every worker is busy and the line is
+//! full, callers get `overloaded` at once instead of waiting without bound; one identity never
+//! holds more than its share.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
@@ -65,13 +69,68 @@ struct Worker {
     renders: u32,
     /// The affinity key of its last job: Typst's caches in this worker are warm for it.
     last_affinity: Option<u64>,
+    /// Its process id, listed in `live` while the worker exists.
+    pid: u32,
+    live: Arc<std::sync::Mutex<HashSet<u32>>>,
 }
 
 impl Worker {
-    async fn exchange(&mut self, job: &[u8]) -> std::io::Result<Vec<u8>> {
-        crate::protocol::exchange(&mut self.stdin, &mut self.stdout, job).await
+    /// Whether its process has ended (killed while idle, say).
+    fn is_dead(&mut self) -> bool {
+        !matches!(self.child.try_wait(), Ok(None))
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.start_kill();
     }
 }
+
+impl Drop for Worker {
+    /// The process is killed on drop (`kill_on_drop`); it leaves the live list with it.
+    fn drop(&mut self) {
+        self.live.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&self.pid);
+    }
+}
+
+/// What the pool has counted since it started (the renderer's metrics).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolCounts {
+    /// Renders answered by a worker.
+    pub renders: u64,
+    /// Workers replaced after dying while rendering or running past the deadline.
+    pub restarts: u64,
+    /// Workers that died while rendering.
+    pub crashes: u64,
+    /// Jobs tried again on a fresh worker after their worker died.
+    pub retries: u64,
+    /// Renders stopped at the deadline.
+    pub timeouts: u64,
+    /// Workers found dead before they were given a job (and replaced).
+    pub idle_deaths: u64,
+    /// Workers that could not be started.
+    pub start_failures: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    renders: AtomicU64,
+    restarts: AtomicU64,
+    crashes: AtomicU64,
+    retries: AtomicU64,
+    timeouts: AtomicU64,
+    idle_deaths: AtomicU64,
+    start_failures: AtomicU64,
+}
+
+impl Counters {
+    fn add(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// What a warm-up render typesets: a heading, text and a formula, so the fonts, the template
+/// and the math path are loaded before the first request.
+const WARM_UP_MARKDOWN: &str = "# Warm-up\n\nText, *emphasis* and $x^2$.\n";
 
 /// Which line a job waits in: one identity's waiting preview is replaced by its newer one, and
 /// its create waits beside it rather than being refused.
@@ -112,8 +171,9 @@ pub struct WorkerPool {
     config: PoolConfig,
     idle: Mutex<Vec<Worker>>,
     schedule: std::sync::Mutex<Schedule>,
-    restarts: AtomicU64,
-    renders: AtomicU64,
+    counters: Counters,
+    /// The process ids of every worker that exists, idle or busy.
+    live: Arc<std::sync::Mutex<HashSet<u32>>>,
 }
 
 /// Who runs next. Free workers go to waiting jobs whose identity is under its cap, preferring
@@ -193,25 +253,77 @@ impl Drop for WaitGuard<'_> {
 }
 
 impl WorkerPool {
-    /// A pool; workers start on first use.
+    /// A pool; workers start on first use, or all at once with [`Self::warm_up`].
     pub fn new(config: PoolConfig) -> Arc<Self> {
         Arc::new(Self {
             config,
             idle: Mutex::default(),
             schedule: std::sync::Mutex::default(),
-            restarts: AtomicU64::new(0),
-            renders: AtomicU64::new(0),
+            counters: Counters::default(),
+            live: Arc::default(),
         })
     }
 
-    /// Workers replaced after a crash or a timeout.
-    pub fn restarts(&self) -> u64 {
-        self.restarts.load(Ordering::Relaxed)
+    /// Starts every worker and has each render a small document, so fonts, the template and
+    /// Typst's caches are loaded before the first request (`folio serve` calls it at start).
+    /// Returns how many workers are up; a worker that fails to start is counted and left to
+    /// be started on demand.
+    pub async fn warm_up(&self) -> usize {
+        let job = Job {
+            kind: crate::protocol::JobKind::Pdf,
+            markdown: WARM_UP_MARKDOWN.to_owned(),
+            title: None,
+            options: Default::default(),
+            assets: Default::default(),
+        };
+        let Ok(bytes) = serde_json::to_vec(&job) else { return 0 };
+        // Every worker gets its job before any answer is read: they warm up in parallel.
+        let mut started = Vec::new();
+        for _ in 0..self.config.workers.max(1) {
+            if let Ok(mut worker) = self.fresh_worker()
+                && crate::protocol::send(&mut worker.stdin, &bytes).await.is_ok()
+            {
+                started.push(worker);
+            }
+        }
+        let mut warm = Vec::new();
+        for mut worker in started {
+            let answer = crate::protocol::receive(&mut worker.stdout);
+            if let Ok(Ok(_)) = tokio::time::timeout(self.config.deadline, answer).await {
+                warm.push(worker);
+            }
+        }
+        let count = warm.len();
+        self.idle.lock().await.extend(warm);
+        count
     }
 
-    /// Renders completed.
-    pub fn renders(&self) -> u64 {
-        self.renders.load(Ordering::Relaxed)
+    /// The number of workers it runs at most.
+    pub fn size(&self) -> usize {
+        self.config.workers.max(1)
+    }
+
+    /// What the pool has counted.
+    pub fn counts(&self) -> PoolCounts {
+        let c = &self.counters;
+        let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        PoolCounts {
+            renders: get(&c.renders),
+            restarts: get(&c.restarts),
+            crashes: get(&c.crashes),
+            retries: get(&c.retries),
+            timeouts: get(&c.timeouts),
+            idle_deaths: get(&c.idle_deaths),
+            start_failures: get(&c.start_failures),
+        }
+    }
+
+    /// The process ids of its workers, idle or busy (for operators, and tests that kill them).
+    pub fn worker_pids(&self) -> Vec<u32> {
+        let live = self.live.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut pids: Vec<u32> = live.iter().copied().collect();
+        pids.sort_unstable();
+        pids
     }
 
     /// Callers waiting for a worker.
@@ -353,7 +465,40 @@ impl WorkerPool {
         let stdin = child.stdin.take().ok_or_else(|| std::io::Error::other("no worker stdin"))?;
         let stdout =
             child.stdout.take().ok_or_else(|| std::io::Error::other("no worker stdout"))?;
-        Ok(Worker { child, stdin, stdout, renders: 0, last_affinity: None })
+        let pid = child.id().ok_or_else(|| std::io::Error::other("the worker ended at once"))?;
+        self.live.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(pid);
+        let live = Arc::clone(&self.live);
+        Ok(Worker { child, stdin, stdout, renders: 0, last_affinity: None, pid, live })
+    }
+
+    /// A new worker; one that cannot be started is the infrastructure's failure (a retryable
+    /// `overloaded`), never the document's.
+    fn fresh_worker(&self) -> Result<Worker> {
+        self.spawn().map_err(|e| {
+            Counters::add(&self.counters.start_failures);
+            Error::render(RenderFailure::Overloaded, format!("cannot start a renderer: {e}"), true)
+        })
+    }
+
+    /// An idle worker — the one last used for `affinity` if there is one — or a new one. Idle
+    /// workers found dead are dropped (and counted) on the way.
+    async fn take_worker(&self, affinity: Option<u64>) -> Result<Worker> {
+        loop {
+            let idle = {
+                let mut idle = self.idle.lock().await;
+                let warm =
+                    affinity.and_then(|key| idle.iter().position(|w| w.last_affinity == Some(key)));
+                match warm {
+                    Some(index) => Some(idle.swap_remove(index)),
+                    None => idle.pop(),
+                }
+            };
+            let Some(mut worker) = idle else { return self.fresh_worker() };
+            if !worker.is_dead() {
+                return Ok(worker);
+            }
+            Counters::add(&self.counters.idle_deaths);
+        }
     }
 
     /// Runs a job on a worker, for nobody in particular (no per-identity cap).
@@ -361,64 +506,97 @@ impl WorkerPool {
         self.run_for(job, Ticket { owner: None, lane: Lane::Create }).await
     }
 
-    /// Runs `ticket`'s job once it has a place (in line, fairly, when every worker is busy), preferring the idle worker
-    /// that last ran a job of the same identity (successive previews stay on a warm worker).
+    /// Runs `ticket`'s job once it has a place (in line, fairly, when every worker is busy),
+    /// preferring the idle worker that last ran a job of the same identity (successive previews
+    /// stay on a warm worker). A worker that turns out dead before it took the job is replaced;
+    /// one that dies while rendering costs the job one retry on a fresh worker.
     pub async fn run_for(&self, job: &Job, ticket: Ticket) -> Result<Answer> {
         let _place = self.place(ticket).await?;
-        let affinity = ticket.owner;
         let bytes = serde_json::to_vec(job)
             .map_err(|e| Error::render(RenderFailure::Failed, e.to_string(), false))?;
-        let idle = {
-            let mut idle = self.idle.lock().await;
-            let warm =
-                affinity.and_then(|key| idle.iter().position(|w| w.last_affinity == Some(key)));
-            match warm {
-                Some(index) => Some(idle.swap_remove(index)),
-                None => idle.pop(),
-            }
-        };
-        let mut worker = match idle {
-            Some(worker) => worker,
-            None => self.spawn().map_err(|e| {
-                Error::render(RenderFailure::Failed, format!("cannot start a renderer: {e}"), true)
-            })?,
-        };
-        match tokio::time::timeout(self.config.deadline, worker.exchange(&bytes)).await {
-            Ok(Ok(answer)) => {
-                worker.renders += 1;
-                worker.last_affinity = affinity;
-                self.renders.fetch_add(1, Ordering::Relaxed);
-                if worker.renders < self.config.recycle_after {
-                    self.idle.lock().await.push(worker);
-                } else {
-                    let _ = worker.child.start_kill();
-                }
-                serde_json::from_slice(&answer).map_err(|e| {
-                    Error::render(
-                        RenderFailure::Failed,
-                        format!("bad answer from a renderer: {e}"),
+        let mut worker = self.take_worker(ticket.owner).await?;
+        let mut crashed = false;
+        // Workers that died before taking the job, in a row: past every worker and one more,
+        // new processes are dying at once, which is the machine's failure.
+        let mut dead_on_arrival = 0;
+        loop {
+            let sent = tokio::time::timeout(
+                self.config.deadline,
+                crate::protocol::send(&mut worker.stdin, &bytes),
+            )
+            .await;
+            if !matches!(sent, Ok(Ok(()))) {
+                worker.kill();
+                Counters::add(&self.counters.idle_deaths);
+                dead_on_arrival += 1;
+                if dead_on_arrival > self.config.workers.max(1) {
+                    return Err(Error::render(
+                        RenderFailure::Overloaded,
+                        "the renderers stop as soon as they start; try again in a moment",
                         true,
-                    )
-                })
+                    ));
+                }
+                worker = self.take_worker(ticket.owner).await?;
+                continue;
             }
-            Ok(Err(_)) => {
-                let _ = worker.child.start_kill();
-                self.restarts.fetch_add(1, Ordering::Relaxed);
-                Err(Error::render(
-                    RenderFailure::Failed,
-                    "the renderer stopped while rendering this document",
-                    true,
-                ))
-            }
-            Err(_) => {
-                let _ = worker.child.start_kill();
-                self.restarts.fetch_add(1, Ordering::Relaxed);
-                Err(Error::render(
-                    RenderFailure::Timeout,
-                    format!("rendering took longer than {} s", self.config.deadline.as_secs()),
-                    false,
-                ))
+            let answer = tokio::time::timeout(
+                self.config.deadline,
+                crate::protocol::receive(&mut worker.stdout),
+            )
+            .await;
+            match answer {
+                Ok(Ok(answer)) => return self.answered(worker, ticket.owner, &answer).await,
+                Ok(Err(_)) => {
+                    worker.kill();
+                    Counters::add(&self.counters.crashes);
+                    Counters::add(&self.counters.restarts);
+                    if crashed {
+                        return Err(Error::render(
+                            RenderFailure::Failed,
+                            "this document stopped the renderer twice",
+                            false,
+                        ));
+                    }
+                    crashed = true;
+                    Counters::add(&self.counters.retries);
+                    worker = self.fresh_worker()?;
+                }
+                Err(_) => {
+                    worker.kill();
+                    Counters::add(&self.counters.timeouts);
+                    Counters::add(&self.counters.restarts);
+                    return Err(Error::render(
+                        RenderFailure::Timeout,
+                        format!("rendering took longer than {} s", self.config.deadline.as_secs()),
+                        false,
+                    ));
+                }
             }
         }
+    }
+
+    /// Files a worker that answered (or retires it after `recycle_after` renders) and reads
+    /// its answer.
+    async fn answered(
+        &self,
+        mut worker: Worker,
+        affinity: Option<u64>,
+        answer: &[u8],
+    ) -> Result<Answer> {
+        worker.renders += 1;
+        worker.last_affinity = affinity;
+        Counters::add(&self.counters.renders);
+        if worker.renders < self.config.recycle_after {
+            self.idle.lock().await.push(worker);
+        } else {
+            worker.kill();
+        }
+        serde_json::from_slice(answer).map_err(|e| {
+            Error::render(
+                RenderFailure::Overloaded,
+                format!("bad answer from a renderer: {e}"),
+                true,
+            )
+        })
     }
 }

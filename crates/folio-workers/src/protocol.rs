@@ -127,16 +127,16 @@ pub fn write_frame(output: &mut impl Write, bytes: &[u8]) -> std::io::Result<()>
     output.flush()
 }
 
-/// Sends one frame and reads the answering one (the pool's side).
-pub async fn exchange(
-    input: &mut (impl AsyncWriteExt + Unpin),
-    output: &mut (impl AsyncReadExt + Unpin),
-    job: &[u8],
-) -> std::io::Result<Vec<u8>> {
+/// Sends one frame (the pool's side). Fails only if the worker is gone before it got the job.
+pub async fn send(input: &mut (impl AsyncWriteExt + Unpin), job: &[u8]) -> std::io::Result<()> {
     let len = u32::try_from(job.len()).map_err(|_| std::io::Error::other("job too large"))?;
     input.write_all(&len.to_be_bytes()).await?;
     input.write_all(job).await?;
-    input.flush().await?;
+    input.flush().await
+}
+
+/// Reads the answering frame (the pool's side). Fails if the worker died while working.
+pub async fn receive(output: &mut (impl AsyncReadExt + Unpin)) -> std::io::Result<Vec<u8>> {
     let mut len = [0u8; 4];
     output.read_exact(&mut len).await?;
     let len = u32::from_be_bytes(len) as usize;

@@ -68,11 +68,18 @@ impl Renderer for WorkerRenderer {
     }
 
     fn health(&self) -> RendererHealth {
+        let counts = self.0.counts();
         RendererHealth {
             ready: self.0.check(),
             waiting: self.0.waiting() as u64,
-            renders: self.0.renders(),
-            restarts: self.0.restarts(),
+            renders: counts.renders,
+            restarts: counts.restarts,
+            workers: self.0.worker_pids().len() as u64,
+            crashes: counts.crashes,
+            retries: counts.retries,
+            timeouts: counts.timeouts,
+            idle_deaths: counts.idle_deaths,
+            start_failures: counts.start_failures,
         }
     }
 }

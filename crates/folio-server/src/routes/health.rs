@@ -74,6 +74,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     let renderer = state.pipeline.renderer.health();
     let (waiting, restarts, renders) =
         (renderer.waiting as f64, renderer.restarts as f64, renderer.renders as f64);
+    let count = |n: u64| n as f64;
     let body = state.metrics.render(&[
         ("folio_outbox_pending", "Object events not yet indexed.", pending),
         ("folio_dead_letters", "Object events parked after failing.", dead),
@@ -84,6 +85,32 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             restarts,
         ),
         ("folio_renders_total", "Renders done by workers.", renders),
+        ("folio_render_workers", "Render worker processes running.", count(renderer.workers)),
+        (
+            "folio_render_worker_crashes_total",
+            "Workers that died while rendering.",
+            count(renderer.crashes),
+        ),
+        (
+            "folio_render_retries_total",
+            "Renders tried again on a fresh worker after their worker died.",
+            count(renderer.retries),
+        ),
+        (
+            "folio_render_timeouts_total",
+            "Renders stopped at the deadline.",
+            count(renderer.timeouts),
+        ),
+        (
+            "folio_render_worker_idle_deaths_total",
+            "Workers found dead before they were given work, and replaced.",
+            count(renderer.idle_deaths),
+        ),
+        (
+            "folio_render_worker_start_failures_total",
+            "Workers that could not be started.",
+            count(renderer.start_failures),
+        ),
     ]);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }

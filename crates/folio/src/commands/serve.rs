@@ -81,6 +81,12 @@ pub async fn run(settings: ServeSettings) -> Result<(), Failure> {
         Failure::usage(format!("cannot listen on {listen}: {e}"))
             .with_hint("pick another address with --listen, e.g. 127.0.0.1:0 for any free port")
     })?;
+    // Warm workers before the first request: it does not pay for starting them, loading fonts
+    // or filling Typst's caches.
+    let warm = workers.warm_up().await;
+    if warm < workers.size() {
+        tracing::warn!(warm, "not every render worker started; they will be started on demand");
+    }
     let addr = listener.local_addr().map_err(|e| Failure::document(e.to_string()))?;
     println!("folio is listening on http://{addr}");
     let _ = std::io::stdout().flush();

@@ -355,3 +355,125 @@ async fn a_replaced_preview_dropped_by_its_client_leaves_the_pool_sound() {
     assert!(matches!((a, b), (Ok(Answer::Done(_)), Ok(Answer::Done(_)))));
     assert_eq!(pool.waiting(), 0);
 }
+
+fn pdf_job(markdown: &str) -> Job {
+    Job {
+        kind: JobKind::Pdf,
+        markdown: markdown.to_owned(),
+        title: None,
+        options: Default::default(),
+        assets: Default::default(),
+    }
+}
+
+fn pool_of(workers: usize, deadline: Duration) -> std::sync::Arc<WorkerPool> {
+    let mut config = PoolConfig::new(env!("CARGO_BIN_EXE_folio").into());
+    config.workers = workers;
+    config.deadline = deadline;
+    WorkerPool::new(config)
+}
+
+/// SIGKILL, as the kernel's OOM killer or an operator sends it, and waits until the process
+/// is gone (a zombie or reaped), so the pool finds it dead rather than dying.
+fn kill_and_wait(pid: u32) {
+    let _ = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+    for _ in 0..500 {
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Err(_) => return,
+            Ok(stat)
+                if stat.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('Z')) =>
+            {
+                return;
+            }
+            Ok(_) => std::thread::sleep(Duration::from_millis(10)),
+        }
+    }
+    panic!("worker {pid} did not die");
+}
+
+#[tokio::test]
+async fn workers_killed_while_idle_cost_the_next_request_nothing() {
+    let pool = pool_of(2, Duration::from_secs(30));
+    assert_eq!(pool.warm_up().await, 2, "every worker starts warm");
+    let killed = pool.worker_pids();
+    assert_eq!(killed.len(), 2);
+    for pid in &killed {
+        kill_and_wait(*pid);
+    }
+    let answer = pool.run_for(&small_job(), ticket(1, Lane::Create)).await;
+    assert!(matches!(answer, Ok(Answer::Done(_))), "{answer:?}");
+    let counts = pool.counts();
+    assert_eq!((counts.idle_deaths, counts.crashes, counts.retries), (2, 0, 0), "{counts:?}");
+    assert!(pool.worker_pids().iter().all(|pid| !killed.contains(pid)), "the dead are replaced");
+}
+
+#[tokio::test]
+async fn a_worker_killed_during_a_render_costs_that_render_one_retry() {
+    let pool = pool_of(1, Duration::from_secs(30));
+    assert_eq!(pool.warm_up().await, 1);
+    let first = pool.worker_pids()[0];
+    let running = tokio::spawn({
+        let pool = pool.clone();
+        async move {
+            let job = pdf_job("<!-- folio-test: slow -->\n# Slow\n\nRendered after a pause.");
+            pool.run_for(&job, ticket(1, Lane::Create)).await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    kill_and_wait(first);
+    match running.await {
+        Ok(Ok(Answer::Done(output))) => assert_ne!(output.worker, first, "a fresh worker"),
+        other => panic!("{other:?}"),
+    }
+    let counts = pool.counts();
+    assert_eq!((counts.crashes, counts.retries), (1, 1), "{counts:?}");
+}
+
+#[tokio::test]
+async fn a_document_that_stops_two_workers_is_the_documents_fault() {
+    let pool = pool_of(2, Duration::from_secs(30));
+    let answer =
+        pool.run_for(&pdf_job("<!-- folio-test: crash -->\nx"), ticket(1, Lane::Create)).await;
+    assert!(
+        matches!(
+            answer,
+            Err(folio_core::Error::Render { failure: RenderFailure::Failed, retryable: false, .. })
+        ),
+        "{answer:?}"
+    );
+    let counts = pool.counts();
+    assert_eq!((counts.crashes, counts.retries), (2, 1), "tried exactly twice: {counts:?}");
+}
+
+#[tokio::test]
+async fn a_render_that_reaches_the_deadline_is_tried_once() {
+    let pool = pool_of(1, Duration::from_secs(1));
+    let answer = pool.run_for(&hang_job(JobKind::Pdf), ticket(1, Lane::Create)).await;
+    assert!(
+        matches!(
+            answer,
+            Err(folio_core::Error::Render {
+                failure: RenderFailure::Timeout,
+                retryable: false,
+                ..
+            })
+        ),
+        "{answer:?}"
+    );
+    let counts = pool.counts();
+    assert_eq!((counts.timeouts, counts.retries, counts.crashes), (1, 0, 0), "{counts:?}");
+}
+
+#[tokio::test]
+async fn serve_starts_its_workers_before_the_first_request() {
+    let dir = temp();
+    let server = Server::start_with(&dir.path().join("data"), &["--workers", "2"]);
+    let http = reqwest::Client::new();
+    let metrics = http.get(format!("{}/metrics", server.url)).send().await;
+    let text = match metrics {
+        Ok(response) => response.text().await.unwrap_or_default(),
+        Err(e) => panic!("{e}"),
+    };
+    assert!(text.contains("folio_render_workers 2"), "{text}");
+    assert!(text.contains("folio_renders_total 0"), "warm-up renders are not counted: {text}");
+}
