@@ -151,6 +151,12 @@ impl Database {
         Ok(database)
     }
 
+    /// Whether `query` (a `SELECT … LIMIT 1` of an adapter's table) runs now: the adapters'
+    /// readiness probe, which reads and never writes.
+    pub async fn probe(&self, query: &'static str) -> Result<()> {
+        sqlx::query(query).fetch_optional(&self.pool).await.map(drop).map_err(db_error)
+    }
+
     /// The pool, for the adapters.
     pub fn pool(&self) -> &SqlitePool {
         &self.pool

@@ -75,11 +75,7 @@ fn row_id(delivery: &Delivery) -> Result<i64> {
 #[async_trait]
 impl EventPublisher for SqliteEventLog {
     async fn ready(&self) -> Result<()> {
-        sqlx::query("SELECT 1 FROM outbox LIMIT 1")
-            .fetch_optional(self.db.pool())
-            .await
-            .map(drop)
-            .map_err(db_error)
+        self.db.probe("SELECT 1 FROM outbox LIMIT 1").await
     }
 
     async fn publish(&self, change: ObjectChange) -> Result<ObjectEvent> {
@@ -110,11 +106,7 @@ impl EventPublisher for SqliteEventLog {
 #[async_trait]
 impl EventQueue for SqliteEventLog {
     async fn ready(&self) -> Result<()> {
-        sqlx::query("SELECT 1 FROM dead_letters LIMIT 1")
-            .fetch_optional(self.db.pool())
-            .await
-            .map(drop)
-            .map_err(db_error)
+        self.db.probe("SELECT 1 FROM dead_letters LIMIT 1").await
     }
 
     async fn receive(&self, max: usize) -> Result<Vec<Delivery>> {

@@ -24,11 +24,7 @@ impl SqliteIdempotency {
 #[async_trait]
 impl IdempotencyStore for SqliteIdempotency {
     async fn ready(&self) -> Result<()> {
-        sqlx::query("SELECT 1 FROM idempotency LIMIT 1")
-            .fetch_optional(self.db.pool())
-            .await
-            .map(drop)
-            .map_err(db_error)
+        self.db.probe("SELECT 1 FROM idempotency LIMIT 1").await
     }
 
     async fn bind(

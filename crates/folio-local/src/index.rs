@@ -32,11 +32,7 @@ fn seq_sort(sequencer: &Sequencer) -> String {
 #[async_trait]
 impl DocumentIndex for SqliteIndex {
     async fn ready(&self) -> Result<()> {
-        sqlx::query("SELECT 1 FROM documents LIMIT 1")
-            .fetch_optional(self.db.pool())
-            .await
-            .map(drop)
-            .map_err(db_error)
+        self.db.probe("SELECT 1 FROM documents LIMIT 1").await
     }
 
     async fn apply(&self, change: IndexChange) -> Result<Applied> {

@@ -25,11 +25,7 @@ impl SqliteSecrets {
 #[async_trait]
 impl SecretStore for SqliteSecrets {
     async fn ready(&self) -> Result<()> {
-        sqlx::query("SELECT 1 FROM secrets LIMIT 1")
-            .fetch_optional(self.db.pool())
-            .await
-            .map(drop)
-            .map_err(db_error)
+        self.db.probe("SELECT 1 FROM secrets LIMIT 1").await
     }
 
     async fn get_or_create(&self, name: &str, len: usize) -> Result<Vec<u8>> {
