@@ -112,8 +112,11 @@ pub enum RenderFailure {
     PageLimitExceeded,
     /// Too many table cells, footnotes or image pixels.
     DocumentTooComplex,
-    /// The typesetter failed, or a renderer stopped while rendering.
+    /// The typesetter failed.
     Failed,
+    /// The document stopped its renderer (twice, where workers retry): a crash or more memory
+    /// than a renderer may take. The API answers `render_failed`, like [`Self::Failed`].
+    Crashed,
     /// The render ran past its deadline.
     Timeout,
     /// Every renderer is busy (or a newer preview replaced this one).
@@ -128,7 +131,7 @@ impl RenderFailure {
             Self::NestingTooDeep => ErrorCode::NestingTooDeep,
             Self::PageLimitExceeded => ErrorCode::PageLimitExceeded,
             Self::DocumentTooComplex => ErrorCode::DocumentTooComplex,
-            Self::Failed => ErrorCode::RenderFailed,
+            Self::Failed | Self::Crashed => ErrorCode::RenderFailed,
             Self::Timeout => ErrorCode::RenderTimeout,
             Self::Overloaded => ErrorCode::Overloaded,
         }

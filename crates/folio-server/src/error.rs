@@ -99,7 +99,8 @@ fn render_status(failure: RenderFailure) -> StatusCode {
         RenderFailure::NestingTooDeep
         | RenderFailure::PageLimitExceeded
         | RenderFailure::DocumentTooComplex
-        | RenderFailure::Failed => StatusCode::UNPROCESSABLE_ENTITY,
+        | RenderFailure::Failed
+        | RenderFailure::Crashed => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
 
@@ -168,6 +169,7 @@ mod tests {
             (RenderFailure::Timeout, 503),
             (RenderFailure::Overloaded, 503),
             (RenderFailure::Failed, 422),
+            (RenderFailure::Crashed, 422),
         ] {
             let api = ApiError::from(folio_core::Error::render(failure, "m", false));
             assert_eq!((api.status.as_u16(), api.code), (status, failure.code()));

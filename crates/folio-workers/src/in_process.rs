@@ -30,11 +30,15 @@ async fn on_render_thread<T: Send + 'static>(
             let _ = done.send(work(&markdown, &options));
         })
         .map_err(|e| {
-            Error::render(RenderFailure::Failed, format!("cannot start a render thread: {e}"), true)
+            Error::render(
+                RenderFailure::Overloaded,
+                format!("cannot start a render thread: {e}"),
+                true,
+            )
         })?;
     result
         .await
-        .map_err(|_| Error::render(RenderFailure::Failed, "the renderer stopped", true))?
+        .map_err(|_| Error::render(RenderFailure::Crashed, "the renderer stopped", false))?
         .map_err(render_error)
 }
 

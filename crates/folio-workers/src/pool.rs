@@ -4,7 +4,7 @@
 //! killed (`render_timeout`, the document's fault, not retried). A worker found dead before it
 //! was given a job (killed while idle) is replaced and costs nobody anything; a job whose worker
 //! dies while rendering is tried once more on a fresh worker, and only a document that brings
-//! down two workers fails as the document's (`render_failed`). When a worker cannot even be
+//! down two workers fails as the document's ([`RenderFailure::Crashed`], `render_failed`). When a worker cannot even be
 //! started, the answer is a retryable `overloaded`. When every worker is busy and the line is
 //! full, callers get `overloaded` at once instead of waiting without bound; one identity never
 //! holds more than its share.
@@ -552,8 +552,8 @@ impl WorkerPool {
                     Counters::add(&self.counters.restarts);
                     if crashed {
                         return Err(Error::render(
-                            RenderFailure::Failed,
-                            "this document stopped the renderer twice",
+                            RenderFailure::Crashed,
+                            "the renderer stopped on this document, twice",
                             false,
                         ));
                     }

@@ -42,7 +42,11 @@ impl Renderer for WorkerRenderer {
     async fn render(&self, request: RenderRequest) -> Result<RenderedPdf> {
         let made = self.run(JobKind::Pdf, request, Lane::Create).await?;
         let pdf = STANDARD.decode(made.pdf.unwrap_or_default()).map_err(|e| {
-            Error::render(RenderFailure::Failed, format!("bad answer from a renderer: {e}"), true)
+            Error::render(
+                RenderFailure::Overloaded,
+                format!("bad answer from a renderer: {e}"),
+                true,
+            )
         })?;
         Ok(RenderedPdf {
             pdf,

@@ -159,7 +159,7 @@ impl Workers {
                 Failure::document(format!("{name}: rendering took longer than {} s and was stopped", self.timeout))
                     .with_hint("simplify the document, or allow more time with --timeout")
             }
-            folio_core::Error::Render { failure: RenderFailure::Failed, retryable: true, .. } => Failure::document(format!(
+            folio_core::Error::Render { failure: RenderFailure::Crashed, .. } => Failure::document(format!(
                 "{name}: the renderer stopped on this document: it needed more than {} MiB of memory, or crashed",
                 self.memory_mib
             ))

@@ -374,19 +374,19 @@ fn pool_of(workers: usize, deadline: Duration) -> std::sync::Arc<WorkerPool> {
 }
 
 /// SIGKILL, as the kernel's OOM killer or an operator sends it, and waits until the process
-/// is gone (a zombie or reaped), so the pool finds it dead rather than dying.
+/// is gone — reaped, or a zombie whose every thread has exited (only then are its pipes
+/// closed) — so the pool finds it dead rather than dying.
 fn kill_and_wait(pid: u32) {
     let _ = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status();
     for _ in 0..500 {
-        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-            Err(_) => return,
-            Ok(stat)
-                if stat.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('Z')) =>
-            {
-                return;
-            }
-            Ok(_) => std::thread::sleep(Duration::from_millis(10)),
+        let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else { return };
+        let field = |name: &str| {
+            status.lines().find_map(|line| line.strip_prefix(name)).map(str::trim).unwrap_or("")
+        };
+        if field("State:").starts_with('Z') && field("Threads:") == "1" {
+            return;
         }
+        std::thread::sleep(Duration::from_millis(10));
     }
     panic!("worker {pid} did not die");
 }
@@ -437,7 +437,11 @@ async fn a_document_that_stops_two_workers_is_the_documents_fault() {
     assert!(
         matches!(
             answer,
-            Err(folio_core::Error::Render { failure: RenderFailure::Failed, retryable: false, .. })
+            Err(folio_core::Error::Render {
+                failure: RenderFailure::Crashed,
+                retryable: false,
+                ..
+            })
         ),
         "{answer:?}"
     );
