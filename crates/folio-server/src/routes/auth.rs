@@ -151,7 +151,7 @@ pub async fn register(
 }
 
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, description = "Signed in; also sets the refresh cookie", body = crate::routes::openapi::SessionBody), (status = 401, description = "No or bad access token", body = crate::routes::openapi::ErrorBody), (status = 429, description = "Throttled", body = crate::routes::openapi::ErrorBody)))]
+    responses((status = 200, description = "Signed in; also sets the refresh cookie", body = crate::routes::openapi::SessionBody), (status = 401, description = "Wrong email or password", body = crate::routes::openapi::ErrorBody), (status = 429, description = "Throttled", body = crate::routes::openapi::ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,

@@ -51,6 +51,8 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(health::ready))
         .routes(routes!(health::metrics))
         .split_for_parts();
+    let mut doc = doc;
+    utoipa::Modify::modify(&openapi::ExtractorRefusals, &mut doc);
     let doc: Arc<str> = doc.to_json().unwrap_or_default().into();
     let api = if serves_downloads { api.route("/files/{*key}", get(files::download)) } else { api };
     api.route(

@@ -74,3 +74,33 @@ async fn the_openapi_document_is_valid_and_every_operation_answers() {
     }
     assert!(operations >= 15, "{operations} operations");
 }
+
+/// What the JSON-body extractor and the token check refuse is listed on every operation they
+/// guard, because they guard it: 400, 413 and 415 wherever a JSON body is read, 401 wherever a
+/// token is required — each with the error body.
+#[tokio::test]
+async fn every_operation_lists_the_refusals_of_its_extractors() {
+    let app = TestApp::spawn().await;
+    let doc = app.get("/api/openapi.json", None).await.json;
+    let paths = doc["paths"].as_object().cloned().unwrap_or_default();
+    let mut checked = 0;
+    for (path, item) in &paths {
+        for (method, operation) in item.as_object().into_iter().flatten() {
+            let responses = &operation["responses"];
+            let lists = |status: &str| {
+                responses[status]["content"]["application/json"]["schema"]["$ref"]
+                    == "#/components/schemas/ErrorBody"
+            };
+            if operation["requestBody"]["content"].get("application/json").is_some() {
+                for status in ["400", "413", "415"] {
+                    assert!(lists(status), "{method} {path} lists {status}: {responses}");
+                }
+                checked += 1;
+            }
+            if operation["security"].as_array().is_some_and(|s| !s.is_empty()) {
+                assert!(lists("401"), "{method} {path} lists 401: {responses}");
+            }
+        }
+    }
+    assert!(checked >= 7, "{checked} operations with a JSON body");
+}
