@@ -1,6 +1,6 @@
 //! The services bundle: every port one deployment wires, built once per process by its shape's
-//! builder (`folio_local::Embedded::services` for the embedded shape; the AWS and cluster adapter crates
-//! add theirs) and handed to the server, every command and the tests.
+//! builder (`folio_local::Embedded::services` for the embedded shape; the AWS and cluster
+//! adapter crates add theirs) and handed to the server, every command and the tests.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -141,39 +141,43 @@ impl Services {
         tasks
     }
 
-    /// Asks every port whether it answers (reads only), stores the report as the latest and
-    /// returns it.
+    /// Asks every port at once whether it answers (reads only; each within
+    /// [`PROBE_TIMEOUT`]), stores the report as the latest and returns it.
     pub async fn check_readiness(&self) -> ReadinessReport {
-        async fn probe(answer: impl Future<Output = crate::Result<()>>) -> Result<(), String> {
-            match tokio::time::timeout(PROBE_TIMEOUT, answer).await {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(err)) => Err(err.to_string()),
-                Err(_) => Err(format!("no answer within {} s", PROBE_TIMEOUT.as_secs())),
-            }
-        }
-        let objects = async {
+        type Probe<'a> = Pin<Box<dyn Future<Output = crate::Result<()>> + Send + 'a>>;
+        let objects: Probe<'_> = Box::pin(async {
             use object_store::ObjectStoreExt;
             let path = object_store::path::Path::from(OBJECTS_PROBE);
             match self.pipeline.objects.head(&path).await {
                 Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
                 Err(err) => Err(crate::Error::unavailable(err)),
             }
-        };
-        let mut checks = vec![
-            ("objects", probe(objects).await),
-            ("index", probe(self.pipeline.index.ready()).await),
-            ("events", probe(self.pipeline.events.ready()).await),
+        });
+        let mut probes: Vec<(&'static str, Probe<'_>)> = vec![
+            ("objects", objects),
+            ("index", self.pipeline.index.ready()),
+            ("events", self.pipeline.events.ready()),
         ];
         if let Some(queue) = &self.event_queue {
-            checks.push(("event_queue", probe(queue.ready()).await));
+            probes.push(("event_queue", queue.ready()));
         }
-        checks.extend([
-            ("idempotency", probe(self.idempotency.ready()).await),
-            ("secrets", probe(self.secrets.ready()).await),
-            ("rate_limits", probe(self.limits.ready()).await),
-            ("lease", probe(self.lease.ready()).await),
+        probes.extend([
+            ("idempotency", self.idempotency.ready()),
+            ("secrets", self.secrets.ready()),
+            ("rate_limits", self.limits.ready()),
+            ("lease", self.lease.ready()),
         ]);
-        let report = ReadinessReport { checked_ms: self.pipeline.clock.now_ms(), checks };
+        let answers =
+            futures::future::join_all(probes.into_iter().map(|(port, probe)| async move {
+                let answer = match tokio::time::timeout(PROBE_TIMEOUT, probe).await {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(err)) => Err(err.to_string()),
+                    Err(_) => Err(format!("no answer within {} s", PROBE_TIMEOUT.as_secs())),
+                };
+                (port, answer)
+            }))
+            .await;
+        let report = ReadinessReport { checked_ms: self.pipeline.clock.now_ms(), checks: answers };
         for (port, answer) in &report.checks {
             if let Err(error) = answer {
                 tracing::warn!(port, %error, "readiness check failed");

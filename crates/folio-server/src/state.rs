@@ -3,10 +3,8 @@
 use std::sync::Arc;
 
 use folio_auth::{SignIn, Verifier};
-use folio_core::ports::{
-    Admission, DownloadVerifier, EventQueue, IdempotencyStore, RateBudget, RateLimits,
-};
-use folio_core::{Pipeline, Services};
+use folio_core::Services;
+use folio_core::ports::{Admission, RateBudget};
 
 /// Server settings (limits and cookies).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,31 +41,20 @@ impl Default for ServerSettings {
 /// Shared state of the handlers. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
-    /// The document pipeline.
-    pub pipeline: Pipeline,
+    /// Every port of the deployment: the pipeline, the event queue where the shape consumes
+    /// its own events, idempotency keys, rate limits, the download verifier where the shape
+    /// serves `/files/…`, and the latest readiness check.
+    pub services: Services,
     /// Where people register and sign in, where this deployment does it (`/api/auth/*` and the
     /// well-known documents are mounted only then; with an outside issuer only, sign-in happens
     /// there).
     pub sign_in: Option<Arc<dyn SignIn>>,
     /// Verifies access tokens of every trusted issuer.
     pub verifier: Arc<Verifier>,
-    /// Verifies signed download URLs where this shape serves its own downloads (`/files/…` is
-    /// mounted only then; S3 presigned URLs need none).
-    pub downloads: Option<Arc<dyn DownloadVerifier>>,
-    /// The event queue, where this shape consumes its own events (readiness and metrics read
-    /// its backlog; `None` where the platform delivers events, as S3 does to a Lambda).
-    pub events: Option<Arc<dyn EventQueue>>,
-    /// Idempotency keys of create requests.
-    pub idempotency: Arc<dyn IdempotencyStore>,
     /// Limits and cookies.
     pub settings: ServerSettings,
     /// Request counters and latencies.
     pub metrics: Arc<crate::Metrics>,
-    /// Rate limits (shared by every process of a deployment where the adapter is).
-    pub limits: Arc<dyn RateLimits>,
-    /// The services bundle (`/readyz` reads its latest readiness check, or runs one when that
-    /// is stale).
-    pub services: Services,
 }
 
 /// What is rate limited, and how much.
@@ -145,16 +132,11 @@ impl AppState {
         settings: ServerSettings,
     ) -> Self {
         Self {
-            pipeline: services.pipeline.clone(),
+            services: services.clone(),
             sign_in,
             verifier,
-            downloads: services.downloads.clone(),
-            events: services.event_queue.clone(),
-            idempotency: Arc::clone(&services.idempotency),
             settings,
             metrics: Default::default(),
-            limits: Arc::clone(&services.limits),
-            services: services.clone(),
         }
     }
 
@@ -173,7 +155,8 @@ impl AppState {
     pub async fn rate_limit(&self, what: RateLimited, who: &str) -> Result<(), crate::ApiError> {
         let key = format!("{}:{who}", what.prefix());
         let budget = self.settings.rates.budget(what);
-        match self.limits.take(&key, budget, self.pipeline.clock.now_ms()).await? {
+        let services = &self.services;
+        match services.limits.take(&key, budget, services.pipeline.clock.now_ms()).await? {
             Admission::Admitted => Ok(()),
             Admission::Refused { retry_after_secs } => {
                 Err(crate::ApiError::rate_limited("too many requests; slow down", retry_after_secs))

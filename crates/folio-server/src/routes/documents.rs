@@ -41,11 +41,11 @@ pub async fn create(
     body: ApiJson<CreateRequest>,
 ) -> Result<Response, ApiError> {
     state.rate_limit(crate::RateLimited::Create, &caller.identity.to_string()).await?;
-    let pipeline = &state.pipeline;
+    let pipeline = &state.services.pipeline;
     let created = match idempotency_key(&headers)? {
         None => create_pdf(pipeline, &caller.identity, body.value).await?,
         Some(key) => {
-            let keys = state.idempotency.as_ref();
+            let keys = state.services.idempotency.as_ref();
             let ttl = state.settings.idempotency_ttl_ms;
             create_pdf_once(pipeline, keys, &caller.identity, &key, &body.raw, body.value, ttl)
                 .await?
@@ -68,7 +68,8 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     let Query(params) =
         query.map_err(|e| ApiError::invalid(format!("bad query parameters: {e}")))?;
-    Ok(Json(query_documents(&state.pipeline, &caller.identity, &params).await?).into_response())
+    Ok(Json(query_documents(&state.services.pipeline, &caller.identity, &params).await?)
+        .into_response())
 }
 
 #[utoipa::path(get, path = "/api/documents/{id}", tag = "documents", params(("id" = String, Path, description = "Document id")), security(("bearer" = [])),
@@ -79,7 +80,7 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = document_id(&id)?;
-    Ok(Json(get_document(&state.pipeline, &caller.identity, &id).await?).into_response())
+    Ok(Json(get_document(&state.services.pipeline, &caller.identity, &id).await?).into_response())
 }
 
 #[utoipa::path(get, path = "/api/documents/{id}/source", tag = "documents", params(("id" = String, Path, description = "Document id")), security(("bearer" = [])),
@@ -90,7 +91,7 @@ pub async fn source(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = document_id(&id)?;
-    let markdown = get_source(&state.pipeline, &caller.identity, &id).await?;
+    let markdown = get_source(&state.services.pipeline, &caller.identity, &id).await?;
     Ok(([(header::CONTENT_TYPE, "text/markdown; charset=utf-8")], markdown).into_response())
 }
 
@@ -102,6 +103,6 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = document_id(&id)?;
-    delete_document(&state.pipeline, &caller.identity, &id).await?;
+    delete_document(&state.services.pipeline, &caller.identity, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

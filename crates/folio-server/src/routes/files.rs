@@ -27,12 +27,12 @@ pub async fn download(
         file_name: part("name"),
         sig: part("sig"),
     };
-    let now = state.pipeline.clock.now_ms() / 1000;
-    let verifier = state.downloads.as_ref().ok_or_else(ApiError::not_found)?;
+    let now = state.services.pipeline.clock.now_ms() / 1000;
+    let verifier = state.services.downloads.as_ref().ok_or_else(ApiError::not_found)?;
     verifier.verify(&request, now).map_err(|e| {
         ApiError::new(StatusCode::FORBIDDEN, ErrorCode::Unauthorized, e.to_string())
     })?;
-    let pdf = download_pdf(&state.pipeline, &key).await?;
+    let pdf = download_pdf(&state.services.pipeline, &key).await?;
     let mut response = (StatusCode::OK, Body::from(pdf)).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));

@@ -37,7 +37,7 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
 /// `readiness_max_age_ms` (the background check has stopped) is run again here.
 #[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "Ready"), (status = 503, description = "Not ready")))]
 pub async fn ready(State(state): State<AppState>) -> Response {
-    let now = state.pipeline.clock.now_ms();
+    let now = state.services.pipeline.clock.now_ms();
     let report = match state.services.readiness.latest() {
         Some(report) if now - report.checked_ms <= state.settings.readiness_max_age_ms => report,
         _ => state.services.check_readiness().await,
@@ -46,7 +46,7 @@ pub async fn ready(State(state): State<AppState>) -> Response {
     for (port, answer) in &report.checks {
         checks.insert((*port).to_owned(), serde_json::json!({ "ok": answer.is_ok() }));
     }
-    let renderer = state.pipeline.renderer.health();
+    let renderer = state.services.pipeline.renderer.health();
     if let Err(error) = &renderer.ready {
         tracing::warn!(%error, "the renderer is not ready");
     }
@@ -64,14 +64,14 @@ pub async fn ready(State(state): State<AppState>) -> Response {
 /// Prometheus metrics.
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus metrics", content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
-    let (pending, dead) = match &state.events {
+    let (pending, dead) = match &state.services.event_queue {
         Some(events) => (
             events.pending().await.unwrap_or(0) as f64,
             events.dead_letters().await.map(|d| d.len()).unwrap_or(0) as f64,
         ),
         None => (0.0, 0.0),
     };
-    let renderer = state.pipeline.renderer.health();
+    let renderer = state.services.pipeline.renderer.health();
     let (waiting, restarts, renders) =
         (renderer.waiting as f64, renderer.restarts as f64, renderer.renders as f64);
     let count = |n: u64| n as f64;

@@ -28,7 +28,7 @@ use crate::{ApiError, AppState};
 
 pub fn router(state: AppState) -> Router {
     let limit = state.settings.max_body_bytes;
-    let serves_downloads = state.downloads.is_some();
+    let serves_downloads = state.services.downloads.is_some();
     let api = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi());
     // The sign-in routes exist only where this deployment signs people in.
     let api = if state.sign_in.is_some() {

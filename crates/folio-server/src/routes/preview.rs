@@ -68,7 +68,7 @@ pub async fn html(
     body: ApiJson<PreviewRequest>,
 ) -> Result<Response, ApiError> {
     let request = admit(&state, &caller, body.value).await?;
-    let preview = state.pipeline.renderer.html(request).await?;
+    let preview = state.services.pipeline.renderer.html(request).await?;
     Ok(Json(HtmlPreviewBody { html: preview.html, warnings: preview.warnings }).into_response())
 }
 
@@ -83,7 +83,7 @@ pub async fn pages(
     if request.markdown.trim().is_empty() {
         return Err(ApiError::invalid("the markdown is empty"));
     }
-    let pages = state.pipeline.renderer.pages(request).await?;
+    let pages = state.services.pipeline.renderer.pages(request).await?;
     Ok(Json(PagesPreviewBody { pages: pages.pages, title: pages.title, warnings: pages.warnings })
         .into_response())
 }
