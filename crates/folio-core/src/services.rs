@@ -141,8 +141,8 @@ impl Services {
         tasks
     }
 
-    /// Asks every port at once whether it answers (reads only; each within
-    /// [`PROBE_TIMEOUT`]), stores the report as the latest and returns it.
+    /// Asks every port at once whether it answers (reads only; each within 5 s), stores the
+    /// report as the latest and returns it.
     pub async fn check_readiness(&self) -> ReadinessReport {
         type Probe<'a> = Pin<Box<dyn Future<Output = crate::Result<()>> + Send + 'a>>;
         let objects: Probe<'_> = Box::pin(async {
