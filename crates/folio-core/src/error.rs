@@ -88,6 +88,32 @@ impl ErrorCode {
         }
     }
 
+    /// What the code means, in one sentence (the OpenAPI document lists it under each status).
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => {
+                "The request is malformed or breaks a rule; the message says which."
+            }
+            Self::Unauthorized => {
+                "No valid credentials, or a signed download link that is not valid."
+            }
+            Self::NotFound => "No such document (also someone else's).",
+            Self::Conflict => "Something with that name exists (an email address).",
+            Self::IdempotencyConflict => "The Idempotency-Key was used before with another body.",
+            Self::PayloadTooLarge => "The request body is larger than the server takes.",
+            Self::RateLimited => "Too many requests; Retry-After says when to try again.",
+            Self::SourceTooLarge => "The markdown is larger than the source limit.",
+            Self::NestingTooDeep => "Quotes, lists or inline markup nest too deeply.",
+            Self::PageLimitExceeded => "The document lays out to more pages than allowed.",
+            Self::DocumentTooComplex => "Laying the document out would cost more than allowed.",
+            Self::RenderFailed => "The document could not be rendered.",
+            Self::RenderTimeout => "Rendering took longer than the deadline.",
+            Self::Overloaded => "Every renderer is busy; Retry-After says when to try again.",
+            Self::StorageUnavailable => "Storage failed; the request may succeed if retried.",
+            Self::Internal => "A bug or corrupt data on the server's side.",
+        }
+    }
+
     /// The code named `text`.
     pub fn parse(text: &str) -> Option<Self> {
         Self::ALL.iter().copied().find(|code| code.as_str() == text)

@@ -73,6 +73,11 @@ impl DocumentId {
         Self(Uuid::new_v7(ts))
     }
 
+    /// A position in the id order that need not be a document's (a pagination cursor).
+    pub(crate) fn position(uuid: Uuid) -> Self {
+        Self(uuid)
+    }
+
     /// The id as a UUID.
     pub fn as_uuid(&self) -> Uuid {
         self.0

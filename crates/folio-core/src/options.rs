@@ -243,6 +243,27 @@ impl<'de> Deserialize<'de> for Margin {
     }
 }
 
+/// Deserializes `T` only from a JSON object. serde's derived structs also take an array of
+/// their fields in order (`"options": [null, null]`), which no client means and the request
+/// schema does not allow; `#[serde(deserialize_with = "from_object")]` refuses it.
+pub fn from_object<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct ObjectOnly<T>(std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for ObjectOnly<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+            T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+        }
+    }
+    deserializer.deserialize_map(ObjectOnly(std::marker::PhantomData))
+}
+
 /// The render options a caller may choose: for create and both previews. Unset options fall
 /// back to the document's front matter, then to the theme's defaults.
 // Not `Eq`: the font size is a number of points.
@@ -326,6 +347,16 @@ mod tests {
                 options(serde_json::json!({ "margin": margin })).err().unwrap_or_default();
             assert!(refused.contains("5 to 60 mm"), "{margin}: {refused}");
         }
+        #[derive(Debug, Deserialize)]
+        struct Request {
+            #[serde(deserialize_with = "from_object")]
+            #[allow(dead_code)]
+            options: CreateOptions,
+        }
+        let array = serde_json::from_str::<Request>(r#"{"options": [null, null]}"#);
+        assert!(array.is_err_and(|e| e.to_string().contains("expected an object")));
+        let object = serde_json::from_str::<Request>(r#"{"options": {"toc": true}}"#);
+        assert!(object.is_ok_and(|r| r.options.toc == Some(true)));
         let unknown = options(serde_json::json!({ "colour": "red" })).err().unwrap_or_default();
         assert!(unknown.contains("unknown field"), "{unknown}");
     }

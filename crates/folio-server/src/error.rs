@@ -82,6 +82,7 @@ impl IntoResponse for ApiError {
             "error": { "code": self.code, "message": self.message, "retryable": self.retryable }
         });
         let mut response = (self.status, axum::Json(body)).into_response();
+        response.extensions_mut().insert(RefusedWith(self.code));
         if let Some(secs) = self.retry_after
             && let Ok(value) = HeaderValue::from_str(&secs.to_string())
         {
@@ -91,18 +92,32 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// The status of a render failure.
-fn render_status(failure: RenderFailure) -> StatusCode {
-    match failure {
-        RenderFailure::SourceTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        RenderFailure::Timeout | RenderFailure::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
-        RenderFailure::NestingTooDeep
-        | RenderFailure::PageLimitExceeded
-        | RenderFailure::DocumentTooComplex
-        | RenderFailure::Failed
-        | RenderFailure::Crashed => StatusCode::UNPROCESSABLE_ENTITY,
+/// The status each code is answered with, unless a declared refusal says otherwise (415 and
+/// 405 carry `invalid_request`; a cookie refresh without its CSRF header and a bad download
+/// signature answer 403 `unauthorized`).
+pub const fn status_of(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::InvalidRequest => StatusCode::BAD_REQUEST,
+        ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+        ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::Conflict | ErrorCode::IdempotencyConflict => StatusCode::CONFLICT,
+        ErrorCode::PayloadTooLarge | ErrorCode::SourceTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::NestingTooDeep
+        | ErrorCode::PageLimitExceeded
+        | ErrorCode::DocumentTooComplex
+        | ErrorCode::RenderFailed => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::RenderTimeout | ErrorCode::Overloaded | ErrorCode::StorageUnavailable => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
+
+/// The code of a refusal, kept on its response so that the declared-refusals check can tell
+/// which refusal left an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefusedWith(pub ErrorCode);
 
 impl From<folio_core::Error> for ApiError {
     fn from(err: folio_core::Error) -> Self {
@@ -113,7 +128,7 @@ impl From<folio_core::Error> for ApiError {
             E::NotFound => Self::not_found(),
             E::Conflict { message, .. } => Self::new(StatusCode::CONFLICT, code, message),
             E::Render { failure, message, retryable } => Self {
-                status: render_status(failure),
+                status: status_of(code),
                 code,
                 message,
                 retryable,

@@ -55,8 +55,13 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
                 ApiError::invalid("the request body could not be read")
             }
         })?;
-        if std::str::from_utf8(&raw).is_err() {
+        let Ok(text) = std::str::from_utf8(&raw) else {
             return Err(ApiError::invalid("the request body is not valid UTF-8"));
+        };
+        // Every request body is an object: serde's derived structs would also take an array
+        // of their fields in order, which no client means and no schema here allows.
+        if !text.trim_start_matches([' ', '\t', '\n', '\r']).starts_with('{') {
+            return Err(ApiError::invalid("the request body must be a JSON object"));
         }
         let value = serde_json::from_slice(&raw)
             .map_err(|e| ApiError::invalid(format!("the JSON body is not valid: {e}")))?;

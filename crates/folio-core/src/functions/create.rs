@@ -20,13 +20,27 @@ pub const MAX_TITLE_CHARS: usize = 300;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateRequest {
-    /// Title; else the front matter's, the first heading, or "Untitled".
+    /// Title; else the front matter's, the first heading, or "Untitled". At most 300
+    /// characters with at least one that is neither white space nor a control character;
+    /// trimmed, and control characters become spaces.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            max_length = 300,
+            pattern = r"[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+        )
+    )]
     pub title: Option<String>,
-    /// The markdown source.
+    /// The markdown source: at least one character that is not white space, at most the
+    /// source limit in UTF-8 bytes (512 KiB by default; larger answers 413 `source_too_large`).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"[^\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
+    )]
     pub markdown: String,
     /// Render options.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::options::from_object")]
     pub options: CreateOptions,
     /// Images beside the document (the CLI's `docs import` supplies them; the JSON API does not
     /// accept them yet).
@@ -116,26 +130,37 @@ fn validate(pipeline: &Pipeline, request: &CreateRequest) -> Result<Option<Strin
             false,
         ));
     }
-    if request.markdown.trim().is_empty() {
+    check_markdown(&request.markdown)?;
+    request.title.as_deref().map(check_title).transpose()
+}
+
+/// Refuses markdown that is only white space (the request schema's `pattern` says the same).
+pub fn check_markdown(markdown: &str) -> Result<()> {
+    if markdown.trim().is_empty() {
         return Err(Error::InvalidRequest("the markdown is empty".to_owned()));
     }
-    let Some(title) = &request.title else { return Ok(None) };
-    let title = title.trim();
+    Ok(())
+}
+
+/// The title to use for a title given by a caller: at most [`MAX_TITLE_CHARS`] characters as
+/// given, control characters turned into spaces, trimmed, and not empty after that (the
+/// request schema's `maxLength` and `pattern` say the same).
+pub fn check_title(title: &str) -> Result<String> {
     let chars = title.chars().count();
-    if chars == 0 {
-        return Err(Error::InvalidRequest(
-            "the title is empty; leave it out to use the document's own".to_owned(),
-        ));
-    }
     if chars > MAX_TITLE_CHARS {
         return Err(Error::InvalidRequest(format!(
             "the title has {chars} characters; the limit is {MAX_TITLE_CHARS}"
         )));
     }
-    if title.chars().any(char::is_control) {
-        return Err(Error::InvalidRequest("the title contains control characters".to_owned()));
+    let title: String =
+        title.chars().map(|c| if c.is_control() { ' ' } else { c }).collect::<String>();
+    let title = title.trim();
+    if title.is_empty() {
+        return Err(Error::InvalidRequest(
+            "the title is empty; leave it out to use the document's own".to_owned(),
+        ));
     }
-    Ok(Some(title.to_owned()))
+    Ok(title.to_owned())
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {

@@ -10,7 +10,10 @@ mod query;
 mod reindex;
 
 pub use crate::options::CreateOptions;
-pub use create::{CreateRequest, Created, MAX_TITLE_CHARS, create_pdf, create_pdf_with_id};
+pub use create::{
+    CreateRequest, Created, MAX_TITLE_CHARS, check_markdown, check_title, create_pdf,
+    create_pdf_with_id,
+};
 pub use documents::{delete_document, download_pdf, get_document, get_source, stored_document};
 pub use idempotent::{IdempotencyKey, create_pdf_once};
 pub use indexer::{IndexOutcome, RecordOutcome, index_notification, index_object_event};

@@ -18,10 +18,17 @@ pub const MAX_LIMIT: usize = 100;
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct QueryParams {
     /// Page size, 1–100 (default 20).
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 100))]
     pub limit: Option<usize>,
-    /// The `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page (22 characters; any value of that form is a
+    /// position in the library).
+    #[cfg_attr(
+        feature = "openapi",
+        param(min_length = 22, max_length = 22, pattern = r"^[A-Za-z0-9_-]{21}[AQgw]")
+    )]
     pub cursor: Option<String>,
-    /// Only titles containing this (case-insensitive).
+    /// Only titles containing this (case-insensitive; at most 300 characters).
+    #[cfg_attr(feature = "openapi", param(max_length = 300))]
     pub q: Option<String>,
 }
 
@@ -65,13 +72,13 @@ pub async fn query_documents(
         return Err(Error::InvalidRequest(format!("limit must be between 1 and {MAX_LIMIT}")));
     }
     let before = params.cursor.as_deref().map(decode_cursor).transpose()?;
-    let title_contains = params.q.as_deref().map(fold_title).filter(|q| !q.is_empty());
-    if title_contains.as_ref().is_some_and(|q| q.chars().count() > super::MAX_TITLE_CHARS) {
+    if params.q.as_deref().is_some_and(|q| q.chars().count() > super::MAX_TITLE_CHARS) {
         return Err(Error::InvalidRequest(format!(
             "the title filter is longer than {} characters",
             super::MAX_TITLE_CHARS
         )));
     }
+    let title_contains = params.q.as_deref().map(fold_title).filter(|q| !q.is_empty());
     let page = pipeline.index.query(caller, &IndexQuery { limit, before, title_contains }).await?;
     Ok(DocumentPage {
         items: page.items.iter().map(|r| super::summarize(pipeline, r)).collect(),
@@ -83,9 +90,11 @@ fn encode_cursor(id: &DocumentId) -> String {
     URL_SAFE_NO_PAD.encode(id.as_uuid().as_bytes())
 }
 
+/// The position a cursor names: any 16 bytes (a cursor a caller made up only moves them
+/// within their own library), written as the schema's pattern says.
 fn decode_cursor(cursor: &str) -> Result<DocumentId> {
     let invalid = || Error::InvalidRequest("the cursor is not one this server issued".to_owned());
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
     let uuid = uuid::Uuid::from_slice(&bytes).map_err(|_| invalid())?;
-    uuid.to_string().parse().map_err(|_| invalid())
+    Ok(DocumentId::position(uuid))
 }

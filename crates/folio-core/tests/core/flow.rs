@@ -51,8 +51,15 @@ async fn create_validates_before_rendering() {
         code(create_pdf(&p, &me, request(&"x".repeat(512 * 1024 + 1), None)).await),
         Some("source_too_large")
     );
-    let ok = create_pdf(&p, &me, request("x", Some(&format!("  {}  ", "é".repeat(300))))).await;
-    assert_eq!(ok.map(|c| c.document.title.chars().count()).ok(), Some(300));
+    // The limit counts the title as given (the schema's maxLength), surrounding spaces too.
+    let padded = format!(" {} ", "é".repeat(298));
+    let ok = create_pdf(&p, &me, request("x", Some(&padded))).await;
+    assert_eq!(ok.map(|c| c.document.title.chars().count()).ok(), Some(298));
+    let long = format!(" {} ", "é".repeat(300));
+    assert_eq!(code(create_pdf(&p, &me, request("x", Some(&long))).await), Some("invalid_request"));
+    // Control characters become spaces, then the title is trimmed.
+    let ok = create_pdf(&p, &me, request("x", Some("\tQuarterly\nreport\u{7}"))).await;
+    assert_eq!(ok.map(|c| c.document.title).ok().as_deref(), Some("Quarterly report"));
 }
 
 #[tokio::test]
@@ -63,7 +70,9 @@ async fn query_validates_limits_and_cursors() {
         QueryParams { limit: Some(0), ..Default::default() },
         QueryParams { limit: Some(101), ..Default::default() },
         QueryParams { cursor: Some("not a cursor".into()), ..Default::default() },
-        QueryParams { cursor: Some("AAAAAAAAAAAAAAAAAAAAAA".into()), ..Default::default() },
+        // Padding bits set: no 16 bytes are written so (the schema's pattern refuses it too).
+        QueryParams { cursor: Some("AAAAAAAAAAAAAAAAAAAAAB".into()), ..Default::default() },
+        QueryParams { cursor: Some("AAAAAAAAAAAAAAAAAAAAA".into()), ..Default::default() },
     ] {
         assert_eq!(
             query_documents(&p, &me, &params).await.err().map(|e| e.code().as_str()),
@@ -71,6 +80,10 @@ async fn query_validates_limits_and_cursors() {
             "{params:?}"
         );
     }
+    // Any 16 bytes are a position: a cursor made up by the caller lists their own documents.
+    let made_up =
+        QueryParams { cursor: Some("AAAAAAAAAAAAAAAAAAAAAA".into()), ..Default::default() };
+    assert!(query_documents(&p, &me, &made_up).await.is_ok_and(|page| page.items.is_empty()));
 }
 
 #[tokio::test]

@@ -8,7 +8,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::extract::{ApiJson, Caller, ClientAddr};
+use crate::routes::refusals::{BEARER, Declared, JSON_BODY, RATE_LIMITED, Refusal, STORAGE};
 use crate::{ApiError, AppState};
+use folio_core::ErrorCode;
 
 /// The refresh cookie: HttpOnly, SameSite=Strict, scoped to the auth routes.
 const COOKIE_NAME: &str = "folio_refresh";
@@ -18,7 +20,15 @@ const CSRF_HEADER: &str = "x-folio-csrf";
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
+    /// An address: something, `@`, and a domain with a dot inside; no spaces or control
+    /// characters but around it (trimmed); at most 254 characters. Compared lowercased.
+    #[schema(
+        max_length = 254,
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+@[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000@.][^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000@]*\.[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000@]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000@.][\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     email: String,
+    /// 8 to 256 characters.
+    #[schema(min_length = 8, max_length = 256)]
     password: String,
 }
 
@@ -57,6 +67,8 @@ pub struct RefreshBody {
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
     current_password: String,
+    /// 8 to 256 characters.
+    #[schema(min_length = 8, max_length = 256)]
     new_password: String,
 }
 
@@ -113,7 +125,7 @@ fn refresh_token(
     if !headers.contains_key(CSRF_HEADER) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            folio_core::ErrorCode::Unauthorized,
+            ErrorCode::Unauthorized,
             "cookie sessions need the X-Folio-CSRF header",
         ));
     }
@@ -138,8 +150,20 @@ async fn optional_body(
     ApiJson::<RefreshBody>::from_request(request, state).await.map(|b| Some(b.value))
 }
 
-#[utoipa::path(post, path = "/api/auth/register", tag = "auth", request_body = Credentials,
-    responses((status = 201, description = "Registered", body = crate::routes::openapi::Registered), (status = 409, description = "Email taken", body = crate::routes::openapi::ErrorBody), (status = 400, description = "Bad input", body = crate::routes::openapi::ErrorBody)))]
+/// register's refusals.
+pub(super) const REGISTER: Declared = Declared::new(
+    "register",
+    &[
+        JSON_BODY,
+        RATE_LIMITED,
+        STORAGE,
+        &[Refusal::when(ErrorCode::Conflict, "An account with that email address exists.")],
+    ],
+);
+
+#[utoipa::path(post, path = "/api/auth/register", tag = "auth", operation_id = "register",
+    request_body(content = Credentials, example = json!({ "email": "ada@example.com", "password": "correct horse battery" })),
+    responses((status = 201, description = "Registered", body = crate::routes::openapi::Registered)))]
 pub async fn register(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
@@ -150,8 +174,25 @@ pub async fn register(
     Ok((StatusCode::CREATED, Json(registration)).into_response())
 }
 
-#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, description = "Signed in; also sets the refresh cookie", body = crate::routes::openapi::SessionBody), (status = 401, description = "Wrong email or password", body = crate::routes::openapi::ErrorBody), (status = 429, description = "Throttled", body = crate::routes::openapi::ErrorBody)))]
+/// login's refusals.
+pub(super) const LOGIN: Declared = Declared::new(
+    "login",
+    &[
+        JSON_BODY,
+        STORAGE,
+        &[
+            Refusal::when(ErrorCode::Unauthorized, "Wrong email or password."),
+            Refusal::when(
+                ErrorCode::RateLimited,
+                "Too many failed sign-ins for this account or from this address; Retry-After says when to try again.",
+            ),
+        ],
+    ],
+);
+
+#[utoipa::path(post, path = "/api/auth/login", tag = "auth", operation_id = "login",
+    request_body(content = LoginRequest, example = json!({ "email": "ada@example.com", "password": "correct horse battery", "session": "body" })),
+    responses((status = 200, description = "Signed in; also sets the refresh cookie", body = crate::routes::openapi::SessionBody)))]
 pub async fn login(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
@@ -161,8 +202,25 @@ pub async fn login(
     Ok(session_response(&state, &session, body.value.session))
 }
 
-#[utoipa::path(post, path = "/api/auth/refresh", tag = "auth", request_body(content = RefreshBody, description = "Or the refresh cookie plus an X-Folio-CSRF header"),
-    responses((status = 200, description = "A new session", body = crate::routes::openapi::SessionBody), (status = 401, description = "No or bad access token", body = crate::routes::openapi::ErrorBody)))]
+/// The refusals of refresh and logout (the body is optional; when sent, it is JSON).
+const SESSION_REFUSALS: &[&[Refusal]] = &[
+    JSON_BODY,
+    STORAGE,
+    &[
+        Refusal::when(ErrorCode::Unauthorized, "No refresh token, or not a valid one."),
+        Refusal::at(
+            StatusCode::FORBIDDEN,
+            ErrorCode::Unauthorized,
+            "The session cookie came without the X-Folio-CSRF header.",
+        ),
+    ],
+];
+
+/// refresh's refusals.
+pub(super) const REFRESH: Declared = Declared::new("refresh_session", SESSION_REFUSALS);
+
+#[utoipa::path(post, path = "/api/auth/refresh", tag = "auth", operation_id = "refresh_session", request_body(content = Option<RefreshBody>, description = "Or no body: the refresh cookie plus an X-Folio-CSRF header"),
+    responses((status = 200, description = "A new session", body = crate::routes::openapi::SessionBody)))]
 pub async fn refresh(
     State(state): State<AppState>,
     request: axum::extract::Request,
@@ -174,8 +232,11 @@ pub async fn refresh(
     Ok(session_response(&state, &session, mode))
 }
 
-#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", request_body(content = RefreshBody, description = "Or the refresh cookie plus an X-Folio-CSRF header"),
-    responses((status = 204, description = "Signed out"), (status = 401, description = "No refresh token", body = crate::routes::openapi::ErrorBody), (status = 403, description = "The cookie without the X-Folio-CSRF header", body = crate::routes::openapi::ErrorBody)))]
+/// logout's refusals.
+pub(super) const LOGOUT: Declared = Declared::new("logout", SESSION_REFUSALS);
+
+#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", operation_id = "logout", request_body(content = Option<RefreshBody>, description = "Or no body: the refresh cookie plus an X-Folio-CSRF header"),
+    responses((status = 204, description = "Signed out")))]
 pub async fn logout(
     State(state): State<AppState>,
     request: axum::extract::Request,
@@ -191,8 +252,29 @@ pub async fn logout(
     Ok(response)
 }
 
-#[utoipa::path(post, path = "/api/auth/password", tag = "auth", request_body = PasswordChange, security(("bearer" = [])),
-    responses((status = 204, description = "Changed; every session ends"), (status = 401, description = "No or bad access token", body = crate::routes::openapi::ErrorBody), (status = 400, description = "Bad input", body = crate::routes::openapi::ErrorBody)))]
+/// change-password's refusals.
+pub(super) const CHANGE_PASSWORD: Declared = Declared::new(
+    "change_password",
+    &[
+        JSON_BODY,
+        BEARER,
+        STORAGE,
+        &[
+            Refusal::when(
+                ErrorCode::InvalidRequest,
+                "The new password breaks the length rule, or this account's password is managed by its own identity provider.",
+            ),
+            Refusal::when(ErrorCode::Unauthorized, "The current password is wrong."),
+            Refusal::when(
+                ErrorCode::RateLimited,
+                "Too many wrong current passwords; Retry-After says when to try again.",
+            ),
+        ],
+    ],
+);
+
+#[utoipa::path(post, path = "/api/auth/password", tag = "auth", operation_id = "change_password", request_body = PasswordChange, security(("bearer" = [])),
+    responses((status = 204, description = "Changed; every session ends")))]
 pub async fn change_password(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -222,12 +304,24 @@ pub async fn change_password(
 fn elsewhere() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
-        folio_core::ErrorCode::NotFound,
+        ErrorCode::NotFound,
         "this deployment's identity provider publishes its own keys",
     )
 }
 
-#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "auth", responses((status = 200, description = "The pool's public keys")))]
+/// The refusals of the well-known documents.
+const WELL_KNOWN: &[&[Refusal]] = &[
+    STORAGE,
+    &[Refusal::when(
+        ErrorCode::NotFound,
+        "This deployment's identity provider publishes its own keys.",
+    )],
+];
+
+/// jwks's refusals.
+pub(super) const JWKS: Declared = Declared::new("jwks", WELL_KNOWN);
+
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "auth", operation_id = "jwks", responses((status = 200, description = "The pool's public keys")))]
 pub async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
     match state.sign_in()?.jwks().await? {
         Some(jwks) => Ok(Json(jwks).into_response()),
@@ -235,7 +329,10 @@ pub async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
     }
 }
 
-#[utoipa::path(get, path = "/.well-known/openid-configuration", tag = "auth", responses((status = 200, description = "The issuer")))]
+/// discovery's refusals.
+pub(super) const DISCOVERY: Declared = Declared::new("openid_configuration", WELL_KNOWN);
+
+#[utoipa::path(get, path = "/.well-known/openid-configuration", tag = "auth", operation_id = "openid_configuration", responses((status = 200, description = "The issuer")))]
 pub async fn discovery(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
     let sign_in = state.sign_in()?;
     if sign_in.jwks().await?.is_none() {

@@ -9,6 +9,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::AppState;
+use crate::routes::refusals::Declared;
 
 /// Counts the request and its latency under its route template (never the raw path: ids would
 /// make one series per document).
@@ -35,7 +36,10 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
 /// Ready when every port answered the latest background readiness check (reads only; see
 /// `Services::check_readiness`) and the renderer can render. A check older than
 /// `readiness_max_age_ms` (the background check has stopped) is run again here.
-#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "Ready"), (status = 503, description = "Not ready")))]
+/// Readiness answers its own 503 (not a refusal): it declares none.
+pub(super) const READY: Declared = Declared::new("readiness", &[]);
+
+#[utoipa::path(get, path = "/readyz", tag = "operations", operation_id = "readiness", responses((status = 200, description = "Ready"), (status = 503, description = "Not ready")))]
 pub async fn ready(State(state): State<AppState>) -> Response {
     let now = state.services.pipeline.clock.now_ms();
     let report = match state.services.readiness.latest() {
@@ -62,7 +66,10 @@ pub async fn ready(State(state): State<AppState>) -> Response {
 }
 
 /// Prometheus metrics.
-#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus metrics", content_type = "text/plain")))]
+/// The metrics refuse nothing.
+pub(super) const METRICS: Declared = Declared::new("metrics", &[]);
+
+#[utoipa::path(get, path = "/metrics", tag = "operations", operation_id = "metrics", responses((status = 200, description = "Prometheus metrics", content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let (pending, dead) = match &state.services.event_queue {
         Some(events) => (

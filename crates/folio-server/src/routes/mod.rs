@@ -7,6 +7,7 @@ mod files;
 mod health;
 pub mod openapi;
 mod preview;
+mod refusals;
 mod web;
 
 use axum::extract::DefaultBodyLimit;
@@ -26,12 +27,31 @@ use folio_core::ErrorCode;
 
 use crate::{ApiError, AppState};
 
-pub fn router(state: AppState) -> Router {
-    let limit = state.settings.max_body_bytes;
-    let serves_downloads = state.services.downloads.is_some();
+/// Every operation's declared refusals (see [`refusals`]).
+const DECLARED: &[&refusals::Declared] = &[
+    &auth::REGISTER,
+    &auth::LOGIN,
+    &auth::REFRESH,
+    &auth::LOGOUT,
+    &auth::CHANGE_PASSWORD,
+    &auth::JWKS,
+    &auth::DISCOVERY,
+    &documents::CREATE,
+    &documents::LIST,
+    &documents::GET,
+    &documents::SOURCE,
+    &documents::DELETE,
+    &preview::HTML,
+    &preview::PAGES,
+    &health::READY,
+    &health::METRICS,
+];
+
+/// The documented routes and their OpenAPI document: refusals and links added. The sign-in
+/// routes exist only where this deployment signs people in.
+fn documented(signs_in: bool) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let api = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi());
-    // The sign-in routes exist only where this deployment signs people in.
-    let api = if state.sign_in.is_some() {
+    let api = if signs_in {
         api.routes(routes!(auth::register))
             .routes(routes!(auth::login))
             .routes(routes!(auth::refresh))
@@ -42,7 +62,7 @@ pub fn router(state: AppState) -> Router {
     } else {
         api
     };
-    let (api, doc) = api
+    let (api, mut doc) = api
         .routes(routes!(documents::create, documents::list))
         .routes(routes!(documents::get, documents::delete))
         .routes(routes!(documents::source))
@@ -51,8 +71,16 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(health::ready))
         .routes(routes!(health::metrics))
         .split_for_parts();
-    let mut doc = doc;
-    utoipa::Modify::modify(&openapi::ExtractorRefusals, &mut doc);
+    utoipa::Modify::modify(&refusals::DeclaredRefusals(DECLARED), &mut doc);
+    utoipa::Modify::modify(&openapi::DocumentLinks, &mut doc);
+    (api, doc)
+}
+
+pub fn router(state: AppState) -> Router {
+    let limit = state.settings.max_body_bytes;
+    let serves_downloads = state.services.downloads.is_some();
+    let (api, doc) = documented(state.sign_in.is_some());
+    let contract = Arc::new(refusals::Contract::new(&doc, DECLARED));
     let doc: Arc<str> = doc.to_json().unwrap_or_default().into();
     let api = if serves_downloads { api.route("/files/{*key}", get(files::download)) } else { api };
     api.route(
@@ -74,6 +102,7 @@ pub fn router(state: AppState) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(contract, refusals::enforce))
         .layer(axum::middleware::from_fn_with_state(state.clone(), health::track))
         // Outermost: every response, errors included, carries these.
         .layer(RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT))
@@ -116,4 +145,28 @@ fn security_header(
     value: &'static str,
 ) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each documented operation has a declaration, and each declaration an operation: a
+    /// declaration under a misspelt id would leave its operation refusing nothing.
+    #[test]
+    fn every_operation_is_declared_once() {
+        let (_, doc) = documented(true);
+        let mut documented: Vec<String> = doc
+            .paths
+            .paths
+            .values()
+            .flat_map(|item| [&item.get, &item.post, &item.put, &item.patch, &item.delete])
+            .flatten()
+            .filter_map(|operation| operation.operation_id.clone())
+            .collect();
+        documented.sort();
+        let mut declared: Vec<String> = DECLARED.iter().map(|d| d.operation.to_owned()).collect();
+        declared.sort();
+        assert_eq!(documented, declared);
+    }
 }

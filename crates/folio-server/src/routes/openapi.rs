@@ -2,6 +2,7 @@
 //! same ones that register the routes) plus these schemas for bodies the handlers build.
 
 use serde::Serialize;
+use utoipa::openapi::RefOr;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
@@ -43,47 +44,56 @@ pub struct SessionBody {
     email: String,
 }
 
-/// The refusals of the extractors, listed on every operation they guard (they happen before
-/// any handler runs, so they are declared here once rather than on each handler): `ApiJson`
-/// answers 400, 413 and 415 wherever a JSON body is read; `Caller` answers 401 wherever a token
-/// is required. Applied to the finished document, after the routes have added their paths.
-pub struct ExtractorRefusals;
+/// The links between the document operations, so that clients and the schema fuzzer's
+/// stateful phase can follow a new document: create → get, source, delete (by the id in the
+/// answer); get → source, delete; delete → get (which then answers 404).
+pub struct DocumentLinks;
 
-impl Modify for ExtractorRefusals {
+impl Modify for DocumentLinks {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::RefOr;
-        use utoipa::openapi::path::Operation;
-        let refusal = |description: &str| {
-            let body = utoipa::openapi::ContentBuilder::new()
-                .schema(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody")))
-                .build();
-            utoipa::openapi::ResponseBuilder::new()
+        use utoipa::openapi::link::LinkBuilder;
+        let link = |operation: &str, id: &str, description: &str| {
+            LinkBuilder::new()
+                .operation_id(operation)
+                .parameter("id", id)
                 .description(description)
-                .content("application/json", body)
                 .build()
         };
-        let add = |operation: &mut Operation, status: &str, description: &str| {
-            operation
-                .responses
-                .responses
-                .entry(status.to_owned())
-                .or_insert_with(|| RefOr::T(refusal(description)));
-        };
-        for item in openapi.paths.paths.values_mut() {
-            let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.delete];
-            for operation in operations.into_iter().flatten() {
-                let reads_json = matches!(
-                    &operation.request_body,
-                    Some(RefOr::T(body)) if body.content.contains_key("application/json")
-                );
-                if reads_json {
-                    add(operation, "400", "The body is not JSON of this shape, or breaks a rule");
-                    add(operation, "413", "The body is larger than the limit (2 MiB)");
-                    add(operation, "415", "The body is not `application/json`");
-                }
-                if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
-                    add(operation, "401", "No access token, or not a valid one");
-                }
+        let from_body = "$response.body#/id";
+        let from_path = "$request.path.id";
+        let links = [
+            ("/api/documents", "create_document", "201", from_body),
+            ("/api/documents/{id}", "get_document", "200", from_path),
+            ("/api/documents/{id}", "delete_document", "204", from_path),
+        ];
+        for (path, operation_id, status, id) in links {
+            let Some(item) = openapi.paths.paths.get_mut(path) else { continue };
+            let operations = [&mut item.get, &mut item.post, &mut item.delete];
+            let Some(operation) = operations
+                .into_iter()
+                .flatten()
+                .find(|o| o.operation_id.as_deref() == Some(operation_id))
+            else {
+                continue;
+            };
+            let Some(RefOr::T(response)) = operation.responses.responses.get_mut(status) else {
+                continue;
+            };
+            let targets: &[(&str, &str)] = match operation_id {
+                "create_document" => &[
+                    ("GetDocument", "get_document"),
+                    ("GetDocumentSource", "get_document_source"),
+                    ("DeleteDocument", "delete_document"),
+                ],
+                "get_document" => &[
+                    ("GetDocumentSource", "get_document_source"),
+                    ("DeleteDocument", "delete_document"),
+                ],
+                _ => &[("GetDocument", "get_document")],
+            };
+            for (name, target) in targets {
+                let description = format!("`{target}` of this document");
+                response.links.insert((*name).to_owned(), RefOr::T(link(target, id, &description)));
             }
         }
     }
@@ -104,7 +114,7 @@ impl Modify for BearerAuth {
 /// The document's frame: title, version, security scheme, and schemas not reached from paths.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "folio", description = "Markdown to PDF: accounts, documents, previews. Download URLs are signed and expire; where folio serves them itself they are `/files/<key>?exp=…&name=…&sig=…` (not listed: the signature is the credential)."),
+    info(title = "folio", description = "Markdown to PDF: accounts, documents, previews. Download URLs are signed and expire; where folio serves them itself they are `/files/<key>?exp=…&name=…&sig=…` (not listed: the signature is the credential). Every refusal an operation can answer is listed under it, with its codes; a `500 internal` is always a bug."),
     modifiers(&BearerAuth),
     components(schemas(ErrorBody, ErrorDetail, Registered, SessionBody))
 )]

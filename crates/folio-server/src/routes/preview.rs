@@ -9,18 +9,24 @@ use folio_core::ports::{RenderRequest, Warning};
 use serde::{Deserialize, Serialize};
 
 use crate::extract::{ApiJson, Caller};
+use crate::routes::refusals::{BEARER, Declared, JSON_BODY, RATE_LIMITED, RENDERING, Refusal};
 use crate::{ApiError, AppState};
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PreviewRequest {
-    /// The markdown.
+    /// The markdown: as for create, at least one character that is not white space.
+    #[schema(pattern = r"[^\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")]
     markdown: String,
-    /// Title override.
+    /// Title override: as for create.
     #[serde(default)]
+    #[schema(
+        max_length = 300,
+        pattern = r"[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     title: Option<String>,
     /// Render options.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "folio_core::options::from_object")]
     options: CreateOptions,
 }
 
@@ -44,24 +50,37 @@ pub struct PagesPreviewBody {
     warnings: Vec<Warning>,
 }
 
-/// What both previews do first: the caller's rate limit, then the render request.
+/// What both previews do first: the caller's rate limit, then the checks create makes of
+/// markdown and title, then the render request.
 async fn admit(
     state: &AppState,
     caller: &folio_auth::Verified,
     request: PreviewRequest,
 ) -> Result<RenderRequest, ApiError> {
     state.rate_limit(crate::RateLimited::Preview, &caller.identity.to_string()).await?;
+    folio_core::functions::check_markdown(&request.markdown)?;
+    let title = request.title.as_deref().map(folio_core::functions::check_title).transpose()?;
     Ok(RenderRequest {
         markdown: request.markdown,
-        title: request.title,
+        title,
         options: request.options,
         assets: Default::default(),
         owner: Some(caller.identity),
     })
 }
 
-#[utoipa::path(post, path = "/api/preview", tag = "preview", request_body = PreviewRequest, security(("bearer" = [])),
-    responses((status = 200, description = "The HTML preview", body = HtmlPreviewBody), (status = 400, description = "Bad input", body = crate::routes::openapi::ErrorBody), (status = 401, description = "No or bad access token", body = crate::routes::openapi::ErrorBody), (status = 503, description = "Every renderer is busy, or a newer preview replaced this one (retryable)", body = crate::routes::openapi::ErrorBody)))]
+/// The refusals of both previews (a newer preview from the same caller replaces an older one
+/// that is still waiting: 503 `overloaded`).
+const PREVIEW: &[&[Refusal]] = &[JSON_BODY, BEARER, RATE_LIMITED, RENDERING];
+
+/// The HTML preview's refusals.
+pub(super) const HTML: Declared = Declared::new("preview_html", PREVIEW);
+
+#[utoipa::path(post, path = "/api/preview", tag = "preview", operation_id = "preview_html", request_body(content = PreviewRequest, example = json!({
+        "markdown": "# Notes\n\nA paragraph with *emphasis*.\n",
+        "options": { "theme": "classic" }
+    })), security(("bearer" = [])),
+    responses((status = 200, description = "The HTML preview", body = HtmlPreviewBody)))]
 pub async fn html(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -72,17 +91,20 @@ pub async fn html(
     Ok(Json(HtmlPreviewBody { html: preview.html, warnings: preview.warnings }).into_response())
 }
 
-#[utoipa::path(post, path = "/api/preview/pages", tag = "preview", request_body = PreviewRequest, security(("bearer" = [])),
-    responses((status = 200, description = "The pages as SVG", body = PagesPreviewBody), (status = 400, description = "Bad input", body = crate::routes::openapi::ErrorBody), (status = 401, description = "No or bad access token", body = crate::routes::openapi::ErrorBody), (status = 503, description = "Every renderer is busy, or a newer preview replaced this one (retryable)", body = crate::routes::openapi::ErrorBody)))]
+/// The page preview's refusals.
+pub(super) const PAGES: Declared = Declared::new("preview_pages", PREVIEW);
+
+#[utoipa::path(post, path = "/api/preview/pages", tag = "preview", operation_id = "preview_pages", request_body(content = PreviewRequest, example = json!({
+        "markdown": "# Notes\n\nA paragraph with *emphasis*.\n",
+        "options": { "theme": "classic" }
+    })), security(("bearer" = [])),
+    responses((status = 200, description = "The pages as SVG", body = PagesPreviewBody)))]
 pub async fn pages(
     State(state): State<AppState>,
     Caller(caller): Caller,
     body: ApiJson<PreviewRequest>,
 ) -> Result<Response, ApiError> {
     let request = admit(&state, &caller, body.value).await?;
-    if request.markdown.trim().is_empty() {
-        return Err(ApiError::invalid("the markdown is empty"));
-    }
     let pages = state.services.pipeline.renderer.pages(request).await?;
     Ok(Json(PagesPreviewBody { pages: pages.pages, title: pages.title, warnings: pages.warnings })
         .into_response())

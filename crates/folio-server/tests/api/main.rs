@@ -6,6 +6,7 @@ mod documents;
 mod fakes;
 mod openapi;
 mod ops;
+mod schema;
 mod tokens;
 mod web;
 
