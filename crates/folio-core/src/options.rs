@@ -175,12 +175,70 @@ impl<'de> Deserialize<'de> for FontSize {
     }
 }
 
-/// A page margin on every side: a length such as `2cm`, `20mm`, `1in` or `54pt`, from
-/// [`Margin::MIN_MM`] to [`Margin::MAX_MM`] millimetres. Kept as written, and in millimetres.
+/// A page margin on every side: a length such as `2cm`, `20mm`, `1in` or `54pt`, within
+/// 5–60 mm, 0.5–6 cm, 0.2–2.3 in or 15–170 pt ([`MARGIN_PATTERN`]). Kept as written, and in
+/// millimetres.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Margin {
     text: String,
     mm: f64,
+}
+
+/// White space as Rust's `trim` sees it, spelled out (engines disagree on `\s`).
+macro_rules! white_space {
+    () => {
+        r"[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*"
+    };
+}
+
+/// Every margin the API accepts, as one regular expression: a decimal number in each unit's
+/// range, the unit in any case, white space around and between. [`Margin::parse`] checks it,
+/// and the OpenAPI document states it as the margin's `pattern`, so the two cannot differ.
+/// The ranges are decimal, in each unit's own terms, so that a pattern can state them exactly.
+pub const MARGIN_PATTERN: &str = concat!(
+    "^",
+    white_space!(),
+    "(?:",
+    // 5–60 mm
+    r"(?:0*(?:[5-9]|[1-5][0-9])(?:\.[0-9]*)?|0*60(?:\.0*)?)",
+    white_space!(),
+    "[mM][mM]",
+    // 0.5–6 cm
+    r"|(?:0*\.[5-9][0-9]*|0*[1-5](?:\.[0-9]*)?|0*6(?:\.0*)?)",
+    white_space!(),
+    "[cC][mM]",
+    // 0.2–2.3 in
+    r"|(?:0*\.[2-9][0-9]*|0*1(?:\.[0-9]*)?|0*2(?:\.[0-2][0-9]*|\.30*|\.)?)",
+    white_space!(),
+    "[iI][nN]",
+    // 15–170 pt
+    r"|(?:0*(?:1[5-9]|[2-9][0-9]|1[0-6][0-9])(?:\.[0-9]*)?|0*170(?:\.0*)?)",
+    white_space!(),
+    "[pP][tT]",
+    ")",
+    white_space!(),
+    "$"
+);
+
+fn margin_grammar() -> &'static regex::Regex {
+    static GRAMMAR: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    GRAMMAR.get_or_init(|| {
+        regex::Regex::new(MARGIN_PATTERN).unwrap_or_else(|e| panic!("MARGIN_PATTERN: {e}"))
+    })
+}
+
+/// The margin's schema: [`MARGIN_PATTERN`] itself.
+#[cfg(feature = "openapi")]
+fn margin_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .pattern(Some(MARGIN_PATTERN))
+        .description(Some(
+            "Page margin on every side: 5–60 mm, 0.5–6 cm, 0.2–2.3 in or 15–170 pt, like `2cm`.",
+        ))
+        .examples(["2cm"])
+        .build()
 }
 
 impl Margin {
@@ -191,8 +249,14 @@ impl Margin {
 
     /// Parses a length with a unit (`mm`, `cm`, `in`, `pt`) in range.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let refused =
-            || format!("margin {text:?} is not a length from 5 to 60 mm (like 2cm, 20mm or 1in)");
+        let refused = || {
+            format!(
+                "margin {text:?} is not a length from 5 to 60 mm, 0.5 to 6 cm, 0.2 to 2.3 in or 15 to 170 pt (like 2cm, 20mm or 1in)"
+            )
+        };
+        if !margin_grammar().is_match(text) {
+            return Err(refused());
+        }
         let lower = text.trim().to_ascii_lowercase();
         let split = lower.find(|c: char| c.is_ascii_alphabetic()).ok_or_else(refused)?;
         let (number, unit) = lower.split_at(split);
@@ -283,20 +347,51 @@ pub struct CreateOptions {
     /// Numbered headings.
     #[serde(default)]
     pub numbering: Option<bool>,
-    /// Page margin on every side: `2cm`, `20mm`, `1in` (5–60 mm).
+    /// Page margin on every side: `2cm`, `20mm`, `1in` (5–60 mm, 0.5–6 cm, 0.2–2.3 in or
+    /// 15–170 pt).
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "2cm"))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = margin_schema))]
     pub margin: Option<Margin>,
     /// Base font size in points (6–24).
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<f64>, minimum = 6, maximum = 24))]
     pub font_size: Option<FontSize>,
-    /// PDF standards to conform to.
-    #[serde(default)]
+    /// PDF standards to conform to: at most one of `a-2b` and `a-3b`, and `a-2b` not with
+    /// `attach_source` ([`CreateOptions::check`]). A standard named twice counts once.
+    #[serde(default, deserialize_with = "distinct")]
     pub standards: Vec<PdfStandard>,
     /// Attach the markdown source to the PDF.
     #[serde(default)]
     pub attach_source: bool,
+}
+
+impl CreateOptions {
+    /// The rules between options: one PDF/A standard at most, and none without attachments
+    /// (PDF/A-2b) when the source is attached. The OpenAPI document states the same as a
+    /// `not` of the options' schema.
+    pub fn check(&self) -> Result<(), String> {
+        let has = |standard| self.standards.contains(&standard);
+        if has(PdfStandard::A2b) && has(PdfStandard::A3b) {
+            return Err("a-2b and a-3b cannot be combined: choose one PDF/A standard".to_owned());
+        }
+        if has(PdfStandard::A2b) && self.attach_source {
+            return Err("PDF/A-2b does not allow attachments; attach the source with a-3b instead"
+                .to_owned());
+        }
+        Ok(())
+    }
+}
+
+/// A list of standards without repeats (the first mention kept).
+fn distinct<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<PdfStandard>, D::Error> {
+    let mut list = Vec::<PdfStandard>::deserialize(deserializer)?;
+    let mut seen = Vec::new();
+    list.retain(|standard| {
+        let first = !seen.contains(standard);
+        seen.push(*standard);
+        first
+    });
+    Ok(list)
 }
 
 #[cfg(test)]
@@ -350,7 +445,6 @@ mod tests {
         #[derive(Debug, Deserialize)]
         struct Request {
             #[serde(deserialize_with = "from_object")]
-            #[allow(dead_code)]
             options: CreateOptions,
         }
         let array = serde_json::from_str::<Request>(r#"{"options": [null, null]}"#);

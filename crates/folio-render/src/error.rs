@@ -58,6 +58,11 @@ pub enum RenderError {
     /// The options ask for something Typst cannot do (a combination of PDF standards, say).
     #[error("{0}")]
     Unsupported(String),
+    /// The document cannot meet the standards asked for: a character no font draws, where a
+    /// standard needs every character drawn. The request is well formed; the document is not
+    /// renderable so (the API answers 422 `render_failed`).
+    #[error("{0}")]
+    StandardUnmet(String),
     /// The typesetter failed. With folio's translation this means a bug or an input the
     /// translator does not yet guard against; the message says what Typst reported.
     #[error("the typesetter failed{}: {message}", line.map(|l| format!(" at line {l}")).unwrap_or_default())]
@@ -78,7 +83,7 @@ impl RenderError {
             Self::NestingTooDeep { .. } => "nesting_too_deep",
             Self::PageLimitExceeded { .. } => "page_limit_exceeded",
             Self::TooComplex { .. } => "document_too_complex",
-            Self::Typeset { .. } => "render_failed",
+            Self::StandardUnmet(_) | Self::Typeset { .. } => "render_failed",
         }
     }
 }

@@ -112,7 +112,7 @@ fn pdf_standards(
             translation.line_at(offset).unwrap_or(0)
         });
         if let Some((c, line)) = missing.first() {
-            return Err(RenderError::Unsupported(format!(
+            return Err(RenderError::StandardUnmet(format!(
                 "{} needs every character drawn, and no font has \u{201c}{c}\u{201d} (U+{:04X}, line {line}){}; add a font that has it (folio render --font-dir)",
                 options.standards.iter().map(|s| s.name()).collect::<Vec<_>>().join(" + "),
                 u32::from(*c),

@@ -58,9 +58,11 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
         let Ok(text) = std::str::from_utf8(&raw) else {
             return Err(ApiError::invalid("the request body is not valid UTF-8"));
         };
-        // Every request body is an object: serde's derived structs would also take an array
-        // of their fields in order, which no client means and no schema here allows.
-        if !text.trim_start_matches([' ', '\t', '\n', '\r']).starts_with('{') {
+        // Every request body is an object (or `null` where the schema allows one, as for an
+        // optional body): serde's derived structs would also take an array of their fields in
+        // order, which no client means and no schema here allows.
+        let value = text.trim_matches([' ', '\t', '\n', '\r']);
+        if !value.starts_with('{') && value != "null" {
             return Err(ApiError::invalid("the request body must be a JSON object"));
         }
         let value = serde_json::from_slice(&raw)

@@ -104,7 +104,7 @@ pub fn render_error(err: RenderError) -> Error {
         RenderError::NestingTooDeep { .. } => RenderFailure::NestingTooDeep,
         RenderError::PageLimitExceeded { .. } => RenderFailure::PageLimitExceeded,
         RenderError::TooComplex { .. } => RenderFailure::DocumentTooComplex,
-        RenderError::Typeset { .. } => RenderFailure::Failed,
+        RenderError::StandardUnmet(_) | RenderError::Typeset { .. } => RenderFailure::Failed,
     };
     Error::render(failure, err.to_string(), false)
 }
@@ -205,6 +205,7 @@ mod tests {
     fn each_render_error_has_its_code() {
         let code = |err| render_error(err).code().as_str();
         assert_eq!(code(RenderError::Empty), "invalid_request");
+        assert_eq!(code(RenderError::StandardUnmet("no glyph".into())), "render_failed");
         assert_eq!(code(RenderError::SourceTooLarge { size: 2, limit: 1 }), "source_too_large");
         assert_eq!(
             code(RenderError::NestingTooDeep { depth: 2, limit: 1, line: 1 }),

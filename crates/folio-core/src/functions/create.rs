@@ -131,6 +131,7 @@ fn validate(pipeline: &Pipeline, request: &CreateRequest) -> Result<Option<Strin
         ));
     }
     check_markdown(&request.markdown)?;
+    request.options.check().map_err(Error::InvalidRequest)?;
     request.title.as_deref().map(check_title).transpose()
 }
 

@@ -261,7 +261,7 @@ fn standards_refuse_undrawable_characters_with_the_line() {
     };
     let result = render_pdf("Fine.\n\nNot fine: 漢.\n", &options);
     match result {
-        Err(RenderError::Unsupported(message)) => {
+        Err(RenderError::StandardUnmet(message)) => {
             assert!(message.contains("line 3") && message.contains("U+6F22"), "{message}")
         }
         other => panic!("expected a refusal, got {:?}", other.map(|r| r.pages)),

@@ -147,7 +147,8 @@ async fn optional_body(
     if !has_body {
         return Ok(None);
     }
-    ApiJson::<RefreshBody>::from_request(request, state).await.map(|b| Some(b.value))
+    // `null` is no body, as the schema's nullable body says.
+    ApiJson::<Option<RefreshBody>>::from_request(request, state).await.map(|b| b.value)
 }
 
 /// register's refusals.

@@ -81,7 +81,9 @@ pub fn router(state: AppState) -> Router {
     let serves_downloads = state.services.downloads.is_some();
     let (api, doc) = documented(state.sign_in.is_some());
     let contract = Arc::new(refusals::Contract::new(&doc, DECLARED));
-    let doc: Arc<str> = doc.to_json().unwrap_or_default().into();
+    let mut doc = serde_json::to_value(&doc).unwrap_or_default();
+    openapi::state_option_rules(&mut doc);
+    let doc: Arc<str> = doc.to_string().into();
     let api = if serves_downloads { api.route("/files/{*key}", get(files::download)) } else { api };
     api.route(
         "/api/openapi.json",

@@ -99,6 +99,27 @@ impl Modify for DocumentLinks {
     }
 }
 
+/// The rules between render options (`CreateOptions::check`), which utoipa's schema types
+/// cannot state, written into the served JSON as a `not` of the options' schema (OpenAPI 3.1 is
+/// JSON Schema 2020-12): no two PDF/A standards; no `a-2b` with `attach_source`.
+pub fn state_option_rules(doc: &mut serde_json::Value) {
+    let contains = |standard: &str| serde_json::json!({ "contains": { "const": standard } });
+    let forbidden = serde_json::json!({ "anyOf": [
+        {
+            "required": ["standards"],
+            "properties": { "standards": { "allOf": [contains("a-2b"), contains("a-3b")] } }
+        },
+        {
+            "required": ["standards", "attach_source"],
+            "properties": { "standards": contains("a-2b"), "attach_source": { "const": true } }
+        }
+    ] });
+    let options = doc.pointer_mut("/components/schemas/CreateOptions");
+    if let Some(options) = options.and_then(serde_json::Value::as_object_mut) {
+        options.insert("not".to_owned(), forbidden);
+    }
+}
+
 struct BearerAuth;
 
 impl Modify for BearerAuth {

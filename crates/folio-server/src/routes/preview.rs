@@ -59,6 +59,7 @@ async fn admit(
 ) -> Result<RenderRequest, ApiError> {
     state.rate_limit(crate::RateLimited::Preview, &caller.identity.to_string()).await?;
     folio_core::functions::check_markdown(&request.markdown)?;
+    request.options.check().map_err(ApiError::invalid)?;
     let title = request.title.as_deref().map(folio_core::functions::check_title).transpose()?;
     Ok(RenderRequest {
         markdown: request.markdown,

@@ -144,3 +144,53 @@ async fn every_cursor_the_schema_allows_is_a_position_and_no_other_is() {
         );
     }
 }
+
+/// Whether `value` satisfies `schema`, for the keywords the options' `not` uses.
+fn satisfies(schema: &Value, value: &Value) -> bool {
+    let object = schema.as_object().cloned().unwrap_or_default();
+    object.iter().all(|(keyword, inner)| match keyword.as_str() {
+        "not" => !satisfies(inner, value),
+        "anyOf" => inner.as_array().is_some_and(|all| all.iter().any(|s| satisfies(s, value))),
+        "allOf" => inner.as_array().is_some_and(|all| all.iter().all(|s| satisfies(s, value))),
+        "const" => value == inner,
+        "contains" => {
+            value.as_array().is_some_and(|items| items.iter().any(|v| satisfies(inner, v)))
+        }
+        "required" => inner.as_array().is_some_and(|names| {
+            names.iter().all(|n| n.as_str().is_some_and(|n| value.get(n).is_some()))
+        }),
+        "properties" => inner.as_object().is_some_and(|properties| {
+            properties.iter().all(|(name, s)| value.get(name).is_none_or(|v| satisfies(s, v)))
+        }),
+        // The options' other keywords (types, enums, refs) are not what is tested here.
+        _ => true,
+    })
+}
+
+#[tokio::test]
+async fn the_rules_between_options_are_the_ones_the_schema_states() {
+    let (_app, doc) = document().await;
+    let options = &doc["components"]["schemas"]["CreateOptions"];
+    assert!(options["not"].is_object(), "{options}");
+    let names = ["a-2b", "a-3b", "ua-1"];
+    let mut checked = 0;
+    for mask in 0..64u32 {
+        // Every list of up to two mentions of each standard, with and without the source.
+        let standards: Vec<&str> =
+            (0..6).filter(|bit| mask & (1 << bit) != 0).map(|bit| names[bit % 3]).collect();
+        for attach_source in [false, true] {
+            let value =
+                serde_json::json!({ "standards": standards, "attach_source": attach_source });
+            let parsed: folio_core::options::CreateOptions =
+                serde_json::from_value(value.clone()).unwrap_or_else(|e| panic!("{value}: {e}"));
+            assert_eq!(satisfies(&json_not(options), &value), parsed.check().is_ok(), "{value}");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 128);
+}
+
+/// The options' schema reduced to its `not` (the part under test).
+fn json_not(options: &Value) -> Value {
+    serde_json::json!({ "not": options["not"] })
+}

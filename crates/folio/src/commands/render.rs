@@ -498,6 +498,9 @@ fn render_failure(name: &str, err: &RenderError) -> Failure {
         }
         RenderError::Empty => failure.with_hint("the markdown has no content to render"),
         RenderError::Unsupported(_) => failure.with_hint("see `folio render --help`"),
+        RenderError::StandardUnmet(_) => {
+            failure.with_hint("add a font that draws it (--font-dir), or leave out the standard")
+        }
         RenderError::Typeset { .. } => {
             failure.with_hint("this is likely a folio bug; please report it with the document")
         }
