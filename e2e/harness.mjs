@@ -67,11 +67,18 @@ export async function launchBrowser() {
 }
 
 /**
- * Watches a page for what must never happen: uncaught errors, console errors (a CSP violation
- * is one), and API calls that failed. `expected` lets a test allow one it provokes itself.
+ * Watches a page for what must never happen: uncaught errors, console errors, Content Security
+ * Policy violations (each is reported as a console error by the listener installed here, for
+ * every document the page loads from now on), and API calls that failed. Call it before the
+ * page's first navigation so the listener is there from the start.
  */
 export function watch(page) {
   const problems = [];
+  page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (event) => {
+      console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI || 'inline'} (${event.sourceFile}:${event.lineNumber})`);
+    });
+  });
   page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
   page.on('console', (msg) => {
     if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
@@ -87,4 +94,40 @@ export function watch(page) {
     /** Empties the record (after a step that provoked a failure on purpose). */
     reset() { problems.length = 0; },
   };
+}
+
+/**
+ * Runs `fn(view, arg)` in the page with the editor's CodeMirror view: its state holds the
+ * whole text, where the DOM holds only the lines in view.
+ */
+async function withEditor(page, fn, arg) {
+  const view = await page.evaluateHandle(async () => {
+    const { EditorView } = await import('/app/vendor/codemirror/codemirror.js');
+    return EditorView.findFromDOM(document.querySelector('.cm-editor'));
+  });
+  try {
+    return await view.evaluate(fn, arg);
+  } finally {
+    await view.dispose();
+  }
+}
+
+/** The editor's whole text. */
+export function editorText(page) {
+  return withEditor(page, (view) => view.state.doc.toString());
+}
+
+/** The 1-based line of the editor's cursor. */
+export function cursorLine(page) {
+  return withEditor(page, (view) => view.state.doc.lineAt(view.state.selection.main.head).number);
+}
+
+/** Selects the first occurrence of `text` in the editor. */
+export function selectText(page, text) {
+  return withEditor(page, (view, wanted) => {
+    const from = view.state.doc.toString().indexOf(wanted);
+    if (from < 0) throw new Error(`the editor has no "${wanted}"`);
+    view.focus();
+    view.dispatch({ selection: { anchor: from, head: from + wanted.length } });
+  }, text);
 }

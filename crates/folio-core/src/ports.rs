@@ -316,14 +316,35 @@ pub struct RenderedPdf {
 }
 
 /// The pages of a document as SVG images (the page preview).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RenderedPages {
     /// One SVG document per page.
     pub pages: Vec<String>,
+    /// For each page, where each markdown line's text is on it, top to bottom.
+    pub lines: Vec<Vec<LineBox>>,
     /// The title used.
     pub title: String,
     /// What the renderer changed or could not show.
     pub warnings: Vec<Warning>,
+}
+
+/// Where one markdown line's text sits on a page of the page preview, as fractions of the page
+/// height (0 at the top edge). Only text in the reading flow is listed (not the contents, running
+/// headers or footnotes), so lines never decrease from the first page's first box to the last
+/// page's last. The editor scrolls the preview to the cursor's line with these, and turns a
+/// click on a page into a line.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LineBox {
+    /// The markdown line (1-based) of the block the text belongs to.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
+    pub line: usize,
+    /// The top of the text, as a fraction of the page height.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 1))]
+    pub top: f32,
+    /// The bottom of the text, as a fraction of the page height (at least `top`).
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 1))]
+    pub bottom: f32,
 }
 
 /// The instant HTML preview: sanitized markup of the document's body.

@@ -96,7 +96,9 @@ impl<'a> HtmlWriter<'a> {
             NodeValue::FrontMatter(raw) => {
                 let front = FrontMatter::parse(&raw, &mut self.warnings);
                 if let Some(title) = front.title {
-                    self.out.push_str("<header class=\"front-matter\"><h1 class=\"title\">");
+                    self.out.push_str(
+                        "<header class=\"front-matter\" data-line=\"1\"><h1 class=\"title\">",
+                    );
                     self.text(&title);
                     self.out.push_str("</h1>");
                     if !front.authors.is_empty() || front.date.is_some() {
@@ -145,7 +147,7 @@ impl<'a> HtmlWriter<'a> {
                 }
                 self.out.push('>');
                 for item in node.children() {
-                    self.out.push_str("<li>");
+                    self.open("li", item);
                     if let NodeValue::TaskItem(task) = &item.data.borrow().value {
                         let checked = if task.symbol.is_some() { " checked" } else { "" };
                         let _ = write!(self.out, "<input type=\"checkbox\" disabled{checked}> ");
@@ -191,7 +193,7 @@ impl<'a> HtmlWriter<'a> {
         for row in node.children() {
             let header = matches!(row.data.borrow().value, NodeValue::TableRow(true));
             let cell_tag = if header { "th" } else { "td" };
-            self.out.push_str("<tr>");
+            self.open("tr", row);
             for (index, cell) in row.children().enumerate() {
                 let align = match alignments.get(index) {
                     Some(TableAlignment::Center) => " class=\"center\"",

@@ -39,7 +39,7 @@ pub use options::{
     Assets, FONT_SIZE_RANGE, MARGIN_MM_RANGE, Paper, PdfStandard, RenderOptions, Theme,
     parse_margin,
 };
-pub use render::{PagesSvg, Rendered, quiet_render_panics, render_pages_svg, render_pdf};
+pub use render::{LineBox, PagesSvg, Rendered, quiet_render_panics, render_pages_svg, render_pdf};
 pub use translate::{ImageReference, MAX_TITLE_CHARS, Translation, image_references, translate};
 pub use warning::{Warning, WarningKind};
 

@@ -8,7 +8,8 @@ use rayon::prelude::*;
 use typst::WorldExt;
 use typst::diag::{SourceDiagnostic, SourceResult, Warned};
 use typst::foundations::{Datetime, Smart};
-use typst::syntax::DiagSpan;
+use typst::layout::{Abs, Frame, FrameItem, Point, Transform};
+use typst::syntax::{DiagSpan, Span};
 use typst_layout::PagedDocument;
 use typst_pdf::{PdfOptions, Timestamp};
 
@@ -37,10 +38,29 @@ pub struct Rendered {
 pub struct PagesSvg {
     /// One standalone SVG document per page.
     pub pages: Vec<String>,
+    /// For each page, where the text of each markdown line was laid out on it, top to bottom
+    /// (the editor scrolls the preview to the cursor's line, and maps clicks back to lines).
+    pub lines: Vec<Vec<LineBox>>,
     /// The document title.
     pub title: String,
     /// What was dropped or replaced, with markdown lines.
     pub warnings: Vec<Warning>,
+}
+
+/// Where one markdown line's text sits on a page, in fractions of the page's height (0 at the
+/// top edge, 1 at the bottom).
+///
+/// Only text in the reading flow is listed: the same heading in the table of contents, in a
+/// running header or a footnote's text at the foot of the page is left out, so the lines of a
+/// document's boxes never decrease from the first page to the last.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LineBox {
+    /// The markdown line (1-based) of the block the text belongs to.
+    pub line: usize,
+    /// The top of the text, as a fraction of the page height.
+    pub top: f32,
+    /// The bottom of the text, as a fraction of the page height.
+    pub bottom: f32,
 }
 
 /// Renders markdown to a PDF.
@@ -58,7 +78,7 @@ pub fn render_pdf(markdown: &str, options: &RenderOptions) -> Result<Rendered, R
         tagged: true,
         ..PdfOptions::default()
     };
-    let output = compile(markdown, options, |document| typst_pdf::pdf(document, &pdf_options))?;
+    let output = compile(markdown, options, |document, _| typst_pdf::pdf(document, &pdf_options))?;
     Ok(Rendered {
         pdf: output.value,
         pages: output.pages,
@@ -129,8 +149,116 @@ fn pdf_standards(
 
 /// Renders markdown to one SVG per page (the page-accurate preview).
 pub fn render_pages_svg(markdown: &str, options: &RenderOptions) -> Result<PagesSvg, RenderError> {
-    let output = compile(markdown, options, |document| Ok(page_svgs(document)))?;
-    Ok(PagesSvg { pages: output.value, title: output.translation.title, warnings: output.warnings })
+    let output = compile(markdown, options, |document, lines| {
+        Ok((page_svgs(document), line_boxes(document, lines)))
+    })?;
+    let (pages, lines) = output.value;
+    Ok(PagesSvg { pages, lines, title: output.translation.title, warnings: output.warnings })
+}
+
+/// Every page's [`LineBox`]es: the text runs and images found by walking the laid-out frames,
+/// traced back to markdown lines through their spans, kept where they are in reading order.
+fn line_boxes(document: &PagedDocument, lines: &SourceLines) -> Vec<Vec<LineBox>> {
+    let mut found: Vec<(usize, LineBox)> = Vec::new();
+    for (page_index, page) in document.pages().iter().enumerate() {
+        let height = page.frame.height().to_pt();
+        if height <= 0.0 {
+            continue;
+        }
+        let mut boxes = Vec::new();
+        collect_boxes(&page.frame, Transform::identity(), lines, &mut boxes);
+        boxes.sort_by(|a, b| a.1.total_cmp(&b.1));
+        found.extend(boxes.into_iter().map(|(line, top, bottom)| {
+            let fraction =
+                |y: f64| ((y / height).clamp(0.0, 1.0) * 10_000.0).round() as f32 / 10_000.0;
+            (page_index, LineBox { line, top: fraction(top), bottom: fraction(bottom) })
+        }));
+    }
+    let mut pages: Vec<Vec<LineBox>> = vec![Vec::new(); document.pages().len()];
+    for index in in_reading_order(&found.iter().map(|(_, b)| b.line).collect::<Vec<_>>()) {
+        let (page, next) = found[index];
+        match pages[page].last_mut() {
+            Some(last) if last.line == next.line => {
+                last.top = last.top.min(next.top);
+                last.bottom = last.bottom.max(next.bottom);
+            }
+            _ => pages[page].push(next),
+        }
+    }
+    pages
+}
+
+/// Text runs and images in `frame` as (markdown line, top, bottom) in page points.
+fn collect_boxes(
+    frame: &Frame,
+    transform: Transform,
+    lines: &SourceLines,
+    out: &mut Vec<(usize, f64, f64)>,
+) {
+    for (position, item) in frame.items() {
+        let at = transform.pre_concat(Transform::translate(position.x, position.y));
+        let mut push = |span: Span, top: Abs, bottom: Abs| {
+            if let Some(line) = lines.line(span) {
+                let top = Point::with_y(top).transform(at).y.to_pt();
+                let bottom = Point::with_y(bottom).transform(at).y.to_pt();
+                out.push((line, top.min(bottom), top.max(bottom)));
+            }
+        };
+        match item {
+            FrameItem::Group(group) => {
+                collect_boxes(&group.frame, at.pre_concat(group.transform), lines, out);
+            }
+            // From the baseline: most fonts' ascenders and descenders are within these.
+            FrameItem::Text(text) => {
+                if let Some(glyph) = text.glyphs.first() {
+                    push(glyph.span.0, -text.size * 0.8, text.size * 0.25);
+                }
+            }
+            FrameItem::Image(_, size, span) => push(*span, Abs::zero(), size.y),
+            FrameItem::Shape(..) | FrameItem::Link(..) | FrameItem::Tag(_) => {}
+        }
+    }
+}
+
+/// The indices of the longest run of `lines` (in page order) that never goes back: what is
+/// left out is text outside the reading flow (contents, running headers, footnotes).
+fn in_reading_order(lines: &[usize]) -> Vec<usize> {
+    // Patience sorting: `tails[k]` ends the best run of length k + 1 found so far.
+    let mut tails: Vec<usize> = Vec::new();
+    let mut previous: Vec<Option<usize>> = vec![None; lines.len()];
+    for (index, line) in lines.iter().enumerate() {
+        let length = tails.partition_point(|&tail| lines[tail] <= *line);
+        previous[index] = length.checked_sub(1).map(|k| tails[k]);
+        if length == tails.len() {
+            tails.push(index);
+        } else {
+            tails[length] = index;
+        }
+    }
+    let mut run = Vec::with_capacity(tails.len());
+    let mut cursor = tails.last().copied();
+    while let Some(index) = cursor {
+        run.push(index);
+        cursor = previous[index];
+    }
+    run.reverse();
+    run
+}
+
+/// Traces laid-out content back to markdown: a span in the main source → the line whose
+/// output holds it. Spans in folio's template (numbering, page numbers) have no line.
+pub(crate) struct SourceLines<'a> {
+    world: &'a SandboxWorld,
+    translation: &'a Translation,
+}
+
+impl SourceLines<'_> {
+    fn line(&self, span: Span) -> Option<usize> {
+        if span.id()? != typst::World::main(self.world) {
+            return None;
+        }
+        self.translation.line_at(self.world.range(span)?.start)
+    }
 }
 
 thread_local! {
@@ -209,7 +337,7 @@ const MAX_FALLBACK_ROUNDS: usize = 8;
 fn compile<T>(
     markdown: &str,
     options: &RenderOptions,
-    export: impl Fn(&PagedDocument) -> SourceResult<T>,
+    export: impl Fn(&PagedDocument, &SourceLines) -> SourceResult<T>,
 ) -> Result<Output<T>, RenderError> {
     let fonts = options.fonts.clone().unwrap_or_else(FontSet::embedded);
     let mut fallbacks = Fallbacks::default();
@@ -234,7 +362,8 @@ fn compile<T>(
                         limit: options.limits.max_pages,
                     }));
                 }
-                export(&document).map(|value| Ok((value, pages)))
+                let lines = SourceLines { world: &world, translation: &translation };
+                export(&document, &lines).map(|value| Ok((value, pages)))
             });
             (result, warnings)
         });
@@ -445,6 +574,16 @@ fn civil_from_days(days: i64) -> (i64, u8, u8) {
 mod tests {
     use super::*;
     use crate::Assets;
+
+    #[test]
+    fn reading_order_drops_what_goes_back() {
+        // Contents (5, 9) before the body, and a footnote (40) among it.
+        let lines = [5, 9, 1, 2, 3, 4, 6, 7, 40, 8, 10];
+        let kept: Vec<usize> = in_reading_order(&lines).iter().map(|&i| lines[i]).collect();
+        assert_eq!(kept, [1, 2, 3, 4, 6, 7, 8, 10]);
+        assert_eq!(in_reading_order(&[]), Vec::<usize>::new());
+        assert_eq!(in_reading_order(&[2, 2, 2]), [0, 1, 2]);
+    }
 
     /// Compiles Typst source in the sandbox; returns whether it compiled and what was requested.
     fn compile_raw(

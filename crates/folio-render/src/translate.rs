@@ -748,6 +748,9 @@ impl<'a, 'o> Translator<'a, 'o> {
         let label = self.footnote_labels.len();
         self.footnote_labels.insert(name.to_owned(), label);
         self.footnotes_open.push(name.to_owned());
+        // The note's text comes from its definition's lines; what follows the note is the
+        // referencing block's again (warnings and the page preview's lines say so).
+        let resume = self.source_map.last().map(|(_, line)| *line);
         self.out.push_str("#footnote[");
         let mut first = true;
         for child in definition.children() {
@@ -764,6 +767,11 @@ impl<'a, 'o> Translator<'a, 'o> {
         }
         let _ = write!(self.out, "]<folio-footnote-{label}>");
         self.footnotes_open.pop();
+        if let Some(line) =
+            resume.filter(|line| self.source_map.last().is_some_and(|(_, l)| l != line))
+        {
+            self.source_map.push((self.out.len(), line));
+        }
     }
 
     fn math(&mut self, node: &'a AstNode<'a>, latex: &str, display: bool) {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-use crate::options::{render_error, render_options, warnings};
+use crate::options::{line_boxes, render_error, render_options, warnings};
 use crate::protocol::{Answer, Job, JobKind, Output, read_frame, write_frame};
 
 /// Where a worker finds the folder of extra fonts its pool was given.
@@ -67,6 +67,7 @@ fn run_job(job: Job) -> Answer {
             Answer::Done(Output {
                 pdf: Some(STANDARD.encode(&r.pdf)),
                 pages: None,
+                lines: None,
                 html: None,
                 page_count: r.pages,
                 title: r.title,
@@ -78,6 +79,7 @@ fn run_job(job: Job) -> Answer {
             Answer::Done(Output {
                 pdf: None,
                 page_count: r.pages.len(),
+                lines: Some(line_boxes(&r.lines)),
                 pages: Some(r.pages),
                 html: None,
                 title: r.title,
@@ -89,6 +91,7 @@ fn run_job(job: Job) -> Answer {
             Answer::Done(Output {
                 pdf: None,
                 pages: None,
+                lines: None,
                 html: Some(r.html),
                 page_count: 0,
                 title: String::new(),

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use folio_core::ports::{HtmlPreview, RenderRequest, RenderedPages, RenderedPdf, Renderer};
 use folio_core::{Error, RenderFailure, Result};
 
-use crate::options::{engine, render_error, render_options, warnings};
+use crate::options::{engine, line_boxes, render_error, render_options, warnings};
 
 /// The stack of an in-process render thread: Typst and the parsers recurse once per nesting
 /// level, and tokio's blocking threads have 2 MiB.
@@ -58,6 +58,7 @@ impl Renderer for InProcessRenderer {
     async fn pages(&self, request: RenderRequest) -> Result<RenderedPages> {
         let rendered = on_render_thread(request, folio_render::render_pages_svg).await?;
         Ok(RenderedPages {
+            lines: line_boxes(&rendered.lines),
             pages: rendered.pages,
             title: rendered.title,
             warnings: warnings(&rendered.warnings),

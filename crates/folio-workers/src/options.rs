@@ -2,7 +2,7 @@
 //! for the CLI, which parses the renderer's), errors and warnings the other.
 
 use folio_core::options::{CreateOptions, FontSize, Margin, Paper, PdfStandard, Theme};
-use folio_core::ports::{Clock, SystemClock, Warning};
+use folio_core::ports::{Clock, LineBox, SystemClock, Warning};
 use folio_core::{Engine, Error, RenderFailure};
 use folio_render::RenderError;
 
@@ -116,6 +116,16 @@ pub fn warnings(list: &[folio_render::Warning]) -> Vec<Warning> {
             line: w.line,
             kind: w.kind.as_str().to_owned(),
             message: w.message.clone(),
+        })
+        .collect()
+}
+
+/// The renderer's line boxes in the port's type.
+pub fn line_boxes(pages: &[Vec<folio_render::LineBox>]) -> Vec<Vec<LineBox>> {
+    pages
+        .iter()
+        .map(|page| {
+            page.iter().map(|b| LineBox { line: b.line, top: b.top, bottom: b.bottom }).collect()
         })
         .collect()
 }

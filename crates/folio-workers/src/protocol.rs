@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 
 use folio_core::options::CreateOptions;
-use folio_core::ports::Warning;
+use folio_core::ports::{LineBox, Warning};
 use folio_core::{Error, RenderFailure};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -49,6 +49,9 @@ pub struct Output {
     pub pdf: Option<String>,
     /// One SVG per page (pages jobs).
     pub pages: Option<Vec<String>>,
+    /// Where each line's text is on each page (pages jobs).
+    #[serde(default)]
+    pub lines: Option<Vec<Vec<LineBox>>>,
     /// The HTML preview (html jobs).
     #[serde(default)]
     pub html: Option<String>,

@@ -61,6 +61,7 @@ impl Renderer for WorkerRenderer {
         let made = self.run(JobKind::Pages, request, Lane::Pages).await?;
         Ok(RenderedPages {
             pages: made.pages.unwrap_or_default(),
+            lines: made.lines.unwrap_or_default(),
             title: made.title,
             warnings: made.warnings,
         })

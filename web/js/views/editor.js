@@ -1,9 +1,13 @@
 // The editor: markdown on the left; on the right the instant HTML preview or the real pages the
-// PDF will have. Drafts autosave per account; "Create PDF" stores a document in the library.
+// PDF will have, following the cursor. Drafts autosave per account; "Create PDF" stores a
+// document in the library.
 
 import { api } from '../api.js';
 import { confirmDialog, debounce, formatBytes, h, replace, toast } from '../dom.js';
+import { addImages } from '../images.js';
+import { createMarkdownEditor } from '../markdown-editor.js';
 import { describe } from '../messages.js';
+import { PreviewFollower } from '../preview-follow.js';
 import { downloadDocument } from './shared.js';
 
 const HTML_DELAY_MS = 120;
@@ -51,13 +55,7 @@ export function editorView(ctx) {
     title: 'Create PDF (Ctrl+Enter)',
   }, 'Create PDF');
   const progress = h('progress', { class: 'create-progress', hidden: true, 'aria-label': 'Creating the PDF' });
-  const markdown = h('textarea', {
-    id: 'markdown',
-    spellcheck: 'true',
-    placeholder: '# A title\n\nWrite markdown here: **bold**, _italic_, lists, tables, code, $math$…',
-    'aria-describedby': 'editor-status',
-  });
-  markdown.value = draft.markdown ?? '';
+  const sourceBox = h('div', { class: 'source-editor' });
   const status = h('p', { class: 'status', id: 'editor-status', 'aria-live': 'polite' });
 
   // ---- preview panes
@@ -82,8 +80,8 @@ export function editorView(ctx) {
         h('span', { class: 'toolbar-end' }, progress, createButton)),
       h('div', { class: 'panes' },
         h('div', { class: 'pane pane-source' },
-          h('label', { for: 'markdown', class: 'pane-label', text: 'Markdown' }),
-          markdown,
+          h('span', { class: 'pane-label', id: 'markdown-label', text: 'Markdown' }),
+          sourceBox,
           status),
         h('div', { class: 'pane pane-preview' },
           h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Preview' }, tabText, tabPages, pageCount),
@@ -93,6 +91,25 @@ export function editorView(ctx) {
       visitSection),
   );
 
+  const follower = new PreviewFollower({
+    htmlPane,
+    pagesPane,
+    pagesShown: () => pagesShown,
+    moveCursor: (line) => editor.cursorTo(line),
+  });
+  const editor = createMarkdownEditor({
+    parent: sourceBox,
+    text: draft.markdown ?? '',
+    labelledBy: 'markdown-label',
+    describedBy: 'editor-status',
+    hint: '# A title\n\nWrite markdown here: **bold**, _italic_, lists, tables, code, $math$…',
+    onChange: () => changed(),
+    onCursorLine: (line) => follower.follow(line),
+    onCreate: () => create(),
+    onImages: (files) => addImages(files, editor),
+  });
+  sourceBox.before(editor.toolbar);
+
   // ---- state
   let edits = 0; // bumps on every change; answers for older edits are dropped
   let pagesShown = false;
@@ -101,7 +118,7 @@ export function editorView(ctx) {
   let pageUrls = [];
 
   const state = () => ({
-    markdown: markdown.value,
+    markdown: editor.text(),
     title: title.value.trim() || undefined,
     options: {
       paper: paper.value || undefined,
@@ -113,7 +130,7 @@ export function editorView(ctx) {
 
   // ---- autosave
   const save = debounce(() => {
-    const value = { title: title.value, markdown: markdown.value, theme: theme.value, fontSize: fontSize.value, paper: paper.value, toc: toc.checked };
+    const value = { title: title.value, markdown: editor.text(), theme: theme.value, fontSize: fontSize.value, paper: paper.value, toc: toc.checked };
     try {
       localStorage.setItem(draftKey, JSON.stringify(value));
       status.textContent = 'Draft saved in this browser.';
@@ -127,6 +144,7 @@ export function editorView(ctx) {
     htmlPane.innerHTML = answer.html; // sanitized by the server with the PDF's own policy
     warningsBySource.html = answer.warnings ?? [];
     showWarnings();
+    follower.htmlChanged();
   });
   const pagesPreview = previewer('/api/preview/pages', async (answer) => {
     const urls = answer.pages.map((svg) => URL.createObjectURL(new Blob([svg], { type: 'image/svg+xml' })));
@@ -141,6 +159,7 @@ export function editorView(ctx) {
     if (answer.title) title.placeholder = `Title: ${answer.title}`;
     warningsBySource.pages = answer.warnings ?? [];
     showWarnings();
+    follower.pagesChanged(images, answer.lines ?? []);
   });
 
   /** Debounced, abortable requests whose answers apply only if no newer edit came meanwhile. */
@@ -175,6 +194,7 @@ export function editorView(ctx) {
       h('p', { text: 'Your preview appears here as you type.' }),
       h('p', { class: 'hint', text: 'Headings, lists, tables, code blocks, footnotes, task lists and $LaTeX$ math all work. Front matter (title, author, paper, toc) too.' })));
     replace(pagesPane, h('div', { class: 'empty' }, h('p', { text: 'The pages of your PDF appear here.' })));
+    follower.pagesChanged([], []);
     pageCount.textContent = '';
     warningsBySource = { html: [], pages: [] };
     showWarnings();
@@ -184,7 +204,7 @@ export function editorView(ctx) {
     edits += 1;
     pagesFresh = false;
     save();
-    if (!markdown.value.trim()) {
+    if (!editor.text().trim()) {
       showEmpty();
       return;
     }
@@ -203,20 +223,8 @@ export function editorView(ctx) {
       })
       .sort((a, b) => a.line - b.line);
     replace(warningsList, all.map((w) => h('li', {},
-      h('button', { type: 'button', class: 'warning', onclick: () => moveTo(w.line) },
+      h('button', { type: 'button', class: 'warning', onclick: () => editor.selectLine(w.line) },
         h('span', { class: 'line', text: `Line ${w.line}` }), ' ', w.message))));
-  }
-
-  /** Puts the cursor at the start of `line` (1-based) and scrolls it into view. */
-  function moveTo(line) {
-    const lines = markdown.value.split('\n');
-    const index = Math.max(0, Math.min(line, lines.length) - 1);
-    let start = 0;
-    for (let i = 0; i < index; i += 1) start += lines[i].length + 1;
-    const lineHeight = parseFloat(getComputedStyle(markdown).lineHeight) || 20;
-    markdown.focus();
-    markdown.setSelectionRange(start, start + lines[index].length);
-    markdown.scrollTop = Math.max(0, index * lineHeight - markdown.clientHeight / 3);
   }
 
   function selectTab(pages) {
@@ -227,7 +235,8 @@ export function editorView(ctx) {
     tabPages.tabIndex = pages ? 0 : -1;
     htmlPane.hidden = pages;
     pagesPane.hidden = !pages;
-    if (pages && !pagesFresh && markdown.value.trim()) pagesPreview.now();
+    if (pages && !pagesFresh && editor.text().trim()) pagesPreview.now();
+    follower.refollow();
   }
 
   // ---- create
@@ -238,9 +247,9 @@ export function editorView(ctx) {
 
   async function create() {
     if (creating) return;
-    if (!markdown.value.trim()) {
+    if (!editor.text().trim()) {
       toast('Write something first: there is nothing to make a PDF of.', { kind: 'error' });
-      markdown.focus();
+      editor.focus();
       return;
     }
     creating = true;
@@ -286,13 +295,12 @@ export function editorView(ctx) {
         api(`/api/documents/${encodeURIComponent(id)}`),
         api(`/api/documents/${encodeURIComponent(id)}/source`),
       ]);
-      const unsaved = markdown.value.trim() && markdown.value !== source;
+      const unsaved = editor.text().trim() && editor.text() !== source;
       if (unsaved && !(await confirmDialog({ title: 'Replace your draft?', text: `The editor holds a draft. Opening “${doc.title}” replaces it.`, confirm: 'Replace' }))) {
         return;
       }
-      markdown.value = source;
       title.value = doc.title;
-      changed();
+      editor.setText(source); // calls changed()
       toast(`Opened “${doc.title}”. Creating a PDF makes a new document.`);
     } catch (err) {
       toast(`Open: ${describe(err)}`, { kind: 'error' });
@@ -302,7 +310,6 @@ export function editorView(ctx) {
   }
 
   // ---- events
-  markdown.addEventListener('input', changed);
   title.addEventListener('input', changed);
   paper.addEventListener('change', changed);
   theme.addEventListener('change', changed);
@@ -319,8 +326,9 @@ export function editorView(ctx) {
     });
   }
   createButton.addEventListener('click', create);
+  // Ctrl/⌘+Enter anywhere in the view (the editor handles its own and marks the event handled).
   const shortcut = (event) => {
-    if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
+    if (event.key === 'Enter' && (event.ctrlKey || event.metaKey) && !event.defaultPrevented) {
       event.preventDefault();
       create();
     }
@@ -347,15 +355,17 @@ export function editorView(ctx) {
     document.removeEventListener('keydown', shortcut);
     window.removeEventListener('pagehide', flush);
     for (const url of pageUrls) URL.revokeObjectURL(url);
+    follower.destroy();
+    editor.destroy();
   });
 
-  if (markdown.value.trim()) {
+  if (editor.text().trim()) {
     htmlPreview.now();
   } else {
     showEmpty();
   }
   if (ctx.param) openSource(ctx.param);
-  else markdown.focus();
+  else editor.focus();
 }
 
 /** Retries what the server calls retryable and temporary, honouring Retry-After. */

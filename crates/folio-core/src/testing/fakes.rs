@@ -384,14 +384,15 @@ impl Renderer for FakeRenderer {
     async fn pages(&self, request: RenderRequest) -> Result<RenderedPages> {
         Self::refuse_empty(&request)?;
         let text = escape(&request.markdown);
-        let pages = (0..Self::pages(&request))
+        let pages: Vec<String> = (0..Self::pages(&request))
             .map(|page| {
                 format!(
                     "<svg xmlns=\"http://www.w3.org/2000/svg\"><text>{page}: {text}</text></svg>"
                 )
             })
             .collect();
-        Ok(RenderedPages { pages, title: Self::title(&request), warnings: Vec::new() })
+        let lines = vec![Vec::new(); pages.len()];
+        Ok(RenderedPages { pages, lines, title: Self::title(&request), warnings: Vec::new() })
     }
 
     async fn html(&self, request: RenderRequest) -> Result<HtmlPreview> {

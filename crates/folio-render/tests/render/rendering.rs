@@ -205,6 +205,85 @@ fn page_svgs_come_from_the_same_layout() {
 }
 
 #[test]
+fn page_lines_say_where_each_line_is_in_reading_order() {
+    // Contents, a running heading in the TOC, a footnote at the foot of a page, a table, a
+    // list, code and many paragraphs: three or more pages.
+    let mut markdown = String::from("# Notes\n\nOpening words with a note.[^n]\n\n");
+    for section in 1..=6 {
+        markdown.push_str(&format!("## Section {section}\n\n"));
+        for paragraph in 1..=5 {
+            markdown.push_str(&format!(
+                "Paragraph {paragraph} of section {section}. {}\n\n",
+                "Words that fill the page. ".repeat(12)
+            ));
+        }
+    }
+    markdown.push_str("| Fruit | Count |\n|---|---|\n| Pears | 5 |\n\n- an item\n\n```\ncode\n```\n\nThe end.\n\n[^n]: The note's text.\n");
+    let options = RenderOptions { toc: Some(true), ..RenderOptions::default() };
+    let pages = render_pages_svg(&markdown, &options).unwrap_or_else(|e| panic!("{e}"));
+    let line_of = |needle: &str| {
+        markdown.lines().position(|l| l.starts_with(needle)).map(|i| i + 1).unwrap_or(0)
+    };
+    assert_eq!(pages.lines.len(), pages.pages.len());
+    assert!(pages.pages.len() >= 3, "{} pages", pages.pages.len());
+    let all: Vec<(usize, &folio_render::LineBox)> = pages
+        .lines
+        .iter()
+        .enumerate()
+        .flat_map(|(page, boxes)| boxes.iter().map(move |b| (page, b)))
+        .collect();
+    // Lines never go back, and every box lies on its page.
+    for pair in all.windows(2) {
+        assert!(pair[0].1.line <= pair[1].1.line, "{:?}", pair);
+    }
+    for (_, b) in &all {
+        assert!(0.0 <= b.top && b.top <= b.bottom && b.bottom <= 1.0, "{b:?}");
+    }
+    // The first heading is on the first page, below the contents that repeat it; the last
+    // words on the last page; the table row, list item and code each have a box.
+    let heading = line_of("## Section 1");
+    let first_page: Vec<usize> = pages.lines[0].iter().map(|b| b.line).collect();
+    assert!(first_page.contains(&1) && first_page.contains(&heading), "{first_page:?}");
+    assert_eq!(first_page.iter().filter(|&&l| l == heading).count(), 1, "{first_page:?}");
+    let last = pages.lines.last().map(|b| b.iter().map(|b| b.line).collect::<Vec<_>>());
+    let last = last.unwrap_or_default();
+    for needle in ["| Pears", "- an item", "```", "The end."] {
+        assert!(
+            last.contains(&line_of(needle)),
+            "{needle} (line {}) not in {last:?}",
+            line_of(needle)
+        );
+    }
+    // The footnote's text (its definition is the last line) is not in the flow, and the words
+    // after the note's mark are the paragraph's again.
+    assert!(!all.iter().any(|(_, b)| b.line == line_of("[^n]:")), "{all:?}");
+    // Boxes of one page go down the page.
+    for boxes in &pages.lines {
+        for pair in boxes.windows(2) {
+            assert!(pair[0].top <= pair[1].top, "{boxes:?}");
+        }
+    }
+}
+
+#[test]
+fn html_preview_marks_each_block_with_its_line() {
+    let markdown = "---\ntitle: T\n---\n\n# Head\n\n- one\n- two\n\n| a | b |\n|---|---|\n| c | d |\n| e | f |\n\n```\nx\n```\n";
+    let preview =
+        render_html(markdown, &RenderOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    for fragment in [
+        "<header class=\"front-matter\" data-line=\"1\">",
+        "<h1 data-line=\"5\"",
+        "<li data-line=\"7\">one</li><li data-line=\"8\">two</li>",
+        "<tr data-line=\"10\"><th>a</th>",
+        "<tr data-line=\"12\"><td>c</td>",
+        "<tr data-line=\"13\"><td>e</td>",
+        "<pre data-line=\"15\">",
+    ] {
+        assert!(preview.html.contains(fragment), "{fragment} not in {}", preview.html);
+    }
+}
+
+#[test]
 fn html_preview_follows_the_same_policy() {
     let preview = render_html(
         "# Title\n\n[ok](https://e.org) [bad](javascript:x) <script>x()</script>\n\n![img](a.png)\n",

@@ -92,32 +92,34 @@ pub fn router(state: AppState) -> Router {
             async move { ([(header::CONTENT_TYPE, "application/json")], doc.to_string()) }
         }),
     )
-        .route("/", get(web::index))
-        .route("/app/{*path}", get(web::file))
-        .route("/healthz", get(|| async { Json(serde_json::json!({ "status": "ok" })) }))
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "no such route") })
-        .method_not_allowed_fallback(|| async {
-            ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                ErrorCode::InvalidRequest,
-                "this route does not take that method",
-            )
-        })
-        .layer(DefaultBodyLimit::max(limit))
-        .layer(axum::middleware::from_fn_with_state(contract, refusals::enforce))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), health::track))
-        // Outermost: every response, errors included, carries these.
-        .layer(RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT))
-        .layer(security_header(header::CONTENT_SECURITY_POLICY, "default-src 'self'; img-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; object-src 'none'; form-action 'self'"))
-        .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .layer(security_header(header::REFERRER_POLICY, "no-referrer"))
-        .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        // Before the id is kept: a client's id that is not a short safe token is dropped (and
-        // a fresh one made), so it can never forge fields in the logs.
-        .layer(axum::middleware::map_request(drop_unsafe_request_id))
-        .with_state(state)
+    .route("/", get(web::index))
+    .route("/app/{*path}", get(web::file))
+    .route("/healthz", get(|| async { Json(serde_json::json!({ "status": "ok" })) }))
+    .fallback(|| async {
+        ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "no such route")
+    })
+    .method_not_allowed_fallback(|| async {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::InvalidRequest,
+            "this route does not take that method",
+        )
+    })
+    .layer(DefaultBodyLimit::max(limit))
+    .layer(axum::middleware::from_fn_with_state(contract, refusals::enforce))
+    .layer(axum::middleware::from_fn_with_state(state.clone(), health::track))
+    // Outermost: every response, errors included, carries these.
+    .layer(RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT))
+    .layer(security_header(header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
+    .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+    .layer(security_header(header::REFERRER_POLICY, "no-referrer"))
+    .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
+    .layer(PropagateRequestIdLayer::x_request_id())
+    .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+    // Before the id is kept: a client's id that is not a short safe token is dropped (and
+    // a fresh one made), so it can never forge fields in the logs.
+    .layer(axum::middleware::map_request(drop_unsafe_request_id))
+    .with_state(state)
 }
 
 /// The longest request id taken from a client.
@@ -141,6 +143,11 @@ async fn drop_unsafe_request_id(mut request: axum::extract::Request) -> axum::ex
 
 /// How long a client may take to send a request body.
 const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The policy of every response: only folio's own scripts, styles and images (and the page
+/// preview's blob images), never framed. The page itself adds a per-response style nonce
+/// ([`web::index`]).
+pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; object-src 'none'; form-action 'self'";
 
 fn security_header(
     name: header::HeaderName,

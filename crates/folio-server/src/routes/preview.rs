@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use folio_core::options::CreateOptions;
-use folio_core::ports::{RenderRequest, Warning};
+use folio_core::ports::{LineBox, RenderRequest, Warning};
 use serde::{Deserialize, Serialize};
 
 use crate::extract::{ApiJson, Caller};
@@ -44,6 +44,9 @@ pub struct HtmlPreviewBody {
 pub struct PagesPreviewBody {
     /// One SVG document per page.
     pages: Vec<String>,
+    /// For each page (in the order of `pages`), where the text of each markdown line is on
+    /// it, top to bottom: the editor scrolls to the cursor's line and maps clicks back to lines.
+    lines: Vec<Vec<LineBox>>,
     /// The title used.
     title: String,
     /// What the renderer changed or could not show.
@@ -107,6 +110,11 @@ pub async fn pages(
 ) -> Result<Response, ApiError> {
     let request = admit(&state, &caller, body.value).await?;
     let pages = state.services.pipeline.renderer.pages(request).await?;
-    Ok(Json(PagesPreviewBody { pages: pages.pages, title: pages.title, warnings: pages.warnings })
-        .into_response())
+    Ok(Json(PagesPreviewBody {
+        pages: pages.pages,
+        lines: pages.lines,
+        title: pages.title,
+        warnings: pages.warnings,
+    })
+    .into_response())
 }

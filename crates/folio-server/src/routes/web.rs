@@ -6,15 +6,38 @@ use axum::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use super::CONTENT_SECURITY_POLICY;
 use crate::ApiError;
 
 #[derive(rust_embed::RustEmbed)]
 #[folder = "../../web/"]
 struct WebApp;
 
-/// `GET /`: the single page.
-pub async fn index(headers: HeaderMap) -> Response {
-    asset("index.html", &headers)
+/// Where `index.html` takes the response's style nonce.
+const NONCE_SLOT: &str = "{{style-nonce}}";
+
+/// `GET /`: the single page, with a fresh nonce for the editor's style sheet.
+///
+/// CodeMirror writes its styles into a `<style>` element (it uses constructed style sheets only
+/// inside shadow roots). The page's policy allows the style elements that carry this response's
+/// nonce and no other inline style; the page hands the nonce to the editor in a `<meta>`. Each
+/// load gets its own nonce, so the page is never stored (it is 2 KB).
+pub async fn index() -> Response {
+    let Some(file) = WebApp::get("index.html") else {
+        return ApiError::not_found().into_response();
+    };
+    // 122 random bits from the operating system's generator, as 32 hex digits.
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    let page = String::from_utf8_lossy(&file.data).replace(NONCE_SLOT, &nonce);
+    let policy = format!("{CONTENT_SECURITY_POLICY}; style-src 'self' 'nonce-{nonce}'");
+    let mut response = (StatusCode::OK, page).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    response
 }
 
 /// `GET /app/<path>`: the app's scripts, styles and icons.
@@ -61,6 +84,7 @@ fn content_type(path: &str) -> &'static str {
         Some("svg") => "image/svg+xml",
         Some("png") => "image/png",
         Some("json") => "application/json",
+        Some("txt") => "text/plain; charset=utf-8",
         _ => "application/octet-stream",
     }
 }

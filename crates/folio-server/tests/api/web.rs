@@ -21,7 +21,12 @@ async fn the_page_and_every_module_it_imports_are_served() {
     assert_eq!(html.matches("<script").count(), 1, "only the module script");
     assert!(header(&page, "content-security-policy").contains("default-src 'self'"));
 
-    // Follow every relative import from main.js: each resolves to a served module.
+    // Follow every import from main.js, static and dynamic, the vendored editor's chunks
+    // included: each resolves to a served module.
+    let specifier = regex::Regex::new(
+        r#"(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s*)["'](\.{1,2}/[^"'\s]+\.js)["']"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let mut pending = vec!["js/main.js".to_owned()];
     let mut seen = std::collections::BTreeSet::new();
     while let Some(path) = pending.pop() {
@@ -33,13 +38,13 @@ async fn the_page_and_every_module_it_imports_are_served() {
         assert!(header(&reply, "content-type").starts_with("text/javascript"), "/app/{path}");
         let source = String::from_utf8_lossy(&reply.bytes).into_owned();
         let dir = path.rsplit_once('/').map_or("", |(dir, _)| dir);
-        for line in source.lines().filter(|l| l.starts_with("import ")) {
-            let target = line.rsplit_once(" from '").and_then(|(_, rest)| rest.split_once('\''));
-            let Some((target, _)) = target else { continue };
-            pending.push(resolve(dir, target));
+        for found in specifier.captures_iter(&source) {
+            pending.push(resolve(dir, &found[1]));
         }
     }
-    assert!(seen.len() >= 6, "modules found: {seen:?}");
+    assert!(seen.contains("vendor/codemirror/codemirror.js"), "modules found: {seen:?}");
+    let chunks = seen.iter().filter(|p| p.starts_with("vendor/codemirror/chunk-")).count();
+    assert!(chunks >= 10, "the editor's language chunks: {seen:?}");
     for asset in ["/app/style.css", "/app/icon.svg"] {
         assert_eq!(app.get(asset, None).await.status, 200, "{asset}");
     }
@@ -58,6 +63,34 @@ fn resolve(dir: &str, target: &str) -> String {
         }
     }
     parts.join("/")
+}
+
+#[tokio::test]
+async fn each_page_load_gets_its_own_style_nonce_and_no_other_inline_style() {
+    let app = TestApp::spawn().await;
+    let mut nonces = std::collections::BTreeSet::new();
+    for _ in 0..3 {
+        let page = app.get("/", None).await;
+        let policy = header(&page, "content-security-policy");
+        let html = String::from_utf8_lossy(&page.bytes).into_owned();
+        let (_, rest) =
+            policy.split_once("style-src 'self' 'nonce-").unwrap_or_else(|| panic!("{policy}"));
+        let nonce = rest.trim_end_matches('\'').to_owned();
+        assert!(nonce.len() == 32 && nonce.bytes().all(|b| b.is_ascii_hexdigit()), "{nonce}");
+        assert!(
+            html.contains(&format!(r#"<meta name="folio-style-nonce" content="{nonce}">"#)),
+            "the page hands the editor the policy's nonce"
+        );
+        assert!(!policy.contains("unsafe-inline"), "{policy}");
+        assert_eq!(header(&page, "cache-control"), "no-store", "a nonce is never reused");
+        assert!(page.headers.get("etag").is_none());
+        nonces.insert(nonce);
+    }
+    assert_eq!(nonces.len(), 3, "every load has a fresh nonce");
+    // Everything else keeps the plain policy: no nonce, so no inline style anywhere else.
+    let style = app.get("/app/style.css", None).await;
+    let policy = header(&style, "content-security-policy");
+    assert!(policy.starts_with("default-src 'self'") && !policy.contains("nonce"), "{policy}");
 }
 
 #[tokio::test]

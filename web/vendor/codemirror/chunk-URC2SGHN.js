@@ -1,0 +1,1 @@
+import{a,b,c,d,e}from"./chunk-BYE3XLSB.js";import"./chunk-GRCRXN6L.js";import"./chunk-OC3GO3AB.js";import"./chunk-NVX6C5IQ.js";import"./chunk-65NDCFFU.js";export{e as autoCloseTags,d as html,a as htmlCompletionSource,b as htmlCompletionSourceWith,c as htmlLanguage};
