@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { artifacts, cursorLine, editorText, launchBrowser, startFolio, watch } from './harness.mjs';
+import { test } from 'node:test';
+import { artifacts, cursorLine, editorText, useFolioAndBrowser, watch } from './harness.mjs';
 
 const DOCUMENT = [
   '# Quarterly report',
@@ -21,21 +21,10 @@ const DOCUMENT = [
 ].join('\n');
 const WARNING_LINE = 8; // the <script> line: raw HTML that is dropped, with a warning
 
-let folio;
-let browser;
-
-before(async () => {
-  folio = await startFolio();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await folio?.stop();
-});
+const running = useFolioAndBrowser();
 
 async function register(page, email, password) {
-  await page.goto(folio.url);
+  await page.goto(running.folio.url);
   await page.waitForSelector('body[data-ready="true"]');
   await page.waitForURL(/#\/signin$/);
   await page.getByRole('link', { name: 'Create an account' }).click();
@@ -48,7 +37,7 @@ async function register(page, email, password) {
 }
 
 test('a person writes, previews, creates, finds, reopens and deletes a document', async () => {
-  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1400, height: 900 } });
+  const context = await running.browser.newContext({ acceptDownloads: true, viewport: { width: 1400, height: 900 } });
   const page = await context.newPage();
   page.setDefaultTimeout(20_000);
   const watcher = watch(page);
@@ -171,7 +160,7 @@ test('a person writes, previews, creates, finds, reopens and deletes a document'
 
 test('a second person sees an empty library and an empty editor', async () => {
   // The first person makes a document in their own browser profile...
-  const first = await browser.newContext();
+  const first = await running.browser.newContext();
   const page1 = await first.newPage();
   page1.setDefaultTimeout(20_000);
   const watcher = watch(page1);
@@ -202,10 +191,10 @@ test('a second person sees an empty library and an empty editor', async () => {
 });
 
 test('signing in with a wrong password says so, and bad input is explained', async () => {
-  const context = await browser.newContext();
+  const context = await running.browser.newContext();
   const page = await context.newPage();
   page.setDefaultTimeout(20_000);
-  await page.goto(`${folio.url}/#/signin`);
+  await page.goto(`${running.folio.url}/#/signin`);
   await page.waitForSelector('body[data-ready="true"]');
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('alert').filter({ hasText: 'Enter your email address.' }).waitFor();
@@ -218,7 +207,7 @@ test('signing in with a wrong password says so, and bad input is explained', asy
 });
 
 test('when the session cannot be refreshed, sign-in comes back and the draft is kept', async () => {
-  const context = await browser.newContext();
+  const context = await running.browser.newContext();
   const page = await context.newPage();
   page.setDefaultTimeout(20_000);
   await register(page, 'expiring@example.com', 'expiring password');

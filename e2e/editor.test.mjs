@@ -4,29 +4,18 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { artifacts, cursorLine, editorText, launchBrowser, selectText, startFolio, watch } from './harness.mjs';
+import { test } from 'node:test';
+import { artifacts, cursorLine, editorText, selectText, useFolioAndBrowser, watch } from './harness.mjs';
 
-let folio;
-let browser;
-
-before(async () => {
-  folio = await startFolio();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await folio?.stop();
-});
+const running = useFolioAndBrowser();
 
 /** A signed-in writer with an empty editor, watched for errors and CSP violations. */
 async function writer(email, options = {}) {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, ...options });
+  const context = await running.browser.newContext({ viewport: { width: 1400, height: 900 }, ...options });
   const page = await context.newPage();
   page.setDefaultTimeout(20_000);
   const watcher = watch(page);
-  await page.goto(`${folio.url}/#/register`);
+  await page.goto(`${running.folio.url}/#/register`);
   await page.waitForSelector('body[data-ready="true"]');
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill('a writer\'s password');
@@ -247,18 +236,18 @@ test('the previews follow the cursor, and clicking a block puts the cursor on it
 
 test('the vendored CodeMirror is the pinned one', async () => {
   const pinned = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'vendor', 'codemirror', 'package.json'), 'utf8')).dependencies;
-  const served = await (await fetch(`${folio.url}/app/vendor/codemirror/versions.json`)).json();
+  const served = await (await fetch(`${running.folio.url}/app/vendor/codemirror/versions.json`)).json();
   for (const [name, version] of Object.entries(pinned)) {
     if (name in served) assert.equal(served[name], version, name);
   }
   for (const name of ['@codemirror/view', '@codemirror/state', '@codemirror/lang-markdown', '@lezer/markdown']) {
     assert.equal(served[name], pinned[name], `${name} is in the bundle at its pinned version`);
   }
-  const bundle = await fetch(`${folio.url}/app/vendor/codemirror/codemirror.js`);
+  const bundle = await fetch(`${running.folio.url}/app/vendor/codemirror/codemirror.js`);
   assert.match(bundle.headers.get('content-type'), /^text\/javascript/);
   const banner = (await bundle.text()).slice(0, 2000);
   assert.ok(banner.includes(`@codemirror/view@${pinned['@codemirror/view']}`), banner.slice(0, 200));
-  const licences = await fetch(`${folio.url}/app/vendor/codemirror/LICENSES.txt`);
+  const licences = await fetch(`${running.folio.url}/app/vendor/codemirror/LICENSES.txt`);
   assert.equal(licences.status, 200);
   assert.match(await licences.text(), /@codemirror\/view@[\d.]+ \(MIT\)/);
 });

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export const artifacts = process.env.E2E_ARTIFACTS ?? join(import.meta.dirname, 'artifacts');
@@ -51,6 +52,23 @@ export async function startFolio() {
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * For a test file: starts `folio serve` and Chromium before its tests and stops them after.
+ * The returned object's `folio` and `browser` are set once the tests run.
+ */
+export function useFolioAndBrowser() {
+  const running = { folio: null, browser: null };
+  before(async () => {
+    running.folio = await startFolio();
+    running.browser = await launchBrowser();
+  });
+  after(async () => {
+    await running.browser?.close();
+    await running.folio?.stop();
+  });
+  return running;
 }
 
 export async function launchBrowser() {

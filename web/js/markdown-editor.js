@@ -143,24 +143,18 @@ const formatting = [
 ];
 const headingKeys = [0, 1, 2, 3, 4, 5, 6].map((level) => ({ key: `Mod-Alt-${level}`, run: setHeading(level) }));
 
-/** Sends a pasted or dropped image to `onImages` (the images issue fills that in). */
+/** Sends pasted or dropped images to `onImages` (the images issue fills that in). */
 function imageHandlers(onImages) {
-  const images = (list) => [...(list ?? [])].filter((file) => file.type.startsWith('image/'));
+  const take = (event, transfer) => {
+    const files = [...(transfer?.files ?? [])].filter((file) => file.type.startsWith('image/'));
+    if (!files.length) return false;
+    event.preventDefault();
+    onImages(files);
+    return true;
+  };
   return EditorView.domEventHandlers({
-    paste(event) {
-      const files = images(event.clipboardData?.files);
-      if (!files.length) return false;
-      event.preventDefault();
-      onImages(files);
-      return true;
-    },
-    drop(event) {
-      const files = images(event.dataTransfer?.files);
-      if (!files.length) return false;
-      event.preventDefault();
-      onImages(files);
-      return true;
-    },
+    paste: (event) => take(event, event.clipboardData),
+    drop: (event) => take(event, event.dataTransfer),
   });
 }
 
