@@ -1,9 +1,9 @@
 //! The self-hosted cluster shape's adapters: identical `folio serve` instances sharing their
 //! state through PostgreSQL (feature `postgres`).
 //!
-//! What is here: the document index, secrets, idempotency keys, rate-limit counters and the
-//! lease, each passing its port's contract suite in `folio_core::testing` against a real
-//! server. The schema is applied at connect under a transaction-scoped advisory lock, so
+//! What is here: the document index, secrets, idempotency keys, rate-limit counters, the
+//! lease, and the built-in user pool's accounts and signing-key ring, each passing its port's
+//! contract suite (`folio_core::testing`, `folio_auth::testing`) against a real server. The schema is applied at connect under a transaction-scoped advisory lock, so
 //! instances starting together do not race, and every migration is additive.
 
 #[cfg(feature = "postgres")]
@@ -11,7 +11,8 @@ mod postgres;
 
 #[cfg(feature = "postgres")]
 pub use postgres::{
-    PgIdempotency, PgIndex, PgLease, PgRateLimits, PgSecrets, Postgres, PostgresOptions,
+    PgAccounts, PgIdempotency, PgIndex, PgKeyRing, PgLease, PgRateLimits, PgSecrets, Postgres,
+    PostgresOptions,
 };
 
 /// Throwaway databases for tests of this crate and of the binary's cluster shape.

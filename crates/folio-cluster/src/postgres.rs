@@ -1,7 +1,9 @@
 //! PostgreSQL: one pool, the schema, and an adapter per port.
 
+mod accounts;
 mod idempotency;
 mod index;
+mod keyring;
 mod lease;
 mod rate_limits;
 mod secrets;
@@ -11,8 +13,10 @@ use std::time::Duration;
 use folio_core::{Error, Result};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
+pub use accounts::PgAccounts;
 pub use idempotency::PgIdempotency;
 pub use index::PgIndex;
+pub use keyring::PgKeyRing;
 pub use lease::PgLease;
 pub use rate_limits::PgRateLimits;
 pub use secrets::PgSecrets;
@@ -20,7 +24,8 @@ pub use secrets::PgSecrets;
 /// The schema, one entry per version, applied in order. Each is additive (new tables, new
 /// columns with defaults), so an instance of the previous release keeps working against a
 /// database an upgraded instance has migrated.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE documents (
     -- "C" collation: byte order, whatever the database's default is (ids and sequencers are
     -- compared as text).
@@ -66,7 +71,38 @@ CREATE TABLE leases (
     holder   text NOT NULL,
     until_ms bigint NOT NULL
 );
-"#];
+"#,
+    r#"
+-- The built-in user pool: accounts, refresh tokens and the signing-key ring, shared by every
+-- instance (sign in on one, refresh on another).
+CREATE TABLE users (
+    id            text PRIMARY KEY,
+    email         text COLLATE "C" NOT NULL UNIQUE,
+    password_hash text NOT NULL,
+    created_ms    bigint NOT NULL
+);
+
+CREATE TABLE refresh_tokens (
+    hash       text PRIMARY KEY,
+    family     text NOT NULL,
+    user_id    text NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    created_ms bigint NOT NULL,
+    expires_ms bigint NOT NULL,
+    rotated_ms bigint,
+    revoked    boolean NOT NULL DEFAULT false
+);
+CREATE INDEX refresh_tokens_family ON refresh_tokens (family);
+CREATE INDEX refresh_tokens_user ON refresh_tokens (user_id);
+CREATE INDEX refresh_tokens_expires ON refresh_tokens (expires_ms);
+
+CREATE TABLE signing_keys (
+    id         bigserial PRIMARY KEY,
+    seed       bytea NOT NULL UNIQUE,
+    created_ms bigint NOT NULL,
+    retired_ms bigint
+);
+"#,
+];
 
 /// The advisory lock key migrations run under ("folio" in ASCII).
 const MIGRATION_LOCK: i64 = 0x0066_6f6c_696f;
