@@ -1,6 +1,6 @@
 //! The self-hosted cluster shape's adapters: identical `folio serve` instances sharing their
 //! state through PostgreSQL (feature `postgres`) and their object events through NATS
-//! JetStream (feature `nats`).
+//! JetStream (feature `nats`), their files in any S3-compatible store (feature `s3`).
 //!
 //! What is here: the document index, secrets, idempotency keys, rate-limit counters, the
 //! lease, and the built-in user pool's accounts and signing-key ring, each passing its port's
@@ -12,6 +12,8 @@ mod nats;
 #[cfg(feature = "postgres")]
 mod postgres;
 
+#[cfg(feature = "s3")]
+pub use folio_s3::S3Options;
 #[cfg(feature = "nats")]
 pub use nats::{NatsEventLog, NatsOptions};
 
