@@ -7,11 +7,15 @@
 //! contract suite (`folio_core::testing`, `folio_auth::testing`) against a real server. The schema is applied at connect under a transaction-scoped advisory lock, so
 //! instances starting together do not race, and every migration is additive.
 
+#[cfg(all(feature = "postgres", feature = "nats", feature = "s3"))]
+mod cluster;
 #[cfg(feature = "nats")]
 mod nats;
 #[cfg(feature = "postgres")]
 mod postgres;
 
+#[cfg(all(feature = "postgres", feature = "nats", feature = "s3"))]
+pub use cluster::{Cluster, ClusterUrls};
 #[cfg(feature = "s3")]
 pub use folio_s3::S3Options;
 #[cfg(feature = "nats")]

@@ -44,6 +44,37 @@ impl NatsOptions {
             duplicate_window: Duration::from_secs(120),
         }
     }
+
+    /// Reads the events setting, `nats://host:port[?stream=NAME]` (`tls://` for TLS); refuses
+    /// anything else with the reason.
+    pub fn from_url(url: &str) -> Result<Self> {
+        let invalid = |why: String| Error::InvalidRequest(format!("events URL {url:?}: {why}"));
+        if !(url.starts_with("nats://") || url.starts_with("tls://")) {
+            return Err(invalid("NATS is written nats://host:port[?stream=NAME]".to_owned()));
+        }
+        let (server, query) = url.split_once('?').unwrap_or((url, ""));
+        let mut options = Self::new(server.trim_end_matches('/'));
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            match pair.split_once('=') {
+                Some(("stream", name))
+                    if !name.is_empty()
+                        && name.len() <= 64
+                        && name
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') =>
+                {
+                    options.stream = name.to_owned();
+                }
+                Some(("stream", name)) => {
+                    return Err(invalid(format!(
+                        "stream {name:?} must be 1–64 of A-Z, a-z, 0-9, '_', '-'"
+                    )));
+                }
+                _ => return Err(invalid(format!("unknown setting {pair:?} (known: stream)"))),
+            }
+        }
+        Ok(options)
+    }
 }
 
 /// The durable consumer every instance pulls from: each event goes to one of them at a time.

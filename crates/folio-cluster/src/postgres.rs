@@ -145,6 +145,11 @@ impl Postgres {
         Ok(db)
     }
 
+    /// Closes the pool (in-flight queries finish first).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
     /// The pool (for the adapters).
     pub(crate) fn pool(&self) -> &PgPool {
         &self.pool

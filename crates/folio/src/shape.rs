@@ -20,6 +20,14 @@ use crate::settings::{BackendsSection, StoreSettings};
 pub enum Shape {
     /// One process over a data directory: files and SQLite, events in process.
     Embedded,
+    /// Identical instances over PostgreSQL, NATS JetStream and an S3-compatible store.
+    #[cfg(feature = "cluster")]
+    Cluster,
+}
+
+/// The scheme of a backend URL (`postgres` of `postgres://…`).
+fn scheme(value: &str) -> &str {
+    value.split_once("://").map_or(value, |(scheme, _)| scheme)
 }
 
 /// Who signs people in.
@@ -34,12 +42,18 @@ pub enum SignIn {
 impl Shape {
     /// The shape the backend URLs name; every backend must belong to it.
     pub fn choose(backends: &BackendsSection) -> Result<(Self, SignIn), Failure> {
+        #[cfg(feature = "cluster")]
+        if let Some(chosen) = Self::choose_cluster(backends)? {
+            return Ok(chosen);
+        }
         let embedded = |setting: &str, value: &str, embedded: &str| {
             if value == embedded {
                 return Ok(());
             }
-            let scheme = value.split_once("://").map_or(value, |(scheme, _)| scheme);
-            let shape = match scheme {
+            let shape = match scheme(value) {
+                "s3" if cfg!(feature = "cluster") => {
+                    "the cluster shape (with postgres:// and nats://)"
+                }
                 "s3" | "dynamodb" | "cognito" => "the AWS shape",
                 "postgres" | "postgresql" | "nats" => "the cluster shape",
                 _ => {
@@ -49,10 +63,22 @@ impl Shape {
                     .with_hint(format!("the embedded shape's is {embedded:?}")));
                 }
             };
-            Err(Failure::usage(format!(
-                "[backends] {setting} = {value:?} belongs to {shape}, which this build of folio does not include yet"
-            ))
-            .with_hint(format!("use the embedded shape's {embedded:?}")))
+            let included = cfg!(feature = "cluster") && shape.starts_with("the cluster shape");
+            Err(if included {
+                Failure::usage(format!(
+                    "[backends] {setting} = {value:?} belongs to the cluster shape, which needs all of objects = \"s3://…\", index = \"postgres://…\", events = \"nats://…\""
+                ))
+                .with_hint("a cluster keeps nothing on one machine; set the other backends too (README, \"The cluster shape\")")
+            } else {
+                Failure::usage(format!(
+                    "[backends] {setting} = {value:?} belongs to {shape}, which this build of folio does not include"
+                ))
+                .with_hint(if shape == "the cluster shape" {
+                    format!("build folio with `--features cluster`, or use the embedded shape's {embedded:?}")
+                } else {
+                    format!("use the embedded shape's {embedded:?}")
+                })
+            })
         };
         embedded("objects", &backends.objects, "file://")?;
         embedded("index", &backends.index, "sqlite://")?;
@@ -67,10 +93,39 @@ impl Shape {
         Ok((Self::Embedded, sign_in))
     }
 
+    /// The cluster shape when the backends name it: objects `s3://`, index `postgres://`,
+    /// events `nats://`; identity `none://`, or the built-in pool in the index's database
+    /// (`postgres://`, or the default left as it is). `None` when the backends are not the
+    /// cluster's; the embedded check then explains a mixture.
+    #[cfg(feature = "cluster")]
+    fn choose_cluster(backends: &BackendsSection) -> Result<Option<(Self, SignIn)>, Failure> {
+        let schemes =
+            [scheme(&backends.objects), scheme(&backends.index), scheme(&backends.events)];
+        let postgres = |s: &str| s == "postgres" || s == "postgresql";
+        if schemes != ["s3", schemes[1], "nats"] || !postgres(schemes[1]) {
+            return Ok(None);
+        }
+        let sign_in = match backends.identity.as_str() {
+            "none://" => SignIn::OutsideOnly,
+            // The built-in pool lives in the index's database ("sqlite://" is the default:
+            // the built-in pool beside the index, wherever the index is).
+            identity if postgres(scheme(identity)) || identity == "sqlite://" => SignIn::Builtin,
+            other => {
+                return Err(Failure::usage(format!(
+                    "[backends] identity = {other:?} cannot sign people in to a cluster"
+                ))
+                .with_hint("leave it unset or use \"postgres://\" (the built-in pool in the index's database), or \"none://\" (an outside issuer only)"));
+            }
+        };
+        Ok(Some((Self::Cluster, sign_in)))
+    }
+
     /// The shape's name, for messages.
     pub fn name(self) -> &'static str {
         match self {
             Self::Embedded => "embedded",
+            #[cfg(feature = "cluster")]
+            Self::Cluster => "cluster",
         }
     }
 }
@@ -85,6 +140,9 @@ pub struct Deployment {
     pub builtin: Option<BuiltinPool>,
     /// The embedded shape's own state (its backup and its file layout).
     embedded: Option<Embedded>,
+    /// The cluster shape's connections.
+    #[cfg(feature = "cluster")]
+    cluster: Option<folio_cluster::Cluster>,
 }
 
 impl Deployment {
@@ -116,6 +174,36 @@ impl Deployment {
                     services: embedded.services(renderer, limits),
                     builtin,
                     embedded: Some(embedded),
+                    #[cfg(feature = "cluster")]
+                    cluster: None,
+                })
+            }
+            #[cfg(feature = "cluster")]
+            Shape::Cluster => {
+                let urls = folio_cluster::ClusterUrls {
+                    postgres: settings.backends.index.clone(),
+                    nats: settings.backends.events.clone(),
+                    s3: settings.backends.objects.clone(),
+                };
+                let cluster = folio_cluster::Cluster::open(&urls, Arc::new(SystemClock))
+                    .await
+                    .map_err(|e| {
+                        let failure = Failure::document(format!("cannot reach the cluster's backends: {e}"));
+                        if e.is_retryable() {
+                            failure.with_hint("check that PostgreSQL, NATS and the S3 store answer at the URLs of [backends]")
+                        } else {
+                            failure.with_hint("check the URLs of [backends] (README, \"The cluster shape\")")
+                        }
+                    })?;
+                let builtin = (sign_in == SignIn::Builtin).then(|| {
+                    cluster.builtin_pool(Duration::from_secs(settings.sessions.key_overlap))
+                });
+                Ok(Self {
+                    shape,
+                    services: cluster.services(renderer, limits),
+                    builtin,
+                    embedded: None,
+                    cluster: Some(cluster),
                 })
             }
         }
@@ -205,6 +293,10 @@ impl Deployment {
     pub async fn close(&self) {
         if let Some(embedded) = &self.embedded {
             embedded.database.close().await;
+        }
+        #[cfg(feature = "cluster")]
+        if let Some(cluster) = &self.cluster {
+            cluster.close().await;
         }
     }
 }

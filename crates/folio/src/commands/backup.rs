@@ -11,7 +11,11 @@ use crate::shape::{Deployment, storage};
 
 pub async fn run(args: &BackupArgs) -> Result<(), Failure> {
     let data = Deployment::open(&args.settings, Arc::new(NoRenderer), Settings::default()).await?;
-    let report = data.embedded("backup")?.backup(&args.dest).await.map_err(|e| match e {
+    // A cluster's state is in its backends, each with its own backup tool.
+    let embedded = data.embedded("backup").map_err(|failure| {
+        failure.with_hint("back a cluster up with its backends' tools: `pg_dump` the database and copy the bucket (`aws s3 sync`, `rclone sync`); events need no copy (`folio reindex` rebuilds them from the bucket)")
+    })?;
+    let report = embedded.backup(&args.dest).await.map_err(|e| match e {
         folio_core::Error::InvalidRequest(message) => {
             Failure::usage(message).with_hint("back up into a new or empty folder")
         }

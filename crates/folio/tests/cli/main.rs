@@ -1,5 +1,7 @@
 //! End-to-end tests of the `folio` binary: arguments, files, exit codes and messages.
 
+#[cfg(feature = "cluster")]
+mod cluster;
 mod pipeline;
 mod server;
 mod workers;

@@ -1,0 +1,187 @@
+//! Two `folio serve` processes sharing one cluster's backends (PostgreSQL, NATS JetStream, an
+//! S3-compatible store): what one instance does, the other sees. Needs the servers `.ci/run`
+//! starts (`FOLIO_TEST_POSTGRES_URL`, `FOLIO_TEST_NATS_URL`, `FOLIO_TEST_S3_URL` with the AWS
+//! credential variables); each run has its own database and streams.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use folio_cluster::testing::{TestDatabase, TestStreams};
+use serde_json::{Value, json};
+
+use super::server::call;
+
+/// A cluster instance, killed when dropped.
+struct Instance {
+    child: Child,
+    url: String,
+}
+
+impl Instance {
+    fn start(backends: &[(&str, String)], data: &std::path::Path) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_folio"));
+        command
+            .args(["serve", "--listen", "127.0.0.1:0", "--workers", "1", "--data-dir"])
+            .arg(data);
+        for (flag, value) in backends {
+            command.arg(flag).arg(value);
+        }
+        let mut child = command
+            .env("FOLIO_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start folio serve: {e}"));
+        let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap_or_default();
+        let url = line.trim().rsplit(' ').next().unwrap_or_default().to_owned();
+        assert!(url.starts_with("http://127.0.0.1:"), "folio serve printed {line:?}");
+        Self { child, url }
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn required(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: this test needs the cluster's servers (see .ci/run)")
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL, NATS and an S3-compatible store; run by .ci/run"]
+async fn two_cluster_instances_share_accounts_sessions_and_documents() {
+    let database = TestDatabase::create().await;
+    let streams = TestStreams::new();
+    let stream = streams.options.stream.clone();
+    let backends = vec![
+        ("--index-url", database.url.clone()),
+        ("--events-url", format!("{}?stream={stream}", required("FOLIO_TEST_NATS_URL"))),
+        ("--objects-url", required("FOLIO_TEST_S3_URL")),
+        ("--identity-url", database.url.clone()),
+    ];
+    let dir = crate::temp();
+    let (data_a, data_b) = (dir.path().join("a"), dir.path().join("b"));
+    database
+        .around(streams.around(async move {
+            let a = Instance::start(&backends, &data_a);
+            let b = Instance::start(&backends, &data_b);
+            let http = reqwest::Client::new();
+            let credentials =
+                json!({ "email": "ada@example.com", "password": "correct horse battery" });
+
+            // Register on A, sign in on B: one account.
+            let (status, _) =
+                call(http.post(format!("{}/api/auth/register", a.url)).json(&credentials)).await;
+            assert_eq!(status, 201);
+            let (status, on_b) =
+                call(http.post(format!("{}/api/auth/login", b.url)).json(&credentials)).await;
+            assert_eq!(status, 200, "{on_b}");
+            let (status, on_a) =
+                call(http.post(format!("{}/api/auth/login", a.url)).json(&credentials)).await;
+            assert_eq!(status, 200, "{on_a}");
+            let token_a = on_a["access_token"].as_str().unwrap_or_default().to_owned();
+            assert_eq!(on_a["identity_id"], on_b["identity_id"]);
+
+            // A's token works on B.
+            let (status, listed) =
+                call(http.get(format!("{}/api/documents", b.url)).bearer_auth(&token_a)).await;
+            assert_eq!((status, listed["items"].as_array().map(Vec::len)), (200, Some(0)));
+
+            // Create on A; B lists it (read-your-writes holds per instance, so wait for the
+            // indexer on whichever instance pulled the event) and downloads it.
+            let (status, created) = call(
+                http.post(format!("{}/api/documents", a.url))
+                    .bearer_auth(&token_a)
+                    .json(&json!({ "markdown": "# Shared\n\nMade on A, read on B.\n" })),
+            )
+            .await;
+            assert_eq!(status, 201, "{created}");
+            let id = created["id"].as_str().unwrap_or_default().to_owned();
+            let mut seen = Value::Null;
+            for _ in 0..200 {
+                seen = call(http.get(format!("{}/api/documents", b.url)).bearer_auth(&token_a))
+                    .await
+                    .1;
+                if seen["items"]
+                    .as_array()
+                    .is_some_and(|items| items.iter().any(|d| d["id"] == id.as_str()))
+                {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            assert!(seen["items"].as_array().is_some_and(|i| i.len() == 1), "{seen}");
+            let (status, document) =
+                call(http.get(format!("{}/api/documents/{id}", b.url)).bearer_auth(&token_a)).await;
+            assert_eq!(status, 200, "{document}");
+            let link = document["download_url"].as_str().unwrap_or_default();
+            let pdf =
+                http.get(format!("{}{link}", b.url)).send().await.unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(
+                pdf.status().as_u16(),
+                200,
+                "a download signed by any instance is served by B"
+            );
+            let bytes = pdf.bytes().await.unwrap_or_default();
+            assert!(bytes.starts_with(b"%PDF-"));
+
+            // Delete on B; A's listing empties (and the bucket keeps nothing of this test).
+            let (status, _) =
+                call(http.delete(format!("{}/api/documents/{id}", b.url)).bearer_auth(&token_a))
+                    .await;
+            assert_eq!(status, 204);
+            let mut left = Value::Null;
+            for _ in 0..200 {
+                left = call(http.get(format!("{}/api/documents", a.url)).bearer_auth(&token_a))
+                    .await
+                    .1;
+                if left["items"].as_array().is_some_and(Vec::is_empty) {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            assert_eq!(left["items"].as_array().map(Vec::len), Some(0), "{left}");
+        }))
+        .await;
+}
+
+/// In a build with the cluster shape, a mixture of shapes is refused before anything is
+/// opened, saying what a cluster needs; so is an identity backend a cluster cannot use.
+#[test]
+fn a_partial_cluster_is_refused_with_what_it_needs() {
+    let dir = crate::temp();
+    let data = dir.path().join("data");
+    let run = |env: &[(&str, &str)]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_folio"))
+            .args(["docs", "list", "--subject", "a", "--data-dir"])
+            .arg(&data)
+            .envs(env.iter().copied())
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
+    };
+    let (code, err) = run(&[("FOLIO_INDEX_URL", "postgres://127.0.0.1/folio")]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(
+            "needs all of objects = \"s3://…\", index = \"postgres://…\", events = \"nats://…\""
+        ),
+        "{err}"
+    );
+    let (code, err) = run(&[
+        ("FOLIO_INDEX_URL", "postgres://127.0.0.1/folio"),
+        ("FOLIO_EVENTS_URL", "nats://127.0.0.1:4222"),
+        ("FOLIO_OBJECTS_URL", "s3://folio?endpoint=http://127.0.0.1:8333"),
+        ("FOLIO_IDENTITY_URL", "file://accounts"),
+    ]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("cannot sign people in to a cluster"), "{err}");
+    assert!(!data.exists(), "nothing was created");
+}
