@@ -57,18 +57,33 @@ impl ReadinessReport {
 }
 
 /// The latest readiness check, written by the background check and read by `/readyz` (so a
-/// probe, however often a load balancer sends it, never reaches the backends itself).
+/// probe, however often a load balancer sends it, never reaches the backends itself); and
+/// whether the process is draining before it stops.
 #[derive(Debug, Default)]
-pub struct Readiness(std::sync::Mutex<Option<ReadinessReport>>);
+pub struct Readiness {
+    latest: std::sync::Mutex<Option<ReadinessReport>>,
+    draining: std::sync::atomic::AtomicBool,
+}
 
 impl Readiness {
     /// The latest report, if a check has run.
     pub fn latest(&self) -> Option<ReadinessReport> {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        self.latest.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
     fn store(&self, report: ReadinessReport) {
-        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(report);
+        *self.latest.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(report);
+    }
+
+    /// The process is stopping: from now on it reports itself not ready, so a load balancer
+    /// sends new requests elsewhere while the ones in flight finish.
+    pub fn start_draining(&self) {
+        self.draining.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether [`Self::start_draining`] was called.
+    pub fn draining(&self) -> bool {
+        self.draining.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 

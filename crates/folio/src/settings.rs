@@ -114,6 +114,16 @@ pub struct ServerSection {
     /// Log JSON lines instead of pretty text (filter with `FOLIO_LOG`, e.g. `info,folio=debug`).
     #[arg(long, env = "FOLIO_LOG_JSON")]
     pub log_json: bool,
+    /// Seconds between SIGTERM and the stop of new connections, while `/readyz` already says
+    /// "not ready" and requests are still served: time for a load balancer to notice (set it
+    /// above its probe interval × failure threshold). In-flight requests always finish.
+    #[arg(
+        long = "drain-secs",
+        env = "FOLIO_DRAIN_SECS",
+        default_value_t = 0,
+        value_name = "SECONDS"
+    )]
+    pub drain_secs: u64,
 }
 
 /// `[render]`: the render worker processes.

@@ -55,12 +55,19 @@ pub async fn ready(State(state): State<AppState>) -> Response {
         tracing::warn!(%error, "the renderer is not ready");
     }
     checks.insert("renderer".to_owned(), serde_json::json!({ "ok": renderer.ready.is_ok() }));
-    let ready = report.ready() && renderer.ready.is_ok();
+    // A draining process (SIGTERM received) is not ready whatever its ports say.
+    let draining = state.services.readiness.draining();
+    let ready = report.ready() && renderer.ready.is_ok() && !draining;
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     let checked_at = folio_core::functions::rfc3339(report.checked_ms);
     (
         status,
-        Json(serde_json::json!({ "ready": ready, "checked_at": checked_at, "checks": checks })),
+        Json(serde_json::json!({
+            "ready": ready,
+            "draining": draining,
+            "checked_at": checked_at,
+            "checks": checks,
+        })),
     )
         .into_response()
 }

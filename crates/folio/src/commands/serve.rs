@@ -108,8 +108,23 @@ pub async fn run(settings: ServeSettings) -> Result<(), Failure> {
         )));
     }
     let running: Vec<_> = background.into_iter().map(tokio::spawn).collect();
-    let result =
-        folio_server::serve(listener, folio_server::router(state), shutdown_signal()).await;
+    // On SIGTERM: not ready at once, keep serving for the drain period, then stop taking
+    // connections and let the in-flight requests finish.
+    let readiness = Arc::clone(&services.readiness);
+    let drain = Duration::from_secs(settings.server.drain_secs);
+    let stopping = async move {
+        shutdown_signal().await;
+        readiness.start_draining();
+        if !drain.is_zero() {
+            tracing::info!(
+                seconds = drain.as_secs(),
+                "draining: /readyz answers 503 before the stop"
+            );
+            tokio::time::sleep(drain).await;
+        }
+        tracing::info!("shutting down: finishing in-flight requests");
+    };
+    let result = folio_server::serve(listener, folio_server::router(state), stopping).await;
     let _ = stop.send(true);
     for task in running {
         let _ = task.await;
@@ -167,7 +182,6 @@ async fn shutdown_signal() {
         () = ctrl_c => {}
         () = terminate => {}
     }
-    tracing::info!("shutting down: finishing in-flight requests");
 }
 
 fn init_logging(json: bool) {

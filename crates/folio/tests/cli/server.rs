@@ -437,3 +437,41 @@ async fn sign_in_throttles_and_registrations_come_from_the_settings() {
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("[limits] signin_backoff_max_secs must be at least 1"), "{err}");
 }
+
+/// SIGTERM: `/readyz` answers 503 `draining` at once while requests are still served for the
+/// drain period (a load balancer moves away), then the process stops cleanly.
+#[tokio::test]
+async fn sigterm_drains_then_stops() {
+    let dir = temp();
+    let mut server = Server::start_with(&dir.path().join("data"), &["--drain-secs", "2"]);
+    let http = reqwest::Client::new();
+    let url = server.url.clone();
+    let (status, ready) = call(http.get(format!("{url}/readyz"))).await;
+    assert_eq!((status, ready["draining"].as_bool()), (200, Some(false)), "{ready}");
+    let pid = server.child.id().to_string();
+    let sent = Command::new("kill").args(["-TERM", &pid]).status().map(|s| s.success());
+    assert_eq!(sent.ok(), Some(true));
+    let mut draining = Value::Null;
+    for _ in 0..40 {
+        let (status, body) = call(http.get(format!("{url}/readyz"))).await;
+        if status == 503 {
+            draining = body;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(draining["draining"].as_bool(), Some(true), "{draining}");
+    // Still serving during the drain.
+    let (status, _) = call(http.get(format!("{url}/api/openapi.json"))).await;
+    assert_eq!(status, 200);
+    // Then it stops by itself, cleanly.
+    let started = std::time::Instant::now();
+    let code = loop {
+        if let Ok(Some(status)) = server.child.try_wait() {
+            break status.code();
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "folio serve did not stop");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(code, Some(0));
+}
