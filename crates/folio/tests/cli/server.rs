@@ -475,3 +475,16 @@ async fn sigterm_drains_then_stops() {
     };
     assert_eq!(code, Some(0));
 }
+
+/// The cluster example of `deploy/cluster/` is a configuration folio reads as written.
+#[test]
+fn the_cluster_example_configuration_parses() {
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/cluster/folio.toml");
+    let (code, out, err) = folio(&["serve", "--print-config", "--config", config], &[]);
+    assert_eq!(code, Some(0), "{err}");
+    for expected in
+        ["index = \"postgres://", "events = \"nats://", "objects = \"s3://", "drain_secs = 15"]
+    {
+        assert!(out.contains(expected), "{expected} not in {out}");
+    }
+}
