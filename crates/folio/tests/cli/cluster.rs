@@ -65,6 +65,9 @@ async fn two_cluster_instances_share_accounts_sessions_and_documents() {
         ("--events-url", format!("{}?stream={stream}", required("FOLIO_TEST_NATS_URL"))),
         ("--objects-url", required("FOLIO_TEST_S3_URL")),
         ("--identity-url", database.url.clone()),
+        // One budget for the whole cluster: a burst of 3 registrations from one address (a
+        // third of the minute's 9), not 3 per instance.
+        ("--registrations-per-minute", "9".to_owned()),
     ];
     let dir = crate::temp();
     let (data_a, data_b) = (dir.path().join("a"), dir.path().join("b"));
@@ -80,6 +83,16 @@ async fn two_cluster_instances_share_accounts_sessions_and_documents() {
             let (status, _) =
                 call(http.post(format!("{}/api/auth/register", a.url)).json(&credentials)).await;
             assert_eq!(status, 201);
+            // The registration budget is the cluster's: two more on alternate instances use up
+            // the burst of 3, and the fourth is refused although B has taken only two.
+            for (i, instance) in [&b, &a].into_iter().enumerate() {
+                let person = json!({ "email": format!("p{i}@example.com"), "password": "a long enough password" });
+                let (status, body) = call(http.post(format!("{}/api/auth/register", instance.url)).json(&person)).await;
+                assert_eq!(status, 201, "registration {} of the burst: {body}", i + 2);
+            }
+            let late = json!({ "email": "late@example.com", "password": "a long enough password" });
+            let (status, body) = call(http.post(format!("{}/api/auth/register", b.url)).json(&late)).await;
+            assert_eq!((status, body["error"]["code"].as_str()), (429, Some("rate_limited")), "{body}");
             let (status, on_b) =
                 call(http.post(format!("{}/api/auth/login", b.url)).json(&credentials)).await;
             assert_eq!(status, 200, "{on_b}");
