@@ -124,6 +124,16 @@ pub struct ServerSection {
         value_name = "SECONDS"
     )]
     pub drain_secs: u64,
+    /// Seconds between reconciliation passes (the object store against the index, both ways),
+    /// run by one instance at a time under the lease, which lapses after two periods.
+    #[arg(
+        long = "reconcile-secs",
+        env = "FOLIO_RECONCILE_SECS",
+        default_value_t = 600,
+        value_parser = clap::value_parser!(u64).range(1..),
+        value_name = "SECONDS"
+    )]
+    pub reconcile_secs: u64,
 }
 
 /// `[render]`: the render worker processes.

@@ -67,6 +67,7 @@ pub async fn run(settings: ServeSettings) -> Result<(), Failure> {
         idempotency_ttl: Duration::from_millis(
             u64::try_from(server_settings.idempotency_ttl_ms).unwrap_or(0),
         ),
+        reconcile_every: Duration::from_secs(settings.server.reconcile_secs),
         ..BackgroundPolicy::default()
     };
     let state = AppState::new(

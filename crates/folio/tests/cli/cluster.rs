@@ -198,3 +198,85 @@ fn a_partial_cluster_is_refused_with_what_it_needs() {
     assert!(err.contains("cannot sign people in to a cluster"), "{err}");
     assert!(!data.exists(), "nothing was created");
 }
+
+/// Waits until `identity`'s library on `url` has exactly `ids`; panics with the last listing.
+async fn listed(http: &reqwest::Client, url: &str, token: &str, ids: &[&str]) {
+    let mut last = Value::Null;
+    for _ in 0..300 {
+        last = call(http.get(format!("{url}/api/documents")).bearer_auth(token)).await.1;
+        let mut seen: Vec<&str> = last["items"]
+            .as_array()
+            .map(|items| items.iter().filter_map(|d| d["id"].as_str()).collect())
+            .unwrap_or_default();
+        seen.sort_unstable();
+        let mut wanted = ids.to_vec();
+        wanted.sort_unstable();
+        if seen == wanted {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("expected {ids:?} on {url}: {last}");
+}
+
+/// The reconciler is part of the cluster: it puts back a record the index lost (as when an
+/// event never arrived) and removes one whose file is gone, on whichever instance holds the
+/// lease; when that instance is killed, the lease lapses and the other one takes over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL, NATS and an S3-compatible store; run by .ci/run"]
+async fn the_reconciler_repairs_both_ways_and_moves_with_its_lease() {
+    let database = TestDatabase::create().await;
+    let streams = TestStreams::new();
+    let stream = streams.options.stream.clone();
+    let db = database.url.clone();
+    let backends = vec![
+        ("--index-url", database.url.clone()),
+        ("--events-url", format!("{}?stream={stream}", required("FOLIO_TEST_NATS_URL"))),
+        ("--objects-url", required("FOLIO_TEST_S3_URL")),
+        ("--identity-url", database.url.clone()),
+        // A pass a second; the lease lapses two seconds after its holder stops renewing it.
+        ("--reconcile-secs", "1".to_owned()),
+    ];
+    let dir = crate::temp();
+    let (data_a, data_b) = (dir.path().join("a"), dir.path().join("b"));
+    database
+        .around(streams.around(async move {
+            // A starts first and takes the reconciler's lease.
+            let mut a = Instance::start(&backends, &data_a);
+            let http = reqwest::Client::new();
+            let credentials = json!({ "email": "ada@example.com", "password": "correct horse battery" });
+            let (status, _) = call(http.post(format!("{}/api/auth/register", a.url)).json(&credentials)).await;
+            assert_eq!(status, 201);
+            let (_, session) = call(http.post(format!("{}/api/auth/login", a.url)).json(&credentials)).await;
+            let token = session["access_token"].as_str().unwrap_or_default().to_owned();
+            let identity = session["identity_id"].as_str().unwrap_or_default().to_owned();
+            let (status, created) = call(
+                http.post(format!("{}/api/documents", a.url))
+                    .bearer_auth(&token)
+                    .json(&json!({ "markdown": "# Kept\n\nThe file is the truth.\n" })),
+            )
+            .await;
+            assert_eq!(status, 201, "{created}");
+            let id = created["id"].as_str().unwrap_or_default().to_owned();
+            listed(&http, &a.url, &token, &[&id]).await;
+            let b = Instance::start(&backends, &data_b);
+
+            // Both ways: the index loses the record, and gains one whose file does not exist.
+            let ghost = "01a00000-0000-7000-8000-000000000000";
+            let break_index = format!(
+                "DELETE FROM documents;
+                 INSERT INTO documents (identity, document_id, seq_sort, live, title, title_folded, pages, bytes, created_ms, sequencer)
+                 VALUES ('{identity}', '{ghost}', rpad('0000000000000001', 64, '0'), true, 'Ghost', 'ghost', 1, 10, 0, '0000000000000001');"
+            );
+            TestDatabase::execute(&db, &break_index).await;
+            listed(&http, &b.url, &token, &[ghost]).await;
+            listed(&http, &b.url, &token, &[&id]).await;
+
+            // The holder dies without releasing the lease: B takes over once it lapses.
+            let _ = a.child.kill();
+            let _ = a.child.wait();
+            TestDatabase::execute(&db, &break_index).await;
+            listed(&http, &b.url, &token, &[&id]).await;
+        }))
+        .await;
+}
