@@ -280,3 +280,157 @@ async fn the_reconciler_repairs_both_ways_and_moves_with_its_lease() {
         }))
         .await;
 }
+
+/// Every document listed once, across pages of `url`'s library.
+async fn all_ids(http: &reqwest::Client, url: &str, token: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        // Cursors are URL-safe base64 (`[A-Za-z0-9_-]`): no escaping needed.
+        let page_url = match &cursor {
+            Some(cursor) => format!("{url}/api/documents?limit=100&cursor={cursor}"),
+            None => format!("{url}/api/documents?limit=100"),
+        };
+        let (status, page) = call(http.get(page_url).bearer_auth(token)).await;
+        assert_eq!(status, 200, "{page}");
+        ids.extend(
+            page["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|d| d["id"].as_str().map(str::to_owned)),
+        );
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return ids,
+        }
+    }
+}
+
+/// 200 creates over two instances while one is killed (SIGKILL) and started again: every
+/// create that answered 201 is listed exactly once, none twice, and nobody else's library
+/// holds any of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL, NATS and an S3-compatible store; run by .ci/run"]
+async fn creates_survive_an_instance_killed_mid_way() {
+    let database = TestDatabase::create().await;
+    let streams = TestStreams::new();
+    let stream = streams.options.stream.clone();
+    let backends = vec![
+        ("--index-url", database.url.clone()),
+        ("--events-url", format!("{}?stream={stream}", required("FOLIO_TEST_NATS_URL"))),
+        ("--objects-url", required("FOLIO_TEST_S3_URL")),
+        ("--identity-url", database.url.clone()),
+        ("--creates-per-minute", "100000".to_owned()),
+        // A create cut off after its file was written is completed by its retry; the
+        // reconciler covers an event lost with the process.
+        ("--reconcile-secs", "1".to_owned()),
+    ];
+    let dir = crate::temp();
+    let (data_a, data_b) = (dir.path().join("a"), dir.path().join("b"));
+    database
+        .around(streams.around(async move {
+            let a = std::sync::Arc::new(tokio::sync::RwLock::new(Instance::start(&backends, &data_a)));
+            let b = Instance::start(&backends, &data_b);
+            let http = reqwest::Client::new();
+            let mut tokens = Vec::new();
+            for email in ["ada@example.com", "bob@example.com"] {
+                let credentials = json!({ "email": email, "password": "correct horse battery" });
+                let (status, _) = call(http.post(format!("{}/api/auth/register", b.url)).json(&credentials)).await;
+                assert_eq!(status, 201);
+                let (_, session) = call(http.post(format!("{}/api/auth/login", b.url)).json(&credentials)).await;
+                tokens.push(session["access_token"].as_str().unwrap_or_default().to_owned());
+            }
+            let (ada, bob) = (tokens[0].clone(), tokens[1].clone());
+            let b_url = b.url.clone();
+
+            // Two clients per instance; each create is retried with its idempotency key while
+            // the answer is an error that says "try again" or the connection failed.
+            let created = std::sync::Arc::new(tokio::sync::Mutex::new(Vec::<String>::new()));
+            let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let interrupted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let mut clients = Vec::new();
+            for client in 0..4 {
+                let (a, http, ada, b_url) = (a.clone(), http.clone(), ada.clone(), b_url.clone());
+                let (created, next, interrupted) = (created.clone(), next.clone(), interrupted.clone());
+                clients.push(tokio::spawn(async move {
+                    loop {
+                        let n = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        if n >= 200 {
+                            return;
+                        }
+                        let key = format!("create-{n}");
+                        for _attempt in 0..150 {
+                            let url = if client % 2 == 0 { a.read().await.url.clone() } else { b_url.clone() };
+                            let response = http
+                                .post(format!("{url}/api/documents"))
+                                .bearer_auth(&ada)
+                                .header("idempotency-key", &key)
+                                .json(&json!({ "markdown": format!("# Document {n}\n\nOne of many.\n") }))
+                                .send()
+                                .await;
+                            match response {
+                                Ok(r) if r.status().as_u16() == 201 => {
+                                    let body: Value = r.json().await.unwrap_or(Value::Null);
+                                    created.lock().await.push(body["id"].as_str().unwrap_or_default().to_owned());
+                                    break;
+                                }
+                                Ok(r) if r.status().as_u16() < 500 && r.status().as_u16() != 429 => {
+                                    panic!("create {n}: {} {}", r.status(), r.text().await.unwrap_or_default());
+                                }
+                                Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+                                Err(_) => {
+                                    // The instance was killed under this request (or is
+                                    // starting again): the same key goes again.
+                                    interrupted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                                }
+                            }
+                        }
+                    }
+                }));
+            }
+            // Kill A a third of the way through, and start it again.
+            while next.load(std::sync::atomic::Ordering::SeqCst) < 70 {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            {
+                let mut instance = a.write().await;
+                let _ = instance.child.kill();
+                let _ = instance.child.wait();
+                *instance = Instance::start(&backends, &data_a);
+            }
+            for client in clients {
+                client.await.unwrap_or_else(|e| panic!("{e}"));
+            }
+
+            assert!(
+                interrupted.load(std::sync::atomic::Ordering::SeqCst) > 0,
+                "the kill cut off requests in flight (else this test proves nothing)"
+            );
+            let created = created.lock().await.clone();
+            assert_eq!(created.len(), 200, "every create answered 201 in the end (retried with its key)");
+            let mut unique = created.clone();
+            unique.sort_unstable();
+            unique.dedup();
+            assert_eq!(unique.len(), 200, "a retried create never made a second document");
+            // Listed exactly once, wherever one asks, once the events are indexed.
+            let mut listed = Vec::new();
+            for _ in 0..300 {
+                listed = all_ids(&http, &b_url, &ada).await;
+                if listed.len() >= 200 {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            let mut sorted = listed.clone();
+            sorted.sort_unstable();
+            sorted.dedup();
+            assert_eq!(sorted.len(), listed.len(), "no document listed twice");
+            assert_eq!(sorted, unique, "exactly the documents whose create answered 201");
+            let a_url = a.read().await.url.clone();
+            assert_eq!(all_ids(&http, &a_url, &ada).await.len(), 200);
+            assert!(all_ids(&http, &a_url, &bob).await.is_empty(), "nothing in another library");
+        }))
+        .await;
+}
