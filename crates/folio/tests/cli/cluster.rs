@@ -3,49 +3,40 @@
 //! starts (`FOLIO_TEST_POSTGRES_URL`, `FOLIO_TEST_NATS_URL`, `FOLIO_TEST_S3_URL` with the AWS
 //! credential variables); each run has its own database and streams.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use folio_cluster::testing::{TestDatabase, TestStreams};
 use serde_json::{Value, json};
 
-use super::server::call;
+use super::server::{Server, call};
 
-/// A cluster instance, killed when dropped.
-struct Instance {
-    child: Child,
-    url: String,
-}
+/// A cluster instance: `folio serve` with one render worker and `args` (killed when dropped).
+struct Instance;
 
 impl Instance {
-    fn start(backends: &[(&str, String)], data: &std::path::Path) -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_folio"));
-        command
-            .args(["serve", "--listen", "127.0.0.1:0", "--workers", "1", "--data-dir"])
-            .arg(data);
-        for (flag, value) in backends {
-            command.arg(flag).arg(value);
-        }
-        let mut child = command
-            .env("FOLIO_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start folio serve: {e}"));
-        let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap_or_default();
-        let url = line.trim().rsplit(' ').next().unwrap_or_default().to_owned();
-        assert!(url.starts_with("http://127.0.0.1:"), "folio serve printed {line:?}");
-        Self { child, url }
+    fn start(args: &[String], data: &std::path::Path) -> Server {
+        let mut all: Vec<&str> = vec!["--workers", "1"];
+        all.extend(args.iter().map(String::as_str));
+        Server::start_with(data, &all)
     }
 }
 
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The arguments of an instance of the test's cluster (its own database and streams, the
+/// shared S3 store), then `extra`.
+fn cluster_args(database: &TestDatabase, streams: &TestStreams, extra: &[&str]) -> Vec<String> {
+    let events = format!("{}?stream={}", required("FOLIO_TEST_NATS_URL"), streams.options.stream);
+    let mut args = vec![
+        "--index-url".to_owned(),
+        database.url.clone(),
+        "--events-url".to_owned(),
+        events,
+        "--objects-url".to_owned(),
+        required("FOLIO_TEST_S3_URL"),
+        "--identity-url".to_owned(),
+        database.url.clone(),
+    ];
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    args
 }
 
 fn required(name: &str) -> String {
@@ -59,16 +50,9 @@ fn required(name: &str) -> String {
 async fn two_cluster_instances_share_accounts_sessions_and_documents() {
     let database = TestDatabase::create().await;
     let streams = TestStreams::new();
-    let stream = streams.options.stream.clone();
-    let backends = vec![
-        ("--index-url", database.url.clone()),
-        ("--events-url", format!("{}?stream={stream}", required("FOLIO_TEST_NATS_URL"))),
-        ("--objects-url", required("FOLIO_TEST_S3_URL")),
-        ("--identity-url", database.url.clone()),
-        // One budget for the whole cluster: a burst of 3 registrations from one address (a
-        // third of the minute's 9), not 3 per instance.
-        ("--registrations-per-minute", "9".to_owned()),
-    ];
+    // One budget for the whole cluster: a burst of 3 registrations from one address (a
+    // third of the minute's 9), not 3 per instance.
+    let backends = cluster_args(&database, &streams, &["--registrations-per-minute", "9"]);
     let dir = crate::temp();
     let (data_a, data_b) = (dir.path().join("a"), dir.path().join("b"));
     database
@@ -227,16 +211,9 @@ async fn listed(http: &reqwest::Client, url: &str, token: &str, ids: &[&str]) {
 async fn the_reconciler_repairs_both_ways_and_moves_with_its_lease() {
     let database = TestDatabase::create().await;
     let streams = TestStreams::new();
-    let stream = streams.options.stream.clone();
     let db = database.url.clone();
-    let backends = vec![
-        ("--index-url", database.url.clone()),
-        ("--events-url", format!("{}?stream={stream}", required("FOLIO_TEST_NATS_URL"))),
-        ("--objects-url", required("FOLIO_TEST_S3_URL")),
-        ("--identity-url", database.url.clone()),
-        // A pass a second; the lease lapses two seconds after its holder stops renewing it.
-        ("--reconcile-secs", "1".to_owned()),
-    ];
+    // A pass a second; the lease lapses two seconds after its holder stops renewing it.
+    let backends = cluster_args(&database, &streams, &["--reconcile-secs", "1"]);
     let dir = crate::temp();
     let (data_a, data_b) = (dir.path().join("a"), dir.path().join("b"));
     database
@@ -315,17 +292,13 @@ async fn all_ids(http: &reqwest::Client, url: &str, token: &str) -> Vec<String> 
 async fn creates_survive_an_instance_killed_mid_way() {
     let database = TestDatabase::create().await;
     let streams = TestStreams::new();
-    let stream = streams.options.stream.clone();
-    let backends = vec![
-        ("--index-url", database.url.clone()),
-        ("--events-url", format!("{}?stream={stream}", required("FOLIO_TEST_NATS_URL"))),
-        ("--objects-url", required("FOLIO_TEST_S3_URL")),
-        ("--identity-url", database.url.clone()),
-        ("--creates-per-minute", "100000".to_owned()),
-        // A create cut off after its file was written is completed by its retry; the
-        // reconciler covers an event lost with the process.
-        ("--reconcile-secs", "1".to_owned()),
-    ];
+    // A create cut off after its file was written is completed by its retry; the
+    // reconciler covers an event lost with the process.
+    let backends = cluster_args(
+        &database,
+        &streams,
+        &["--creates-per-minute", "100000", "--reconcile-secs", "1"],
+    );
     let dir = crate::temp();
     let (data_a, data_b) = (dir.path().join("a"), dir.path().join("b"));
     database

@@ -12,7 +12,7 @@ use crate::temp;
 
 /// A running `folio serve`, killed (SIGKILL) when dropped.
 pub(crate) struct Server {
-    child: Child,
+    pub(crate) child: Child,
     pub(crate) url: String,
 }
 
