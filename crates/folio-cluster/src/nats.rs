@@ -10,7 +10,7 @@ use std::time::Duration;
 use async_nats::jetstream::{self, consumer, stream};
 use async_trait::async_trait;
 use bytes::Bytes;
-use folio_core::event::{Change, ObjectEvent, Sequencer};
+use folio_core::event::{Change, ObjectEvent, S3Notification, Sequencer};
 use folio_core::functions::rfc3339;
 use folio_core::ports::{Clock, DeadLetter, Delivery, EventPublisher, EventQueue, ObjectChange};
 use folio_core::{Error, Result};
@@ -240,6 +240,13 @@ impl NatsEventLog {
     }
 }
 
+/// The event of an S3-format notification holding exactly one creation or removal (what MinIO
+/// and other stores publish); `None` for anything else (test events, several records, junk).
+fn store_made(body: &[u8]) -> Option<ObjectEvent> {
+    let mut events = S3Notification::from_json(body).ok()?.events().ok()?;
+    (events.len() == 1).then(|| events.remove(0))
+}
+
 fn to_event(payload: Payload, stream_sequence: u64) -> Result<ObjectEvent> {
     let sequencer = match payload.sequencer {
         Some(text) => Sequencer::parse(&text)?,
@@ -319,12 +326,17 @@ impl EventQueue for NatsEventLog {
             };
             let event = match serde_json::from_slice::<Payload>(&message.payload) {
                 Ok(payload) => to_event(payload, sequence)?,
-                Err(err) => {
-                    // Not an event of ours (a foreign publisher): park it so it is seen once.
-                    tracing::warn!(sequence, %err, "an unreadable event is terminated");
-                    let _ = self.client.publish(reply, Bytes::from(jetstream::AckKind::Term)).await;
-                    continue;
-                }
+                // A store that publishes its own notifications (MinIO's NATS target) sends
+                // S3-format records: one record per message is an event like folio's.
+                Err(_) => match store_made(&message.payload) {
+                    Some(event) => event,
+                    None => {
+                        tracing::warn!(sequence, "a message that is no object event is terminated");
+                        let _ =
+                            self.client.publish(reply, Bytes::from(jetstream::AckKind::Term)).await;
+                        continue;
+                    }
+                },
             };
             deliveries.push(Delivery {
                 id: reply,

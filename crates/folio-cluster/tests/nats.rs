@@ -80,3 +80,43 @@ async fn instances_share_one_consumer_and_an_unacked_event_goes_to_another() {
         })
         .await;
 }
+
+/// A store that publishes its own S3-format notifications to the stream (MinIO's NATS target):
+/// the consumer reads the committed MinIO record as the event it describes, key decoded and
+/// the store's sequencer kept; a message that is no event is ended, not delivered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs NATS with JetStream (FOLIO_TEST_NATS_URL); run by .ci/run"]
+async fn store_made_notifications_are_read_as_events() {
+    let streams = TestStreams::new();
+    let log = connect(&streams).await;
+    let subject = format!("{}.object", streams.options.stream.to_lowercase());
+    let url = streams.options.url.clone();
+    streams
+        .around(async move {
+            let client = async_nats::connect(&url).await.unwrap_or_else(|e| panic!("{e}"));
+            let context = async_nats::jetstream::new(client);
+            for body in [
+                &include_bytes!("../../folio-core/tests/fixtures/minio-put.json")[..],
+                b"not an event",
+            ] {
+                context
+                    .publish(subject.clone(), body.to_vec().into())
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"))
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+            }
+            let deliveries = log.receive(10).await.unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(deliveries.len(), 1, "{deliveries:?}");
+            let event = &deliveries[0].event;
+            assert_eq!(event.change, Change::Created);
+            assert_eq!(
+                event.key,
+                "ugc/0f8fad5b-d9cb-569f-a165-70867728950e/01a2356e-e6d0-72f4-acc2-49fa4e31bd76.pdf"
+            );
+            assert_eq!((event.size, event.sequencer.as_str()), (Some(48213), "187D2A9F4C7E3B21"));
+            log.ack(&deliveries[0]).await.unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(log.pending().await.ok(), Some(0), "the junk message was ended, not left");
+        })
+        .await;
+}

@@ -190,11 +190,13 @@ impl S3EventRecord {
         }
     }
 
-    /// Decodes this record; `None` for events that are neither creations nor removals.
+    /// Decodes this record; `None` for events that are neither creations nor removals. AWS
+    /// names events `ObjectCreated:Put`; MinIO and other S3-compatible stores `s3:ObjectCreated:Put`.
     pub fn to_event(&self) -> Result<Option<ObjectEvent>> {
-        let change = if self.event_name.starts_with("ObjectCreated:") {
+        let name = self.event_name.strip_prefix("s3:").unwrap_or(&self.event_name);
+        let change = if name.starts_with("ObjectCreated:") {
             Change::Created
-        } else if self.event_name.starts_with("ObjectRemoved:") {
+        } else if name.starts_with("ObjectRemoved:") {
             Change::Removed
         } else {
             return Ok(None);
@@ -267,6 +269,20 @@ mod tests {
         assert_eq!(events[0].key, "ugc/x/my doc.pdf");
         assert_eq!(events[0].change, Change::Created);
         assert_eq!(events[0].size, Some(1024));
+        // MinIO (and other S3-compatible stores) prefix event names with `s3:`; the key is
+        // URL-encoded as S3 does.
+        let minio = S3Notification::from_json(include_bytes!("../tests/fixtures/minio-put.json"))
+            .and_then(|n| n.events())
+            .unwrap_or_default();
+        assert_eq!(minio.len(), 1);
+        assert_eq!(
+            (minio[0].change, minio[0].key.as_str(), minio[0].sequencer.as_str()),
+            (
+                Change::Created,
+                "ugc/0f8fad5b-d9cb-569f-a165-70867728950e/01a2356e-e6d0-72f4-acc2-49fa4e31bd76.pdf",
+                "187D2A9F4C7E3B21"
+            )
+        );
         let test_event = br#"{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2024-01-01T00:00:00.000Z","Bucket":"b","RequestId":"R","HostId":"H"}"#;
         assert_eq!(
             S3Notification::from_json(test_event).and_then(|n| n.events()).map(|e| e.len()),
