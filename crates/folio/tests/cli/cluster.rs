@@ -407,3 +407,86 @@ async fn creates_survive_an_instance_killed_mid_way() {
         }))
         .await;
 }
+
+/// A rolling restart: SIGTERM to one of two instances while a client keeps creating and
+/// listing through a balancer that follows `/readyz` (as HAProxy does in deploy/cluster): no
+/// request fails, and the stopped instance exits cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL, NATS and an S3-compatible store; run by .ci/run"]
+async fn sigterm_mid_load_fails_no_request() {
+    let database = TestDatabase::create().await;
+    let streams = TestStreams::new();
+    let backends =
+        cluster_args(&database, &streams, &["--drain-secs", "2", "--creates-per-minute", "100000"]);
+    let dir = crate::temp();
+    let (data_a, data_b) = (dir.path().join("a"), dir.path().join("b"));
+    database
+        .around(streams.around(async move {
+            let mut a = Instance::start(&backends, &data_a);
+            let b = Instance::start(&backends, &data_b);
+            let urls = [a.url.clone(), b.url.clone()];
+            let http = reqwest::Client::new();
+            let credentials = json!({ "email": "ada@example.com", "password": "correct horse battery" });
+            let (status, _) = call(http.post(format!("{}/api/auth/register", urls[1])).json(&credentials)).await;
+            assert_eq!(status, 201);
+            let (_, session) = call(http.post(format!("{}/api/auth/login", urls[1])).json(&credentials)).await;
+            let token = session["access_token"].as_str().unwrap_or_default().to_owned();
+
+            // The balancer: which instances answered /readyz with 200 last time (every 100 ms).
+            let ready = std::sync::Arc::new(std::sync::Mutex::new([true, true]));
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let prober = {
+                let (ready, stop, urls, http) = (ready.clone(), stop.clone(), urls.clone(), http.clone());
+                tokio::spawn(async move {
+                    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                        for (i, url) in urls.iter().enumerate() {
+                            let up = matches!(http.get(format!("{url}/readyz")).send().await, Ok(r) if r.status().as_u16() == 200);
+                            ready.lock().map(|mut r| r[i] = up).unwrap_or_default();
+                        }
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    }
+                })
+            };
+            let pick = |n: usize| {
+                let up = *ready.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let choices: Vec<usize> = (0..2).filter(|i| up[*i]).collect();
+                assert!(!choices.is_empty(), "no instance ready");
+                urls[choices[n % choices.len()]].clone()
+            };
+
+            let mut failures = Vec::new();
+            let mut made = 0;
+            let started = std::time::Instant::now();
+            let mut signalled = false;
+            for n in 0.. {
+                if !signalled && n == 10 {
+                    let pid = a.child.id().to_string();
+                    let sent = Command::new("kill").args(["-TERM", &pid]).status();
+                    assert!(sent.is_ok_and(|s| s.success()));
+                    signalled = true;
+                }
+                // Keep going until A has stopped by itself (its drain is 2 s).
+                if signalled && matches!(a.child.try_wait(), Ok(Some(_))) && n > 40 {
+                    break;
+                }
+                assert!(started.elapsed() < std::time::Duration::from_secs(60), "A never stopped");
+                let url = pick(n);
+                let response = http
+                    .post(format!("{url}/api/documents"))
+                    .bearer_auth(&token)
+                    .json(&json!({ "markdown": format!("# Rolling {n}\n") }))
+                    .send()
+                    .await;
+                match response {
+                    Ok(r) if r.status().as_u16() == 201 => made += 1,
+                    Ok(r) => failures.push(format!("create {n} on {url}: {}", r.status())),
+                    Err(e) => failures.push(format!("create {n} on {url}: {e}")),
+                }
+            }
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+            let _ = prober.await;
+            assert_eq!(failures, Vec::<String>::new(), "{made} created");
+            assert_eq!(a.child.wait().ok().and_then(|s| s.code()), Some(0), "A stopped cleanly");
+        }))
+        .await;
+}
