@@ -155,15 +155,21 @@ impl Postgres {
         &self.pool
     }
 
+    /// A transaction that holds the advisory lock `key` until it ends (commit or rollback):
+    /// what instances doing the same thing at once take turns on.
+    pub(crate) async fn locked(
+        &self,
+        key: i64,
+    ) -> std::result::Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(key).execute(&mut *tx).await?;
+        Ok(tx)
+    }
+
     /// Applies missing migrations in one transaction that first takes an advisory lock, so of
     /// instances starting together one migrates and the others then find nothing to do.
     async fn migrate(&self) -> Result<()> {
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(MIGRATION_LOCK)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
+        let mut tx = self.locked(MIGRATION_LOCK).await.map_err(db_error)?;
         sqlx::query("CREATE TABLE IF NOT EXISTS folio_migrations (version integer PRIMARY KEY, applied_ms bigint NOT NULL)")
             .execute(&mut *tx)
             .await

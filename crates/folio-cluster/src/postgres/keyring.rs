@@ -51,12 +51,7 @@ impl KeyRing for PgKeyRing {
     }
 
     async fn seed_if_empty(&self, seed: &[u8], now_ms: i64) -> Result<(), AuthError> {
-        let mut tx = self.db.pool().begin().await.map_err(unavailable)?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(RING_LOCK)
-            .execute(&mut *tx)
-            .await
-            .map_err(unavailable)?;
+        let mut tx = self.db.locked(RING_LOCK).await.map_err(unavailable)?;
         sqlx::query(
             "INSERT INTO signing_keys (seed, created_ms, retired_ms)
              SELECT $1, $2, NULL WHERE NOT EXISTS (SELECT 1 FROM signing_keys)",
@@ -70,12 +65,7 @@ impl KeyRing for PgKeyRing {
     }
 
     async fn rotate(&self, seed: &[u8], now_ms: i64, drop_before_ms: i64) -> Result<(), AuthError> {
-        let mut tx = self.db.pool().begin().await.map_err(unavailable)?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(RING_LOCK)
-            .execute(&mut *tx)
-            .await
-            .map_err(unavailable)?;
+        let mut tx = self.db.locked(RING_LOCK).await.map_err(unavailable)?;
         sqlx::query("UPDATE signing_keys SET retired_ms = $1 WHERE retired_ms IS NULL")
             .bind(now_ms)
             .execute(&mut *tx)
