@@ -8,7 +8,7 @@ use std::time::Duration;
 use folio_core::ports::{Clock, RateLimits, SecretStore};
 use folio_core::secrets::{BUILTIN_ISSUER, TOKEN_SIGNING_SEED};
 
-use crate::{AccountStore, AuthError, KeyRing, PoolSettings, SigningKeys, UserPool};
+use crate::{AccountStore, AuthError, KeyRing, KeySchedule, PoolSettings, SigningKeys, UserPool};
 
 /// The issuer of a deployment's built-in pool: fixed at first start, stored, and never derived
 /// from a listen address (identity ids depend on it).
@@ -26,8 +26,8 @@ pub struct BuiltinPool {
     pub accounts: Arc<dyn AccountStore>,
     /// Its signing keys.
     pub key_ring: Arc<dyn KeyRing>,
-    /// How long a retired key keeps verifying.
-    pub key_overlap: Duration,
+    /// How long a retired key keeps verifying, and how often the ring is read again.
+    pub key_schedule: KeySchedule,
 }
 
 impl BuiltinPool {
@@ -39,8 +39,7 @@ impl BuiltinPool {
         clock: Arc<dyn Clock>,
     ) -> Result<Arc<SigningKeys>, AuthError> {
         let first = secrets.get_or_create(TOKEN_SIGNING_SEED, 32).await.map_err(unavailable)?;
-        let overlap_ms = i64::try_from(self.key_overlap.as_millis()).unwrap_or(i64::MAX);
-        SigningKeys::open(Arc::clone(&self.key_ring), &first, clock, overlap_ms).await
+        SigningKeys::open(Arc::clone(&self.key_ring), &first, clock, self.key_schedule).await
     }
 
     /// The pool, its sign-in throttles counting on `limits`.

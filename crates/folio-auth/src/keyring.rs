@@ -3,10 +3,11 @@
 //!
 //! The ring is a port ([`KeyRing`]) so every process of a deployment sees one ring (SQLite in
 //! the embedded shape, PostgreSQL in the cluster). [`SigningKeys`] caches it: a rotation made
-//! by another process is picked up within [`SigningKeys::REFRESH_MS`], at once when a token
+//! by another process is picked up within [`KeySchedule::refresh`], at once when a token
 //! names a key this process has not loaded yet.
 
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use folio_core::ports::Clock;
@@ -47,6 +48,28 @@ pub trait KeyRing: Send + Sync + 'static {
     async fn rotate(&self, seed: &[u8], now_ms: i64, drop_before_ms: i64) -> Result<(), AuthError>;
 }
 
+/// How long retired keys verify, and how often a process reads the ring again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeySchedule {
+    /// How long a retired key keeps verifying (and stays in the JWKS): at least the
+    /// access-token lifetime.
+    pub overlap: Duration,
+    /// How long a loaded ring is used before it is read again: a key rotated by another
+    /// process is signed with here within this time.
+    pub refresh: Duration,
+}
+
+impl Default for KeySchedule {
+    /// An hour of overlap; the ring read again every 30 seconds.
+    fn default() -> Self {
+        Self { overlap: Duration::from_secs(3600), refresh: Duration::from_secs(30) }
+    }
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
 /// What was loaded from the ring.
 struct Loaded {
     current: Arc<SigningKey>,
@@ -61,39 +84,41 @@ pub struct SigningKeys {
     ring: Arc<dyn KeyRing>,
     clock: Arc<dyn Clock>,
     overlap_ms: i64,
+    refresh_ms: i64,
     loaded: Mutex<Option<Arc<Loaded>>>,
     loading: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for SigningKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKeys").field("overlap_ms", &self.overlap_ms).finish_non_exhaustive()
+        f.debug_struct("SigningKeys")
+            .field("overlap_ms", &self.overlap_ms)
+            .field("refresh_ms", &self.refresh_ms)
+            .finish_non_exhaustive()
     }
 }
 
 impl SigningKeys {
-    /// How long a loaded ring is used before it is read again.
-    pub const REFRESH_MS: i64 = 30_000;
     /// The least time between two reads for a key id not loaded yet (a flood of made-up key
     /// ids costs one read per interval).
     const UNKNOWN_KID_REFRESH_MS: i64 = 1_000;
 
     /// Opens the ring, storing `first_seed` as its first key when it is empty (an existing
     /// deployment passes the seed it signed with before there was a ring, so its tokens keep
-    /// verifying). Retired keys verify for `overlap_ms` after their retirement; keep it at least
-    /// the access-token lifetime.
+    /// verifying). Retired keys verify for the schedule's overlap after their retirement.
     pub async fn open(
         ring: Arc<dyn KeyRing>,
         first_seed: &[u8],
         clock: Arc<dyn Clock>,
-        overlap_ms: i64,
+        schedule: KeySchedule,
     ) -> Result<Arc<Self>, AuthError> {
         SigningKey::from_seed(first_seed)?;
         ring.seed_if_empty(first_seed, clock.now_ms()).await?;
         let keys = Arc::new(Self {
             ring,
             clock,
-            overlap_ms,
+            overlap_ms: millis(schedule.overlap),
+            refresh_ms: millis(schedule.refresh),
             loaded: Mutex::new(None),
             loading: tokio::sync::Mutex::new(()),
         });
@@ -103,13 +128,13 @@ impl SigningKeys {
 
     /// The key new tokens are signed with.
     pub async fn current(&self) -> Result<Arc<SigningKey>, AuthError> {
-        Ok(Arc::clone(&self.fresh(Self::REFRESH_MS).await?.current))
+        Ok(Arc::clone(&self.fresh(self.refresh_ms).await?.current))
     }
 
     /// The public keys that verify now: the current key and those retired less than the overlap
     /// ago (what `/.well-known/jwks.json` publishes).
     pub async fn jwks(&self) -> Result<Jwks, AuthError> {
-        let loaded = self.fresh(Self::REFRESH_MS).await?;
+        let loaded = self.fresh(self.refresh_ms).await?;
         let now = self.clock.now_ms();
         let keys = loaded
             .verifying
@@ -132,7 +157,7 @@ impl SigningKeys {
                 .map(|(key, _)| key.jwk())
                 .transpose()
         };
-        let loaded = self.fresh(Self::REFRESH_MS).await?;
+        let loaded = self.fresh(self.refresh_ms).await?;
         if let Some(jwk) = lookup(&loaded)? {
             return Ok(Some(jwk));
         }

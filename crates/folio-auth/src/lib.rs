@@ -19,7 +19,7 @@ mod verifier;
 
 pub use builtin::{BuiltinPool, builtin_issuer};
 pub use error::AuthError;
-pub use keyring::{KeyRing, SigningKeys, StoredKey};
+pub use keyring::{KeyRing, KeySchedule, SigningKeys, StoredKey};
 pub use keys::{Jwk, Jwks, SigningKey};
 pub use password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, hash_password, verify_password};
 pub use pool::{PoolSettings, Session, UserPool, normalise_email};

@@ -236,7 +236,8 @@ pub async fn memory_keys(
     seed: &[u8],
     clock: Arc<dyn folio_core::ports::Clock>,
 ) -> Arc<crate::SigningKeys> {
-    ok(crate::SigningKeys::open(Arc::new(MemoryKeyRing::default()), seed, clock, 3_600_000).await)
+    let ring = Arc::new(MemoryKeyRing::default());
+    ok(crate::SigningKeys::open(ring, seed, clock, crate::KeySchedule::default()).await)
 }
 
 /// The key ring contract: one first key however many processes start at once; a rotation

@@ -3,16 +3,15 @@
 //! Every instance builds the same thing from the same URLs; none holds state of its own.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use folio_auth::BuiltinPool;
+use folio_auth::{BuiltinPool, KeySchedule};
 use folio_core::downloads::HmacSigner;
-use folio_core::ports::{Clock, EventLog, Renderer, SecretStore};
+use folio_core::ports::{Clock, DownloadVerifier, EventLog, Renderer, SecretStore, UrlSigner};
 use folio_core::{EventFilter, Pipeline, PublishingStore, Result, Services, Settings};
 use object_store::ObjectStore;
 
 use crate::{
-    NatsEventLog, NatsOptions, PgAccounts, PgIdempotency, PgIndex, PgKeyRing, PgLease,
+    Downloads, NatsEventLog, NatsOptions, PgAccounts, PgIdempotency, PgIndex, PgKeyRing, PgLease,
     PgRateLimits, PgSecrets, Postgres, PostgresOptions, S3Options,
 };
 
@@ -23,7 +22,7 @@ pub struct ClusterUrls {
     pub postgres: String,
     /// `nats://host:port[?stream=NAME]`: object events.
     pub nats: String,
-    /// `s3://bucket?endpoint=…`: the files.
+    /// `s3://bucket?endpoint=…`: the files (and, with `downloads=presigned`, their downloads).
     pub s3: String,
 }
 
@@ -33,8 +32,14 @@ pub struct Cluster {
     events: Arc<NatsEventLog>,
     objects: Arc<dyn ObjectStore>,
     secrets: Arc<PgSecrets>,
-    signer: Arc<HmacSigner>,
+    downloads: ClusterDownloads,
     clock: Arc<dyn Clock>,
+}
+
+/// Who signs download URLs, and who verifies them where folio serves them itself.
+struct ClusterDownloads {
+    signer: Arc<dyn UrlSigner>,
+    verifier: Option<Arc<dyn DownloadVerifier>>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -56,12 +61,20 @@ impl Cluster {
             EventFilter::default(),
         ));
         let secrets = Arc::new(PgSecrets::new(db.clone()));
-        // Any instance serves any `/files/…` download: the secret is in PostgreSQL.
-        let signer = Arc::new(HmacSigner::new(
-            secrets.get_or_create(folio_core::secrets::DOWNLOAD_URL_HMAC, 32).await?,
-            "",
-        ));
-        Ok(Self { db, events, objects, secrets, signer, clock })
+        let downloads = match s3.downloads {
+            // Any instance serves any `/files/…` download: the secret is in PostgreSQL.
+            Downloads::Folio => {
+                let signer = Arc::new(HmacSigner::new(
+                    secrets.get_or_create(folio_core::secrets::DOWNLOAD_URL_HMAC, 32).await?,
+                    "",
+                ));
+                ClusterDownloads { signer: signer.clone(), verifier: Some(signer) }
+            }
+            Downloads::Presigned => {
+                ClusterDownloads { signer: Arc::new(s3.presigned_downloads()?), verifier: None }
+            }
+        };
+        Ok(Self { db, events, objects, secrets, downloads, clock })
     }
 
     /// The services bundle over these backends: rate limits and the lease are shared by every
@@ -73,7 +86,7 @@ impl Cluster {
                 index: Arc::new(PgIndex::new(self.db.clone())),
                 events: self.events.clone(),
                 renderer,
-                signer: self.signer.clone(),
+                signer: Arc::clone(&self.downloads.signer),
                 clock: Arc::clone(&self.clock),
                 settings,
             },
@@ -82,17 +95,17 @@ impl Cluster {
             secrets: self.secrets.clone() as Arc<dyn SecretStore>,
             limits: Arc::new(PgRateLimits::new(self.db.clone())),
             lease: Arc::new(PgLease::new(self.db.clone())),
-            downloads: Some(self.signer.clone()),
+            downloads: self.downloads.verifier.clone(),
             readiness: Arc::default(),
         }
     }
 
     /// The built-in pool's accounts and key ring in PostgreSQL (any instance signs anyone in).
-    pub fn builtin_pool(&self, key_overlap: Duration) -> BuiltinPool {
+    pub fn builtin_pool(&self, key_schedule: KeySchedule) -> BuiltinPool {
         BuiltinPool {
             accounts: Arc::new(PgAccounts::new(self.db.clone())),
             key_ring: Arc::new(PgKeyRing::new(self.db.clone())),
-            key_overlap,
+            key_schedule,
         }
     }
 

@@ -17,7 +17,7 @@ mod postgres;
 #[cfg(all(feature = "postgres", feature = "nats", feature = "s3"))]
 pub use cluster::{Cluster, ClusterUrls};
 #[cfg(feature = "s3")]
-pub use folio_s3::S3Options;
+pub use folio_s3::{Downloads, PresignedDownloads, S3Options};
 #[cfg(feature = "nats")]
 pub use nats::{NatsEventLog, NatsOptions};
 

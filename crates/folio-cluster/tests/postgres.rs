@@ -143,7 +143,7 @@ async fn two_instances_share_accounts_sessions_and_keys() {
                         accounts: Arc::new(PgAccounts::new(db.clone())),
                         key_ring: Arc::new(PgKeyRing::new(db.clone())),
                         // Rotations reach the other instance at once in this test.
-                        key_overlap: std::time::Duration::from_secs(3600),
+                        key_schedule: folio_auth::KeySchedule::default(),
                     };
                     let settings = folio_auth::PoolSettings {
                         concurrent_password_checks: 2,

@@ -86,13 +86,19 @@ impl HmacSigner {
     }
 }
 
+#[async_trait::async_trait]
 impl UrlSigner for HmacSigner {
-    fn sign(&self, key: &ObjectKey, expires_unix: i64, file_name: &str) -> String {
+    async fn sign(
+        &self,
+        key: &ObjectKey,
+        expires_unix: i64,
+        file_name: &str,
+    ) -> crate::Result<String> {
         let key = key.to_string();
         let sig = URL_SAFE_NO_PAD
             .encode(self.mac("GET", &key, expires_unix, file_name).finalize().into_bytes());
         let name = utf8_percent_encode(file_name, RFC5987_UNRESERVED);
-        format!("{}/files/{key}?exp={expires_unix}&name={name}&sig={sig}", self.base_url)
+        Ok(format!("{}/files/{key}?exp={expires_unix}&name={name}&sig={sig}", self.base_url))
     }
 }
 

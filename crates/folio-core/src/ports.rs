@@ -207,11 +207,13 @@ impl<T: EventPublisher + EventQueue> EventLog for T {}
 /// Signs download URLs for objects.
 ///
 /// Contract: the URL, fetched over HTTP before it expires, returns the object, downloaded as
-/// `file_name`; after expiry, or with any part altered, it is refused.
+/// `file_name`; after expiry, or with any part altered, it is refused. Signing is async and may
+/// fail because a store's signer may first fetch its credentials (S3 on a role).
+#[async_trait]
 pub trait UrlSigner: Send + Sync + 'static {
     /// A URL (absolute, or a path relative to the server) that downloads `key` as `file_name`
     /// until `expires_unix` (seconds).
-    fn sign(&self, key: &ObjectKey, expires_unix: i64, file_name: &str) -> String;
+    async fn sign(&self, key: &ObjectKey, expires_unix: i64, file_name: &str) -> Result<String>;
 }
 
 /// The parts of a signed download request that a [`DownloadVerifier`] checks.

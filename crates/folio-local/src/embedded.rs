@@ -2,9 +2,8 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
-use folio_auth::BuiltinPool;
+use folio_auth::{BuiltinPool, KeySchedule};
 use folio_core::ports::{Clock, EventLog, Renderer, SecretStore};
 use folio_core::{
     Error, EventFilter, MemoryLease, MemoryRateLimits, Pipeline, PublishingStore, Result, Services,
@@ -108,11 +107,11 @@ impl Embedded {
     }
 
     /// The built-in pool's accounts and key ring in the database.
-    pub fn builtin_pool(&self, key_overlap: Duration) -> BuiltinPool {
+    pub fn builtin_pool(&self, key_schedule: KeySchedule) -> BuiltinPool {
         BuiltinPool {
             accounts: self.accounts.clone(),
             key_ring: self.key_ring.clone(),
-            key_overlap,
+            key_schedule,
         }
     }
 

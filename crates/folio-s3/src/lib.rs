@@ -3,7 +3,11 @@
 //! the self-hosted cluster).
 
 #[cfg(feature = "s3")]
+mod presigned;
+#[cfg(feature = "s3")]
 mod store;
 
 #[cfg(feature = "s3")]
-pub use store::S3Options;
+pub use presigned::PresignedDownloads;
+#[cfg(feature = "s3")]
+pub use store::{Downloads, S3Options};

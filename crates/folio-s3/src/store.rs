@@ -5,8 +5,10 @@ use std::sync::Arc;
 
 use folio_core::{Error, Result};
 use object_store::ObjectStore;
-use object_store::aws::AmazonS3Builder;
+use object_store::aws::{AmazonS3, AmazonS3Builder};
 use percent_encoding::percent_decode_str;
+
+use crate::PresignedDownloads;
 
 /// Where the objects are. Credentials are not part of it: they come from the usual AWS
 /// variables (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), or the
@@ -20,6 +22,22 @@ pub struct S3Options {
     pub endpoint: Option<String>,
     /// The region (`us-east-1` unless named; most S3-compatible stores accept any).
     pub region: String,
+    /// Who serves downloads (`downloads=folio|presigned`).
+    pub downloads: Downloads,
+    /// Where browsers reach the store, when not at `endpoint` (`public_endpoint=URL`, only with
+    /// presigned downloads): URLs are signed for this host.
+    pub public_endpoint: Option<String>,
+}
+
+/// Who serves a document's download URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Downloads {
+    /// folio's own HMAC-signed `/files/…` URLs, served by any instance: the store need not be
+    /// reachable from browsers (the default).
+    #[default]
+    Folio,
+    /// S3 presigned GETs, fetched from the store itself: for stores browsers can reach.
+    Presigned,
 }
 
 /// A bucket name as S3 allows it: 3–63 of `a-z 0-9 . -`, starting and ending with a letter or
@@ -35,8 +53,9 @@ fn valid_bucket(name: &str) -> bool {
 }
 
 impl S3Options {
-    /// Reads `s3://bucket[?endpoint=URL][&region=NAME]` (the objects setting of the cluster
-    /// shape); refuses anything else with the reason.
+    /// Reads `s3://bucket[?endpoint=URL][&region=NAME][&downloads=folio|presigned]
+    /// [&public_endpoint=URL]` (the objects setting of the cluster shape); refuses anything
+    /// else with the reason.
     pub fn from_url(url: &str) -> Result<Self> {
         let invalid = |why: String| Error::InvalidRequest(format!("objects URL {url:?}: {why}"));
         let rest = url
@@ -49,8 +68,20 @@ impl S3Options {
                 "{bucket:?} is not a bucket name (3–63 of a-z, 0-9, '.', '-')"
             )));
         }
-        let mut options =
-            Self { bucket: bucket.to_owned(), endpoint: None, region: "us-east-1".to_owned() };
+        let mut options = Self {
+            bucket: bucket.to_owned(),
+            endpoint: None,
+            region: "us-east-1".to_owned(),
+            downloads: Downloads::Folio,
+            public_endpoint: None,
+        };
+        let http_url = |name: &str, value: &str| {
+            if value.starts_with("http://") || value.starts_with("https://") {
+                Ok(value.trim_end_matches('/').to_owned())
+            } else {
+                Err(invalid(format!("{name} {value:?} must be an http:// or https:// URL")))
+            }
+        };
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
             let value = percent_decode_str(value)
@@ -58,37 +89,60 @@ impl S3Options {
                 .map_err(|_| invalid(format!("{name} is not UTF-8")))?
                 .into_owned();
             match name {
-                "endpoint" => {
-                    if !(value.starts_with("http://") || value.starts_with("https://")) {
-                        return Err(invalid(format!(
-                            "endpoint {value:?} must be an http:// or https:// URL"
-                        )));
-                    }
-                    options.endpoint = Some(value.trim_end_matches('/').to_owned());
-                }
+                "endpoint" => options.endpoint = Some(http_url(name, &value)?),
+                "public_endpoint" => options.public_endpoint = Some(http_url(name, &value)?),
                 "region" if !value.is_empty() => options.region = value,
                 "region" => return Err(invalid("region is empty".to_owned())),
+                "downloads" => {
+                    options.downloads = match value.as_str() {
+                        "folio" => Downloads::Folio,
+                        "presigned" => Downloads::Presigned,
+                        _ => {
+                            return Err(invalid(format!(
+                                "downloads {value:?} is neither folio nor presigned"
+                            )));
+                        }
+                    }
+                }
                 other => {
                     return Err(invalid(format!(
-                        "unknown setting {other:?} (known: endpoint, region)"
+                        "unknown setting {other:?} (known: endpoint, region, downloads, \
+                         public_endpoint)"
                     )));
                 }
             }
+        }
+        if options.public_endpoint.is_some() && options.downloads != Downloads::Presigned {
+            return Err(invalid(
+                "public_endpoint is where browsers fetch presigned downloads: it needs \
+                 downloads=presigned"
+                    .to_owned(),
+            ));
         }
         Ok(options)
     }
 
     /// The object store (no request is made until it is used).
     pub fn store(&self) -> Result<Arc<dyn ObjectStore>> {
+        Ok(Arc::new(self.client(self.endpoint.as_deref())?))
+    }
+
+    /// The signer of presigned downloads, for the host browsers reach (`public_endpoint`, else
+    /// `endpoint`, else AWS).
+    pub fn presigned_downloads(&self) -> Result<PresignedDownloads> {
+        let endpoint = self.public_endpoint.as_deref().or(self.endpoint.as_deref());
+        Ok(PresignedDownloads::new(self.client(endpoint)?))
+    }
+
+    fn client(&self, endpoint: Option<&str>) -> Result<AmazonS3> {
         let mut builder =
             AmazonS3Builder::from_env().with_bucket_name(&self.bucket).with_region(&self.region);
-        if let Some(endpoint) = &self.endpoint {
+        if let Some(endpoint) = endpoint {
             builder = builder
                 .with_endpoint(endpoint)
                 .with_allow_http(endpoint.starts_with("http://"))
                 .with_virtual_hosted_style_request(false);
         }
-        let store = builder.build().map_err(|e| Error::InvalidRequest(format!("S3 store: {e}")))?;
-        Ok(Arc::new(store))
+        builder.build().map_err(|e| Error::InvalidRequest(format!("S3 store: {e}")))
     }
 }

@@ -15,6 +15,10 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "parsed once per process; `serve`'s settings are the large one"
+)]
 pub enum Command {
     /// Render a markdown file to PDF.
     Render(RenderArgs),
@@ -47,7 +51,7 @@ pub enum Command {
 pub enum KeysCommand {
     /// Make a new current signing key. Tokens signed with the previous key keep verifying (and
     /// it stays in the JWKS) for `[sessions] key_overlap`, then it is dropped. Running servers
-    /// sign with the new key within 30 seconds.
+    /// sign with the new key within `[sessions] key_refresh_secs` (30 seconds).
     Rotate(StoreSettings),
 }
 

@@ -161,6 +161,10 @@ pub struct RenderSection {
     /// Renders one identity may have running at once (default: half the workers, at least one).
     #[arg(long = "renders-per-identity", env = "FOLIO_RENDERS_PER_IDENTITY", value_name = "N")]
     pub per_identity: Option<usize>,
+    /// A folder of extra fonts (.ttf, .otf, .ttc; subfolders too), e.g. a CJK family: every
+    /// render worker loads them once at start, beside the bundled ones (rendering reads no file).
+    #[arg(long = "font-dir", env = "FOLIO_FONT_DIR", value_name = "DIR")]
+    pub font_dir: Option<PathBuf>,
 }
 
 /// `[limits]`: rate budgets and sign-in throttles (one mechanism: `folio_core::limits`).
@@ -252,6 +256,27 @@ pub struct SessionsSection {
         value_name = "SECONDS"
     )]
     pub key_overlap: u64,
+    /// How often a running server reads the key ring again, in seconds: after `folio keys
+    /// rotate`, every server signs with the new key within this time (tokens it signs verify
+    /// everywhere at once).
+    #[arg(
+        long = "key-refresh-secs",
+        env = "FOLIO_KEY_REFRESH_SECS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..),
+        value_name = "SECONDS"
+    )]
+    pub key_refresh_secs: u64,
+}
+
+impl SessionsSection {
+    /// The key ring's schedule these settings give.
+    pub fn key_schedule(&self) -> folio_auth::KeySchedule {
+        folio_auth::KeySchedule {
+            overlap: std::time::Duration::from_secs(self.key_overlap),
+            refresh: std::time::Duration::from_secs(self.key_refresh_secs),
+        }
+    }
 }
 
 /// A section of the settings file.

@@ -4,7 +4,6 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use folio_auth::{BuiltinPool, PoolSettings, UserPool};
 use folio_core::ports::{EventQueue, Renderer, SystemClock};
@@ -166,9 +165,8 @@ impl Deployment {
                     ))
                     .with_hint("check the path and its permissions, or pass --data-dir")
                 })?;
-                let builtin = (sign_in == SignIn::Builtin).then(|| {
-                    embedded.builtin_pool(Duration::from_secs(settings.sessions.key_overlap))
-                });
+                let builtin = (sign_in == SignIn::Builtin)
+                    .then(|| embedded.builtin_pool(settings.sessions.key_schedule()));
                 Ok(Self {
                     shape,
                     services: embedded.services(renderer, limits),
@@ -195,9 +193,8 @@ impl Deployment {
                             failure.with_hint("check the URLs of [backends] (README, \"The cluster shape\")")
                         }
                     })?;
-                let builtin = (sign_in == SignIn::Builtin).then(|| {
-                    cluster.builtin_pool(Duration::from_secs(settings.sessions.key_overlap))
-                });
+                let builtin = (sign_in == SignIn::Builtin)
+                    .then(|| cluster.builtin_pool(settings.sessions.key_schedule()));
                 Ok(Self {
                     shape,
                     services: cluster.services(renderer, limits),

@@ -104,6 +104,14 @@ pub async fn create_pdf_with_id(
     let manifest_json =
         serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Corrupt(e.to_string()))?;
     let key = |kind| ObjectKey::new(*caller, id, kind).path();
+    // Signed before anything is stored: a signer that fails (an S3 role's credentials out of
+    // reach) then fails the create cleanly instead of after a document was made.
+    let download_url = super::download_url(
+        pipeline,
+        &ObjectKey::new(*caller, id, ObjectKind::Pdf),
+        &rendered.title,
+    )
+    .await?;
     let objects = &pipeline.objects;
     objects.put(&key(ObjectKind::Source), PutPayload::from(request.markdown.into_bytes())).await?;
     failpoint("create.after-source");
@@ -114,7 +122,7 @@ pub async fn create_pdf_with_id(
 
     let record =
         crate::DocumentRecord::from_manifest(&manifest, crate::event::Sequencer::from_number(0));
-    Ok(Created { document: super::summarize(pipeline, &record), warnings: rendered.warnings })
+    Ok(Created { document: super::summary(&record, download_url), warnings: rendered.warnings })
 }
 
 /// Checks a request before any work; returns the trimmed title.

@@ -36,7 +36,7 @@ pub async fn stored_document(
         .map_err(|e| Error::Corrupt(format!("manifest of {pdf}: {e}")))?;
     let record =
         crate::DocumentRecord::from_manifest(&manifest, crate::event::Sequencer::from_number(0));
-    Ok(Some(super::summarize(pipeline, &record)))
+    Ok(Some(super::summarize(pipeline, &record).await?))
 }
 
 /// The markdown source of one of the caller's documents, for re-editing.

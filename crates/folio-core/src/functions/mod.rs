@@ -25,17 +25,35 @@ use crate::document::DocumentRecord;
 use crate::downloads::download_file_name;
 use crate::ids::{ObjectKey, ObjectKind};
 
-/// The summary a client sees of one document, with a fresh download URL.
-pub(crate) fn summarize(pipeline: &Pipeline, record: &DocumentRecord) -> DocumentSummary {
-    let key = ObjectKey::new(record.identity, record.id, ObjectKind::Pdf);
+/// A fresh download URL for a document's PDF, named after its title.
+pub(crate) async fn download_url(
+    pipeline: &Pipeline,
+    key: &ObjectKey,
+    title: &str,
+) -> crate::Result<String> {
     let expires = pipeline.clock.now_ms() / 1000 + pipeline.settings.download_ttl_secs;
+    pipeline.signer.sign(key, expires, &download_file_name(title)).await
+}
+
+/// The summary a client sees of one document, with a fresh download URL.
+pub(crate) async fn summarize(
+    pipeline: &Pipeline,
+    record: &DocumentRecord,
+) -> crate::Result<DocumentSummary> {
+    let key = ObjectKey::new(record.identity, record.id, ObjectKind::Pdf);
+    let download_url = download_url(pipeline, &key, &record.title).await?;
+    Ok(summary(record, download_url))
+}
+
+/// The summary of `record` with a URL already signed.
+pub(crate) fn summary(record: &DocumentRecord, download_url: String) -> DocumentSummary {
     DocumentSummary {
         id: record.id,
         title: record.title.clone(),
         pages: record.pages,
         bytes: record.bytes,
         created: rfc3339(record.created_ms),
-        download_url: pipeline.signer.sign(&key, expires, &download_file_name(&record.title)),
+        download_url,
     }
 }
 

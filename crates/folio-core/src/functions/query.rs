@@ -80,10 +80,11 @@ pub async fn query_documents(
     }
     let title_contains = params.q.as_deref().map(fold_title).filter(|q| !q.is_empty());
     let page = pipeline.index.query(caller, &IndexQuery { limit, before, title_contains }).await?;
-    Ok(DocumentPage {
-        items: page.items.iter().map(|r| super::summarize(pipeline, r)).collect(),
-        next_cursor: page.next_after.map(|id| encode_cursor(&id)),
-    })
+    let mut items = Vec::with_capacity(page.items.len());
+    for record in &page.items {
+        items.push(super::summarize(pipeline, record).await?);
+    }
+    Ok(DocumentPage { items, next_cursor: page.next_after.map(|id| encode_cursor(&id)) })
 }
 
 fn encode_cursor(id: &DocumentId) -> String {

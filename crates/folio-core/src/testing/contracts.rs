@@ -425,7 +425,7 @@ fn query_param(url: &str, name: &str) -> String {
 /// The contract of download URLs a shape serves itself: a [`UrlSigner`]'s URL verifies with its
 /// [`DownloadVerifier`] until it expires, and not with any part altered. (Over HTTP, the API
 /// tests fetch them.)
-pub fn check_signed_downloads(signer: &dyn UrlSigner, verifier: &dyn DownloadVerifier) {
+pub async fn check_signed_downloads(signer: &dyn UrlSigner, verifier: &dyn DownloadVerifier) {
     let key = ObjectKey::new(
         IdentityId::derive("https://contract.test", "alice"),
         DocumentId::at(1_700_000_000_000),
@@ -436,7 +436,10 @@ pub fn check_signed_downloads(signer: &dyn UrlSigner, verifier: &dyn DownloadVer
         key.document,
         ObjectKind::Pdf,
     );
-    let url = signer.sign(&key, 1_000, "Report & notes ü.pdf");
+    let url = signer
+        .sign(&key, 1_000, "Report & notes ü.pdf")
+        .await
+        .unwrap_or_else(|e| panic!("signing a download URL failed: {e}"));
     let path = url.split_once('?').map_or(url.as_str(), |(p, _)| p);
     let path_key = path.rsplit_once("/files/").map_or(path, |(_, k)| k).to_owned();
     assert_eq!(path_key, key.to_string(), "the URL names the object: {url}");

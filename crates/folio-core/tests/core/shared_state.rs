@@ -22,7 +22,7 @@ async fn the_in_memory_adapters_pass_their_suites() {
     check_rate_limits(Arc::new(MemoryRateLimits::default())).await;
     check_lease(Arc::new(MemoryLease::default())).await;
     let signer = HmacSigner::new(b"contract".to_vec(), "https://folio.example");
-    check_signed_downloads(&signer, &signer);
+    check_signed_downloads(&signer, &signer).await;
 }
 
 /// A swap that forgets to compare: it writes whatever it is given, so concurrent takes that
@@ -115,17 +115,23 @@ async fn the_idempotency_suite_catches_a_store_where_the_last_binding_wins() {
 /// Signs without the file name: a URL's download name could be swapped.
 struct NamelessSigner(HmacSigner);
 
+#[async_trait]
 impl folio_core::ports::UrlSigner for NamelessSigner {
-    fn sign(&self, key: &folio_core::ObjectKey, expires_unix: i64, file_name: &str) -> String {
+    async fn sign(
+        &self,
+        key: &folio_core::ObjectKey,
+        expires_unix: i64,
+        file_name: &str,
+    ) -> Result<String> {
         let _ = file_name;
-        let url = self.0.sign(key, expires_unix, "document.pdf");
-        url.replace("name=document.pdf", "name=Report%20%26%20notes%20%C3%BC.pdf")
+        let url = self.0.sign(key, expires_unix, "document.pdf").await?;
+        Ok(url.replace("name=document.pdf", "name=Report%20%26%20notes%20%C3%BC.pdf"))
     }
 }
 
-#[test]
+#[tokio::test]
 #[should_panic(expected = "Invalid")]
-fn the_download_suite_catches_a_signature_that_leaves_out_the_file_name() {
+async fn the_download_suite_catches_a_signature_that_leaves_out_the_file_name() {
     let signer = HmacSigner::new(b"contract".to_vec(), "");
-    check_signed_downloads(&NamelessSigner(signer.clone()), &signer);
+    check_signed_downloads(&NamelessSigner(signer.clone()), &signer).await;
 }

@@ -53,7 +53,7 @@ async fn the_embedded_builtin_pool_passes_the_sign_in_contract() {
     let builtin = folio_auth::BuiltinPool {
         accounts: embedded.accounts.clone(),
         key_ring: embedded.key_ring.clone(),
-        key_overlap: std::time::Duration::from_secs(3600),
+        key_schedule: folio_auth::KeySchedule::default(),
     };
     let settings = folio_auth::PoolSettings {
         concurrent_password_checks: 2,
@@ -86,7 +86,7 @@ async fn the_embedded_download_urls_pass_their_contract() {
     let dir = temp();
     let embedded = Embedded::open(dir.path(), Durability::Relaxed, Arc::new(SystemClock)).await;
     let embedded = embedded.unwrap_or_else(|e| panic!("{e}"));
-    check_signed_downloads(embedded.signer.as_ref(), embedded.signer.as_ref());
+    check_signed_downloads(embedded.signer.as_ref(), embedded.signer.as_ref()).await;
 }
 
 #[tokio::test]

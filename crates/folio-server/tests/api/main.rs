@@ -14,7 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use folio_auth::{
-    IssuerConfig, IssuerKeys, PoolSettings, SigningKeys, TrustedIssuer, UserPool, Verifier,
+    IssuerConfig, IssuerKeys, KeySchedule, PoolSettings, SigningKeys, TrustedIssuer, UserPool,
+    Verifier,
 };
 use folio_core::ports::{Clock, SystemClock};
 use folio_core::testing::ManualClock;
@@ -75,10 +76,13 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("{e}"));
         let services = embedded.services(Arc::new(InProcessRenderer), Settings::default());
         // The ring's first key is the test seed, so tests can sign their own tokens.
-        let keys =
-            SigningKeys::open(embedded.key_ring.clone(), &SEED, clock.clone(), KEY_OVERLAP_MS)
-                .await
-                .unwrap_or_else(|e| panic!("{e}"));
+        let schedule = KeySchedule {
+            overlap: Duration::from_millis(KEY_OVERLAP_MS.unsigned_abs()),
+            ..KeySchedule::default()
+        };
+        let keys = SigningKeys::open(embedded.key_ring.clone(), &SEED, clock.clone(), schedule)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         let pool = Arc::new(UserPool::new(
             embedded.accounts.clone(),
             Arc::clone(&services.limits),

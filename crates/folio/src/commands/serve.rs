@@ -161,6 +161,15 @@ fn pool_config(render: &RenderSection) -> Result<PoolConfig, Failure> {
     config.memory_limit_bytes = render.memory_mib.saturating_mul(1024 * 1024);
     config.per_identity =
         render.per_identity.unwrap_or(config.workers / 2).clamp(1, config.workers);
+    if let Some(dir) = &render.font_dir {
+        // Checked here, so a wrong folder stops the start with a clear message instead of
+        // every worker failing to start.
+        folio_render::FontSet::with_dir(dir).map_err(|e| {
+            Failure::usage(format!("--font-dir: {e}"))
+                .with_hint("point it at a folder of .ttf, .otf or .ttc files")
+        })?;
+        config.font_dir = Some(dir.clone());
+    }
     Ok(config)
 }
 

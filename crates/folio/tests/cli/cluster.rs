@@ -490,3 +490,327 @@ async fn sigterm_mid_load_fails_no_request() {
         }))
         .await;
 }
+
+/// The key id a JWT's header names.
+fn kid(token: &str) -> String {
+    use base64::Engine as _;
+    let header = token.split('.').next().unwrap_or_default();
+    let header =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).unwrap_or_default();
+    serde_json::from_slice::<Value>(&header).unwrap_or(Value::Null)["kid"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// `folio keys rotate` run against the cluster while two instances serve: both sign with the
+/// new key within their refresh time, each verifies the other's new tokens, and tokens signed
+/// with the previous key keep working everywhere (nobody is signed out).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL, NATS and an S3-compatible store; run by .ci/run"]
+async fn a_key_rotated_through_the_cli_is_used_by_every_instance() {
+    let database = TestDatabase::create().await;
+    let streams = TestStreams::new();
+    let backends = cluster_args(&database, &streams, &["--key-refresh-secs", "1"]);
+    let dir = crate::temp();
+    let (data_a, data_b, data_cli) =
+        (dir.path().join("a"), dir.path().join("b"), dir.path().join("cli"));
+    database
+        .around(streams.around(async move {
+            let a = Instance::start(&backends, &data_a);
+            let b = Instance::start(&backends, &data_b);
+            let http = reqwest::Client::new();
+            let credentials =
+                json!({ "email": "ada@example.com", "password": "correct horse battery" });
+            let (status, _) =
+                call(http.post(format!("{}/api/auth/register", a.url)).json(&credentials)).await;
+            assert_eq!(status, 201);
+            let sign_in = |url: String| {
+                let (http, credentials) = (http.clone(), credentials.clone());
+                async move {
+                    let (status, session) =
+                        call(http.post(format!("{url}/api/auth/login")).json(&credentials)).await;
+                    assert_eq!(status, 200, "{session}");
+                    session["access_token"].as_str().unwrap_or_default().to_owned()
+                }
+            };
+            let before = sign_in(a.url.clone()).await;
+            assert_eq!(kid(&before), kid(&sign_in(b.url.clone()).await), "one current key");
+
+            let mut rotate: Vec<String> = vec!["keys".into(), "rotate".into()];
+            rotate.extend(backends.iter().cloned());
+            let output = Command::new(env!("CARGO_BIN_EXE_folio"))
+                .args(&rotate)
+                .args(["--data-dir", &data_cli.to_string_lossy()])
+                .output()
+                .unwrap_or_else(|e| panic!("{e}"));
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(output.status.success(), "folio keys rotate: {stderr}");
+            let new_kid = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+            assert!(!new_kid.is_empty() && new_kid != kid(&before), "{new_kid}: {stderr}");
+
+            // Both instances read the ring again within their refresh time (one second).
+            let mut tokens = Vec::new();
+            for instance in [&a, &b] {
+                let mut token = String::new();
+                for _ in 0..100 {
+                    token = sign_in(instance.url.clone()).await;
+                    if kid(&token) == new_kid {
+                        break;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                assert_eq!(kid(&token), new_kid, "{} signs with the rotated key", instance.url);
+                tokens.push(token);
+            }
+            // Each instance's new tokens, and the token from before, work on both.
+            for token in tokens.iter().chain([&before]) {
+                for instance in [&a, &b] {
+                    let (status, body) = call(
+                        http.get(format!("{}/api/documents", instance.url)).bearer_auth(token),
+                    )
+                    .await;
+                    assert_eq!(
+                        status,
+                        200,
+                        "a token of key {} on {}: {body}",
+                        kid(token),
+                        instance.url
+                    );
+                }
+            }
+            for instance in [&a, &b] {
+                let (_, jwks) =
+                    call(http.get(format!("{}/.well-known/jwks.json", instance.url))).await;
+                let kids: Vec<&str> = jwks["keys"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|k| k["kid"].as_str())
+                    .collect();
+                assert!(
+                    kids.contains(&new_kid.as_str()) && kids.contains(&kid(&before).as_str()),
+                    "{jwks}"
+                );
+            }
+        }))
+        .await;
+}
+
+/// With `downloads=presigned`, a document's link is an S3 presigned GET that the store itself
+/// serves, named as folio names files; no instance mounts `/files`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL, NATS and an S3-compatible store; run by .ci/run"]
+async fn presigned_downloads_are_served_by_the_store() {
+    let database = TestDatabase::create().await;
+    let streams = TestStreams::new();
+    let mut backends = cluster_args(&database, &streams, &[]);
+    let objects = backends.iter().position(|a| a == "--objects-url").map_or(0, |i| i + 1);
+    backends[objects] = format!("{}&downloads=presigned", backends[objects]);
+    let dir = crate::temp();
+    let data = dir.path().join("a");
+    database
+        .around(streams.around(async move {
+            let a = Instance::start(&backends, &data);
+            let http = reqwest::Client::new();
+            let credentials = json!({ "email": "ada@example.com", "password": "correct horse battery" });
+            let (status, _) = call(http.post(format!("{}/api/auth/register", a.url)).json(&credentials)).await;
+            assert_eq!(status, 201);
+            let (_, session) = call(http.post(format!("{}/api/auth/login", a.url)).json(&credentials)).await;
+            let token = session["access_token"].as_str().unwrap_or_default().to_owned();
+            let (status, created) = call(
+                http.post(format!("{}/api/documents", a.url))
+                    .bearer_auth(&token)
+                    .json(&json!({ "markdown": "# Straight from the bucket\n\nNo instance in between.\n" })),
+            )
+            .await;
+            assert_eq!(status, 201, "{created}");
+            let link = created["download_url"].as_str().unwrap_or_default().to_owned();
+            let store = required("FOLIO_TEST_S3_URL");
+            let endpoint = store.split("endpoint=").nth(1).unwrap_or_default();
+            assert!(link.starts_with(endpoint) && link.contains("X-Amz-Signature="), "{link}");
+            let pdf = http.get(&link).send().await.unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(pdf.status().as_u16(), 200, "{link}");
+            let disposition = pdf
+                .headers()
+                .get("content-disposition")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            assert!(disposition.contains("filename=\"Straight from the bucket.pdf\""), "{disposition}");
+            assert!(pdf.bytes().await.unwrap_or_default().starts_with(b"%PDF-"));
+            // folio serves no downloads of its own here.
+            let key = link.split('?').next().unwrap_or_default();
+            let key = key.split("/ugc/").nth(1).unwrap_or_default();
+            let (status, body) = call(http.get(format!("{}/files/ugc/{key}", a.url))).await;
+            assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")), "{body}");
+            let (status, _) = call(http.delete(format!("{}/api/documents/{}", a.url, created["id"].as_str().unwrap_or_default())).bearer_auth(&token)).await;
+            assert_eq!(status, 204);
+        }))
+        .await;
+}
+
+/// A `nats-server` of the test's own (never the machine's shared one): JetStream on a free
+/// port, its store in `dir`, so it can be killed and started again on the same port and store.
+struct OwnNats {
+    child: std::process::Child,
+}
+
+impl OwnNats {
+    fn start(port: u16, dir: &std::path::Path) -> Self {
+        let binary =
+            std::env::var("FOLIO_TEST_NATS_SERVER").unwrap_or_else(|_| "nats-server".into());
+        let log = std::fs::File::options()
+            .create(true)
+            .append(true)
+            .open(dir.join("nats.log"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let child = Command::new(&binary)
+            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
+            .arg(dir.join("store"))
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start {binary} ({e}): this test needs nats-server (see .ci/run)")
+            });
+        // Owned at once, so a panic below still stops it.
+        let nats = Self { child };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return nats;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("nats-server did not listen on {port}: {}", dir.join("nats.log").display());
+    }
+}
+
+impl Drop for OwnNats {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// NATS killed during a load of creates and started again on the same port and store: every
+/// create that answered 201 is listed exactly once in the end. Creates while NATS is away are
+/// refused as retryable (the publisher tries again first) and succeed when retried with their
+/// idempotency key; an event lost with the server is put back by the reconciler.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL, nats-server and an S3-compatible store; run by .ci/run"]
+async fn no_acknowledged_document_is_lost_when_nats_restarts() {
+    let database = TestDatabase::create().await;
+    let dir = crate::temp();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let nats_dir = dir.path().join("nats");
+    std::fs::create_dir_all(&nats_dir).unwrap_or_else(|e| panic!("{e}"));
+    let data = dir.path().join("a");
+    let backends = vec![
+        "--index-url".to_owned(),
+        database.url.clone(),
+        "--events-url".to_owned(),
+        format!("nats://127.0.0.1:{port}?stream=FOLIO_RESTART"),
+        "--objects-url".to_owned(),
+        required("FOLIO_TEST_S3_URL"),
+        "--identity-url".to_owned(),
+        database.url.clone(),
+        "--creates-per-minute".to_owned(),
+        "100000".to_owned(),
+        "--reconcile-secs".to_owned(),
+        "1".to_owned(),
+    ];
+    database
+        .around(async move {
+            let mut nats = OwnNats::start(port, &nats_dir);
+            let a = Instance::start(&backends, &data);
+            let http = reqwest::Client::new();
+            let credentials = json!({ "email": "ada@example.com", "password": "correct horse battery" });
+            let (status, _) = call(http.post(format!("{}/api/auth/register", a.url)).json(&credentials)).await;
+            assert_eq!(status, 201);
+            let (_, session) = call(http.post(format!("{}/api/auth/login", a.url)).json(&credentials)).await;
+            let token = session["access_token"].as_str().unwrap_or_default().to_owned();
+
+            let total = 60;
+            let created = std::sync::Arc::new(tokio::sync::Mutex::new(Vec::<String>::new()));
+            let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let refused = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let mut clients = Vec::new();
+            for _ in 0..3 {
+                let (http, token, url) = (http.clone(), token.clone(), a.url.clone());
+                let (created, next, refused) = (created.clone(), next.clone(), refused.clone());
+                clients.push(tokio::spawn(async move {
+                    loop {
+                        let n = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        if n >= total {
+                            return;
+                        }
+                        let mut done = false;
+                        for _attempt in 0..300 {
+                            let response = http
+                                .post(format!("{url}/api/documents"))
+                                .bearer_auth(&token)
+                                .header("idempotency-key", format!("restart-{n}"))
+                                .json(&json!({ "markdown": format!("# Document {n}\n\nWritten while NATS comes and goes.\n") }))
+                                .send()
+                                .await;
+                            match response {
+                                Ok(r) if r.status().as_u16() == 201 => {
+                                    let body: Value = r.json().await.unwrap_or(Value::Null);
+                                    created.lock().await.push(body["id"].as_str().unwrap_or_default().to_owned());
+                                    done = true;
+                                    break;
+                                }
+                                Ok(r) => {
+                                    let status = r.status().as_u16();
+                                    let body: Value = r.json().await.unwrap_or(Value::Null);
+                                    assert_eq!(body["error"]["retryable"], true, "create {n}: {status} {body}");
+                                    refused.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                                }
+                                Err(e) => panic!("create {n}: the instance did not answer: {e}"),
+                            }
+                        }
+                        assert!(done, "create {n} never succeeded");
+                    }
+                }));
+            }
+            // Kill NATS a quarter of the way through; start it again two seconds later.
+            while next.load(std::sync::atomic::Ordering::SeqCst) < total / 4 {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            drop(nats);
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            nats = OwnNats::start(port, &nats_dir);
+            for client in clients {
+                client.await.unwrap_or_else(|e| panic!("{e}"));
+            }
+            assert!(
+                refused.load(std::sync::atomic::Ordering::SeqCst) > 0,
+                "creates were refused while NATS was away (else this test proves nothing)"
+            );
+            let created = created.lock().await.clone();
+            let mut unique = created.clone();
+            unique.sort_unstable();
+            unique.dedup();
+            assert_eq!(unique.len(), total, "one document per create");
+            let mut listed = Vec::new();
+            for _ in 0..300 {
+                listed = all_ids(&http, &a.url, &token).await;
+                if listed.len() >= total {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            let mut sorted = listed.clone();
+            sorted.sort_unstable();
+            sorted.dedup();
+            assert_eq!(sorted.len(), listed.len(), "no document listed twice");
+            assert_eq!(sorted, unique, "every document whose create answered 201");
+            drop(nats);
+        })
+        .await;
+}

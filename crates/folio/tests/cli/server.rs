@@ -482,9 +482,77 @@ fn the_cluster_example_configuration_parses() {
     let config = concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/cluster/folio.toml");
     let (code, out, err) = folio(&["serve", "--print-config", "--config", config], &[]);
     assert_eq!(code, Some(0), "{err}");
-    for expected in
-        ["index = \"postgres://", "events = \"nats://", "objects = \"s3://", "drain_secs = 15"]
-    {
+    for expected in [
+        "index = \"postgres://",
+        "events = \"nats://",
+        "objects = \"s3://",
+        "drain_secs = 15",
+        "key_refresh_secs = 30",
+        "font_dir = \"/usr/share/fonts/opentype/noto\"",
+    ] {
         assert!(out.contains(expected), "{expected} not in {out}");
     }
+}
+
+/// A font folder with no font in it stops `folio serve` at start, saying which setting.
+#[test]
+fn serve_refuses_a_font_folder_without_fonts() {
+    let dir = temp();
+    let empty = dir.path().join("fonts");
+    std::fs::create_dir_all(&empty).unwrap_or_default();
+    let (code, _, err) = folio(
+        &["serve", "--listen", "127.0.0.1:0", "--font-dir", empty.to_str().unwrap_or_default()],
+        &[("FOLIO_DATA_DIR", dir.path().join("data").to_str().unwrap_or_default())],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--font-dir") && err.contains(".ttf"), "{err}");
+    assert!(!dir.path().join("data").exists(), "nothing was created");
+}
+
+/// The font folder of `folio serve` reaches its render workers: a Japanese paragraph previews
+/// on pages without a missing-glyph warning, and without the folder the warning names it.
+#[tokio::test]
+#[ignore = "needs a CJK font folder (FOLIO_CJK_FONT_DIR); run by .ci/run"]
+async fn serve_renders_with_its_font_folder() {
+    let fonts = std::env::var("FOLIO_CJK_FONT_DIR").unwrap_or_else(|_| {
+        panic!("FOLIO_CJK_FONT_DIR is not set: this test needs a CJK font folder (see .ci/run)")
+    });
+    let dir = temp();
+    let markdown = "# 日本語\n\n吾輩は猫である。名前はまだ無い。\n";
+    let mut kinds = Vec::new();
+    for (name, extra) in [("with", vec!["--font-dir", fonts.as_str()]), ("without", vec![])] {
+        let mut args = vec!["--workers", "1"];
+        args.extend(extra);
+        let server = Server::start_with(&dir.path().join(name), &args);
+        let http = reqwest::Client::new();
+        let credentials =
+            json!({ "email": "ada@example.com", "password": "correct horse battery" });
+        let (status, _) =
+            call(http.post(format!("{}/api/auth/register", server.url)).json(&credentials)).await;
+        assert_eq!(status, 201);
+        let (_, session) =
+            call(http.post(format!("{}/api/auth/login", server.url)).json(&credentials)).await;
+        let token = session["access_token"].as_str().unwrap_or_default().to_owned();
+        let (status, pages) = call(
+            http.post(format!("{}/api/preview/pages", server.url))
+                .bearer_auth(&token)
+                .json(&json!({ "markdown": markdown })),
+        )
+        .await;
+        assert_eq!(status, 200, "{pages}");
+        let warnings: Vec<String> = pages["warnings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|w| w["kind"] == "missing_glyph")
+            .map(|w| w["message"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        kinds.push((name, warnings));
+    }
+    assert_eq!(kinds[0].1, Vec::<String>::new(), "with the folder every character is drawn");
+    assert!(
+        kinds[1].1.iter().any(|m| m.contains("吾") && m.contains("--font-dir")),
+        "without it the warning names a character and the setting: {:?}",
+        kinds[1].1
+    );
 }
