@@ -118,13 +118,26 @@ export class PreviewFollower {
   }
 }
 
+/** Where each pane's smooth scroll in flight will end. */
+const scrollTargets = new WeakMap();
+
 /** Scrolls `pane` so that the point `fraction` down `element` is in view, if it is not. */
 function reveal(pane, element, fraction) {
   const paneRect = pane.getBoundingClientRect();
   const rect = element.getBoundingClientRect();
   const y = rect.top - paneRect.top + pane.scrollTop + fraction * rect.height;
-  const visible = y >= pane.scrollTop && y <= pane.scrollTop + pane.clientHeight * 0.85;
+  // While a smooth scroll runs, judge against where it will end, not where it is passing:
+  // else a place it passes counts as in view, and the pane comes to rest somewhere else.
+  const top = scrollTargets.get(pane) ?? pane.scrollTop;
+  const visible = y >= top && y <= top + pane.clientHeight * 0.85;
   if (visible) return;
+  const target = Math.max(0, Math.min(y - pane.clientHeight / 3, pane.scrollHeight - pane.clientHeight));
   const smooth = !window.matchMedia('(prefers-reduced-motion: reduce)').matches;
-  pane.scrollTo({ top: Math.max(0, y - pane.clientHeight / 3), behavior: smooth ? 'smooth' : 'auto' });
+  if (smooth && Math.abs(target - pane.scrollTop) >= 1) {
+    scrollTargets.set(pane, target);
+    pane.addEventListener('scrollend', () => scrollTargets.delete(pane), { once: true });
+  } else {
+    scrollTargets.delete(pane);
+  }
+  pane.scrollTo({ top: target, behavior: smooth ? 'smooth' : 'auto' });
 }
