@@ -183,6 +183,19 @@ fn a_partial_cluster_is_refused_with_what_it_needs() {
     assert!(!data.exists(), "nothing was created");
 }
 
+/// Registers `email` on the instance at `url` and signs in; returns the session
+/// (`access_token`, `identity_id`, …).
+async fn registered(http: &reqwest::Client, url: &str, email: &str) -> Value {
+    let credentials = json!({ "email": email, "password": "correct horse battery" });
+    let (status, body) =
+        call(http.post(format!("{url}/api/auth/register")).json(&credentials)).await;
+    assert_eq!(status, 201, "{body}");
+    let (status, session) =
+        call(http.post(format!("{url}/api/auth/login")).json(&credentials)).await;
+    assert_eq!(status, 200, "{session}");
+    session
+}
+
 /// Waits until `identity`'s library on `url` has exactly `ids`; panics with the last listing.
 async fn listed(http: &reqwest::Client, url: &str, token: &str, ids: &[&str]) {
     let mut last = Value::Null;
@@ -221,10 +234,7 @@ async fn the_reconciler_repairs_both_ways_and_moves_with_its_lease() {
             // A starts first and takes the reconciler's lease.
             let mut a = Instance::start(&backends, &data_a);
             let http = reqwest::Client::new();
-            let credentials = json!({ "email": "ada@example.com", "password": "correct horse battery" });
-            let (status, _) = call(http.post(format!("{}/api/auth/register", a.url)).json(&credentials)).await;
-            assert_eq!(status, 201);
-            let (_, session) = call(http.post(format!("{}/api/auth/login", a.url)).json(&credentials)).await;
+            let session = registered(&http, &a.url, "ada@example.com").await;
             let token = session["access_token"].as_str().unwrap_or_default().to_owned();
             let identity = session["identity_id"].as_str().unwrap_or_default().to_owned();
             let (status, created) = call(
@@ -308,10 +318,7 @@ async fn creates_survive_an_instance_killed_mid_way() {
             let http = reqwest::Client::new();
             let mut tokens = Vec::new();
             for email in ["ada@example.com", "bob@example.com"] {
-                let credentials = json!({ "email": email, "password": "correct horse battery" });
-                let (status, _) = call(http.post(format!("{}/api/auth/register", b.url)).json(&credentials)).await;
-                assert_eq!(status, 201);
-                let (_, session) = call(http.post(format!("{}/api/auth/login", b.url)).json(&credentials)).await;
+                let session = registered(&http, &b.url, email).await;
                 tokens.push(session["access_token"].as_str().unwrap_or_default().to_owned());
             }
             let (ada, bob) = (tokens[0].clone(), tokens[1].clone());
@@ -426,10 +433,7 @@ async fn sigterm_mid_load_fails_no_request() {
             let b = Instance::start(&backends, &data_b);
             let urls = [a.url.clone(), b.url.clone()];
             let http = reqwest::Client::new();
-            let credentials = json!({ "email": "ada@example.com", "password": "correct horse battery" });
-            let (status, _) = call(http.post(format!("{}/api/auth/register", urls[1])).json(&credentials)).await;
-            assert_eq!(status, 201);
-            let (_, session) = call(http.post(format!("{}/api/auth/login", urls[1])).json(&credentials)).await;
+            let session = registered(&http, &urls[1], "ada@example.com").await;
             let token = session["access_token"].as_str().unwrap_or_default().to_owned();
 
             // The balancer: which instances answered /readyz with 200 last time (every 100 ms).
@@ -613,10 +617,7 @@ async fn presigned_downloads_are_served_by_the_store() {
         .around(streams.around(async move {
             let a = Instance::start(&backends, &data);
             let http = reqwest::Client::new();
-            let credentials = json!({ "email": "ada@example.com", "password": "correct horse battery" });
-            let (status, _) = call(http.post(format!("{}/api/auth/register", a.url)).json(&credentials)).await;
-            assert_eq!(status, 201);
-            let (_, session) = call(http.post(format!("{}/api/auth/login", a.url)).json(&credentials)).await;
+            let session = registered(&http, &a.url, "ada@example.com").await;
             let token = session["access_token"].as_str().unwrap_or_default().to_owned();
             let (status, created) = call(
                 http.post(format!("{}/api/documents", a.url))
@@ -728,10 +729,7 @@ async fn no_acknowledged_document_is_lost_when_nats_restarts() {
             let mut nats = OwnNats::start(port, &nats_dir);
             let a = Instance::start(&backends, &data);
             let http = reqwest::Client::new();
-            let credentials = json!({ "email": "ada@example.com", "password": "correct horse battery" });
-            let (status, _) = call(http.post(format!("{}/api/auth/register", a.url)).json(&credentials)).await;
-            assert_eq!(status, 201);
-            let (_, session) = call(http.post(format!("{}/api/auth/login", a.url)).json(&credentials)).await;
+            let session = registered(&http, &a.url, "ada@example.com").await;
             let token = session["access_token"].as_str().unwrap_or_default().to_owned();
 
             let total = 60;
