@@ -34,6 +34,13 @@ impl Sequencer {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The sequencer right-padded with zeros to the longest width S3 uses (64), so that plain
+    /// byte-order text comparison (SQLite, PostgreSQL's "C" collation, DynamoDB conditions)
+    /// orders sequencers as S3 specifies: what every index stores and compares.
+    pub fn sort_key(&self) -> String {
+        format!("{:0<64}", self.0)
+    }
 }
 
 impl Ord for Sequencer {
@@ -258,6 +265,18 @@ mod tests {
         assert!(Sequencer("2".into()) > Sequencer("10".into()));
         assert!(Sequencer::from_number(9) < Sequencer::from_number(10));
         assert!(Sequencer::parse("xyz").is_err());
+    }
+
+    #[test]
+    fn sort_keys_order_as_sequencers_do() {
+        let values = ["1", "10", "2", "0055AED6DCD90281E5", "0055AED6DCD90281E6", "F", "0"];
+        for a in values {
+            for b in values {
+                let (a, b) = (Sequencer(a.into()), Sequencer(b.into()));
+                assert_eq!(a.sort_key().cmp(&b.sort_key()), a.cmp(&b), "{a} vs {b}");
+                assert_eq!(a.sort_key().len(), 64);
+            }
+        }
     }
 
     #[test]

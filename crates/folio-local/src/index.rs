@@ -24,11 +24,6 @@ impl SqliteIndex {
     }
 }
 
-/// S3 sequencer order as text order: right-pad to a fixed width with zeros.
-fn seq_sort(sequencer: &Sequencer) -> String {
-    format!("{:0<64}", sequencer.as_str())
-}
-
 #[async_trait]
 impl DocumentIndex for SqliteIndex {
     async fn ready(&self) -> Result<()> {
@@ -48,7 +43,7 @@ impl DocumentIndex for SqliteIndex {
             IndexChange::Upsert(r) => sqlx::query(sql)
                 .bind(r.identity.to_string())
                 .bind(r.id.to_string())
-                .bind(seq_sort(&r.sequencer))
+                .bind(r.sequencer.sort_key())
                 .bind(1i64)
                 .bind(&r.title)
                 .bind(fold_title(&r.title))
@@ -59,7 +54,7 @@ impl DocumentIndex for SqliteIndex {
             IndexChange::Remove { identity, id, sequencer } => sqlx::query(sql)
                 .bind(identity.to_string())
                 .bind(id.to_string())
-                .bind(seq_sort(sequencer))
+                .bind(sequencer.sort_key())
                 .bind(0i64)
                 .bind(None::<String>)
                 .bind(None::<String>)

@@ -23,12 +23,6 @@ impl PgIndex {
     }
 }
 
-/// S3 sequencer order as text order (with the column's "C" collation): right-pad to a fixed
-/// width with zeros.
-fn seq_sort(sequencer: &Sequencer) -> String {
-    format!("{:0<64}", sequencer.as_str())
-}
-
 #[async_trait]
 impl DocumentIndex for PgIndex {
     async fn ready(&self) -> Result<()> {
@@ -49,7 +43,7 @@ impl DocumentIndex for PgIndex {
             IndexChange::Upsert(r) => sqlx::query(sql)
                 .bind(r.identity.to_string())
                 .bind(r.id.to_string())
-                .bind(seq_sort(&r.sequencer))
+                .bind(r.sequencer.sort_key())
                 .bind(true)
                 .bind(&r.title)
                 .bind(fold_title(&r.title))
@@ -60,7 +54,7 @@ impl DocumentIndex for PgIndex {
             IndexChange::Remove { identity, id, sequencer } => sqlx::query(sql)
                 .bind(identity.to_string())
                 .bind(id.to_string())
-                .bind(seq_sort(sequencer))
+                .bind(sequencer.sort_key())
                 .bind(false)
                 .bind(None::<String>)
                 .bind(None::<String>)
