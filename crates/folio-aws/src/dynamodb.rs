@@ -1,0 +1,143 @@
+//! The DynamoDB client and the table every adapter shares.
+
+mod index;
+pub(crate) mod testing;
+
+use aws_config::BehaviorVersion;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::types::AttributeValue;
+use folio_core::{Error, Result};
+use percent_encoding::percent_decode_str;
+
+pub use index::DynamoIndex;
+
+/// Where the table is: `dynamodb://TABLE[?endpoint=URL][&region=NAME]`. Credentials are not part
+/// of it: they come from the usual AWS chain (a Lambda function's role, or the variables).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DynamoOptions {
+    /// The table (made by the deployment: the SAM template, or the tests).
+    pub table: String,
+    /// Another endpoint than AWS's (moto, DynamoDB Local).
+    pub endpoint: Option<String>,
+    /// The region (the environment's, else `us-east-1`).
+    pub region: Option<String>,
+}
+
+/// A table name as DynamoDB allows it: 3–255 of `A-Z a-z 0-9 _ - .`.
+fn valid_table(name: &str) -> bool {
+    (3..=255).contains(&name.len())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+impl DynamoOptions {
+    /// Reads `dynamodb://TABLE[?endpoint=URL][&region=NAME]`; refuses anything else with the
+    /// reason.
+    pub fn from_url(url: &str) -> Result<Self> {
+        let invalid = |why: String| Error::InvalidRequest(format!("index URL {url:?}: {why}"));
+        let rest = url.strip_prefix("dynamodb://").ok_or_else(|| {
+            invalid("a DynamoDB table is written dynamodb://TABLE?region=…".to_owned())
+        })?;
+        let (table, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let table = table.trim_end_matches('/');
+        if !valid_table(table) {
+            return Err(invalid(format!(
+                "{table:?} is not a table name (3–255 of A-Z, a-z, 0-9, '_', '-', '.')"
+            )));
+        }
+        let mut options = Self { table: table.to_owned(), endpoint: None, region: None };
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let value = percent_decode_str(value)
+                .decode_utf8()
+                .map_err(|_| invalid(format!("{name} is not UTF-8")))?
+                .into_owned();
+            match name {
+                "endpoint" if value.starts_with("http://") || value.starts_with("https://") => {
+                    options.endpoint = Some(value.trim_end_matches('/').to_owned());
+                }
+                "endpoint" => {
+                    return Err(invalid(format!(
+                        "endpoint {value:?} must be an http:// or https:// URL"
+                    )));
+                }
+                "region" if !value.is_empty() => options.region = Some(value),
+                "region" => return Err(invalid("region is empty".to_owned())),
+                other => {
+                    return Err(invalid(format!(
+                        "unknown setting {other:?} (known: endpoint, region)"
+                    )));
+                }
+            }
+        }
+        Ok(options)
+    }
+}
+
+/// A DynamoDB client bound to folio's table; cheap to clone (clients share one connection pool).
+#[derive(Debug, Clone)]
+pub struct Dynamo {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl Dynamo {
+    /// The client for `options` (credentials and region from the AWS chain unless named).
+    /// Builds once per process (a Lambda cold start); makes no request.
+    pub async fn connect(options: &DynamoOptions) -> Self {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(region) = &options.region {
+            loader = loader.region(aws_config::Region::new(region.clone()));
+        }
+        if let Some(endpoint) = &options.endpoint {
+            loader = loader.endpoint_url(endpoint);
+        }
+        let config = loader.load().await;
+        // No region anywhere (no variable, no profile): AWS's default rather than a failure at
+        // the first request.
+        let config = if config.region().is_none() {
+            config.into_builder().region(aws_config::Region::from_static("us-east-1")).build()
+        } else {
+            config
+        };
+        Self { client: aws_sdk_dynamodb::Client::new(&config), table: options.table.clone() }
+    }
+
+    pub(crate) fn client(&self) -> &aws_sdk_dynamodb::Client {
+        &self.client
+    }
+
+    pub(crate) fn table(&self) -> &str {
+        &self.table
+    }
+}
+
+/// A DynamoDB failure as folio's error: throttling and the service's own faults may pass on a
+/// retry (the SDK already retried); anything else will not.
+pub(crate) fn sdk_error<E, R>(err: SdkError<E, R>) -> Error
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    let retryable = match &err {
+        SdkError::ServiceError(service) => {
+            let code = service.err().code().unwrap_or_default();
+            code.contains("Throttl")
+                || code == "ProvisionedThroughputExceededException"
+                || code == "RequestLimitExceeded"
+                || code == "InternalServerError"
+                || code == "ServiceUnavailable"
+        }
+        _ => true,
+    };
+    Error::Unavailable { message: format!("DynamoDB: {}", DisplayErrorContext(&err)), retryable }
+}
+
+/// A string attribute.
+pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+/// A number attribute.
+pub(crate) fn n(value: impl std::fmt::Display) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}

@@ -1,0 +1,20 @@
+//! folio's AWS serverless shape: the adapters over DynamoDB (feature `dynamodb`), so that the
+//! same functions run as Lambda handlers over S3 (`folio-s3`), DynamoDB and Cognito.
+//!
+//! One table holds everything a deployment shares: the document index (partition key the
+//! identity id, sort key the document id) and, under partition keys that start with a kind and
+//! `#` (which no identity id contains), the other items. Each adapter passes its contract suite
+//! from `folio_core::testing` against moto's DynamoDB (`FOLIO_TEST_MOTO_URL`; `.ci/run` starts
+//! it).
+
+#[cfg(feature = "dynamodb")]
+mod dynamodb;
+
+#[cfg(feature = "dynamodb")]
+pub use dynamodb::{Dynamo, DynamoIndex, DynamoOptions};
+
+/// Throwaway tables for tests against a DynamoDB endpoint (moto in CI).
+#[cfg(feature = "dynamodb")]
+pub mod testing {
+    pub use crate::dynamodb::testing::TestTable;
+}
