@@ -1,6 +1,10 @@
 //! The DynamoDB client and the table every adapter shares.
 
+mod idempotency;
 mod index;
+mod lease;
+mod rate_limits;
+mod secrets;
 pub(crate) mod testing;
 
 use aws_config::BehaviorVersion;
@@ -9,7 +13,11 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use folio_core::{Error, Result};
 use percent_encoding::percent_decode_str;
 
+pub use idempotency::DynamoIdempotency;
 pub use index::DynamoIndex;
+pub use lease::DynamoLease;
+pub use rate_limits::DynamoRateLimits;
+pub use secrets::DynamoSecrets;
 
 /// Where the table is: `dynamodb://TABLE[?endpoint=URL][&region=NAME]`. Credentials are not part
 /// of it: they come from the usual AWS chain (a Lambda function's role, or the variables).
@@ -109,6 +117,26 @@ impl Dynamo {
     pub(crate) fn table(&self) -> &str {
         &self.table
     }
+
+    /// Readiness by reading only: a get of a key no item has proves the table answers.
+    pub(crate) async fn probe(&self) -> Result<()> {
+        self.client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s("ready#probe"))
+            .key("sk", s("-"))
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(())
+    }
+}
+
+/// Whether a write was refused by its condition (the compare-and-swap said no).
+pub(crate) fn refused_by_condition<R>(
+    err: &SdkError<aws_sdk_dynamodb::operation::put_item::PutItemError, R>,
+) -> bool {
+    err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception())
 }
 
 /// A DynamoDB failure as folio's error: throttling and the service's own faults may pass on a
@@ -140,4 +168,32 @@ pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
 /// A number attribute.
 pub(crate) fn n(value: impl std::fmt::Display) -> AttributeValue {
     AttributeValue::N(value.to_string())
+}
+
+/// An item as DynamoDB returns it.
+pub(crate) type Item = std::collections::HashMap<String, AttributeValue>;
+
+/// The text attribute `name` of an item folio wrote.
+pub(crate) fn text<'a>(item: &'a Item, name: &str) -> Result<&'a str> {
+    match item.get(name) {
+        Some(AttributeValue::S(value)) => Ok(value),
+        _ => Err(Error::Corrupt(format!("a DynamoDB item without the text {name}"))),
+    }
+}
+
+/// The number attribute `name` of an item folio wrote.
+pub(crate) fn number<T: std::str::FromStr>(item: &Item, name: &str) -> Result<T> {
+    match item.get(name) {
+        Some(AttributeValue::N(value)) => value
+            .parse()
+            .map_err(|_| Error::Corrupt(format!("a DynamoDB item with {name} = {value:?}"))),
+        _ => Err(Error::Corrupt(format!("a DynamoDB item without the number {name}"))),
+    }
+}
+
+/// When DynamoDB's TTL may delete an item folio no longer needs after `ms` (epoch seconds, the
+/// form the table's `expires_at` TTL attribute takes); a backstop for housekeeping, which
+/// never relies on it (TTL deletes up to days late).
+pub(crate) fn ttl_after(ms: i64) -> AttributeValue {
+    n(ms.div_euclid(1000).saturating_add(1))
 }

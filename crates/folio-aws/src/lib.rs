@@ -11,7 +11,10 @@
 mod dynamodb;
 
 #[cfg(feature = "dynamodb")]
-pub use dynamodb::{Dynamo, DynamoIndex, DynamoOptions};
+pub use dynamodb::{
+    Dynamo, DynamoIdempotency, DynamoIndex, DynamoLease, DynamoOptions, DynamoRateLimits,
+    DynamoSecrets,
+};
 
 /// Throwaway tables for tests against a DynamoDB endpoint (moto in CI).
 #[cfg(feature = "dynamodb")]

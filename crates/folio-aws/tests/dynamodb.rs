@@ -5,8 +5,13 @@
 use std::sync::Arc;
 
 use folio_aws::testing::TestTable;
-use folio_aws::{DynamoIndex, DynamoOptions};
-use folio_core::testing::check_document_index;
+use folio_aws::{
+    DynamoIdempotency, DynamoIndex, DynamoLease, DynamoOptions, DynamoRateLimits, DynamoSecrets,
+};
+use folio_core::testing::{
+    check_document_index, check_idempotency_store, check_lease, check_rate_limits,
+    check_secret_store,
+};
 
 #[test]
 fn table_urls_are_read_or_refused_with_the_reason() {
@@ -41,4 +46,19 @@ async fn the_index_contract_passes_on_dynamodb() {
     let table = TestTable::create().await;
     let index = Arc::new(DynamoIndex::new(table.db.clone()));
     table.around(async move { check_document_index(index).await }).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs moto's server (FOLIO_TEST_MOTO_URL); run by .ci/run"]
+async fn the_shared_state_contracts_pass_on_dynamodb() {
+    let table = TestTable::create().await;
+    let db = table.db.clone();
+    table
+        .around(async move {
+            check_idempotency_store(Arc::new(DynamoIdempotency::new(db.clone()))).await;
+            check_secret_store(Arc::new(DynamoSecrets::new(db.clone()))).await;
+            check_rate_limits(Arc::new(DynamoRateLimits::new(db.clone()))).await;
+            check_lease(Arc::new(DynamoLease::new(db))).await;
+        })
+        .await;
 }

@@ -9,11 +9,9 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use folio_core::event::Sequencer;
 use folio_core::ports::{Applied, DocumentIndex, IndexChange, IndexQuery, RecordPage, fold_title};
-use folio_core::{DocumentId, DocumentRecord, Error, IdentityId, Result};
+use folio_core::{DocumentId, DocumentRecord, IdentityId, Result};
 
-use super::{Dynamo, n, s, sdk_error};
-
-type Item = HashMap<String, AttributeValue>;
+use super::{Dynamo, Item, n, number, refused_by_condition, s, sdk_error, text};
 
 /// The index in the shared table.
 #[derive(Debug)]
@@ -63,17 +61,7 @@ impl DynamoIndex {
 #[async_trait]
 impl DocumentIndex for DynamoIndex {
     async fn ready(&self) -> Result<()> {
-        // A read of a key no document has: proves the table answers, writes nothing.
-        self.db
-            .client()
-            .get_item()
-            .table_name(self.db.table())
-            .key("pk", s("ready#probe"))
-            .key("sk", s("-"))
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        Ok(())
+        self.db.probe().await
     }
 
     async fn apply(&self, change: IndexChange) -> Result<Applied> {
@@ -111,13 +99,7 @@ impl DocumentIndex for DynamoIndex {
             .await;
         match written {
             Ok(_) => Ok(Applied::Changed),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(Applied::Stale)
-            }
+            Err(err) if refused_by_condition(&err) => Ok(Applied::Stale),
             Err(err) => Err(sdk_error(err)),
         }
     }
@@ -224,22 +206,6 @@ fn values(identity: &IdentityId, query: &IndexQuery) -> HashMap<String, Attribut
 
 fn is_live(item: &Item) -> bool {
     matches!(item.get("live"), Some(AttributeValue::Bool(true)))
-}
-
-fn text<'a>(item: &'a Item, name: &str) -> Result<&'a str> {
-    match item.get(name) {
-        Some(AttributeValue::S(value)) => Ok(value),
-        _ => Err(Error::Corrupt(format!("index item without the text {name}"))),
-    }
-}
-
-fn number<T: std::str::FromStr>(item: &Item, name: &str) -> Result<T> {
-    match item.get(name) {
-        Some(AttributeValue::N(value)) => {
-            value.parse().map_err(|_| Error::Corrupt(format!("index item with {name} = {value:?}")))
-        }
-        _ => Err(Error::Corrupt(format!("index item without the number {name}"))),
-    }
 }
 
 fn record(item: &Item) -> Result<DocumentRecord> {
