@@ -2,6 +2,7 @@
 
 #[cfg(feature = "cluster")]
 mod cluster;
+mod cognito;
 mod pipeline;
 mod server;
 mod workers;
