@@ -48,6 +48,39 @@ pub async fn index_notification(
     Ok(outcomes)
 }
 
+/// One message of a queue that carries S3 notifications (SQS between the bucket and the indexer
+/// function on AWS).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueMessage {
+    /// The queue's id of the message (what a Lambda reports in `batchItemFailures`).
+    pub id: String,
+    /// The body: an S3 notification, or S3's `s3:TestEvent`.
+    pub body: String,
+}
+
+/// Indexes a batch of queued notifications and returns the ids of the messages to deliver again:
+/// those with a record that failed (each record of the others is done: indexed, stale, or not a
+/// document), and those whose body is not a notification, which the queue's retries then move to
+/// its dead-letter queue. `s3:TestEvent`s and keys outside `ugc/…pdf` need nothing.
+pub async fn index_queue_batch(pipeline: &Pipeline, messages: &[QueueMessage]) -> Vec<String> {
+    let mut again = Vec::new();
+    for message in messages {
+        let outcomes = match S3Notification::from_json(message.body.as_bytes()) {
+            Ok(notification) => index_notification(pipeline, &notification).await,
+            Err(err) => Err(err),
+        };
+        let failure = match outcomes {
+            Ok(outcomes) => outcomes.into_iter().find_map(|o| o.result.err()),
+            Err(err) => Some(err),
+        };
+        if let Some(err) = failure {
+            tracing::warn!(message = %message.id, error = %err, "a queued notification will be delivered again");
+            again.push(message.id.clone());
+        }
+    }
+    again
+}
+
 /// Indexes one object event.
 pub async fn index_object_event(pipeline: &Pipeline, event: &ObjectEvent) -> Result<IndexOutcome> {
     let Ok(key) = event.key.parse::<ObjectKey>() else { return Ok(IndexOutcome::Ignored) };

@@ -16,7 +16,10 @@ pub use create::{
 };
 pub use documents::{delete_document, download_pdf, get_document, get_source, stored_document};
 pub use idempotent::{IdempotencyKey, create_pdf_once};
-pub use indexer::{IndexOutcome, RecordOutcome, index_notification, index_object_event};
+pub use indexer::{
+    IndexOutcome, QueueMessage, RecordOutcome, index_notification, index_object_event,
+    index_queue_batch,
+};
 pub use query::{DocumentPage, DocumentSummary, QueryParams, query_documents};
 pub use reindex::{ReindexReport, reindex};
 

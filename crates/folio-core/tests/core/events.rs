@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use folio_core::event::{Change, ObjectEvent, S3Notification, Sequencer};
 use folio_core::functions::{
-    CreateRequest, IndexOutcome, QueryParams, create_pdf, index_notification, index_object_event,
-    query_documents,
+    CreateRequest, IndexOutcome, QueryParams, QueueMessage, create_pdf, index_notification,
+    index_object_event, index_queue_batch, query_documents,
 };
 use folio_core::ports::{DocumentIndex, EventQueue};
 use folio_core::{IdentityId, ObjectKey, ObjectKind, RetryPolicy, dispatch_due};
@@ -233,6 +233,57 @@ async fn a_failing_record_of_a_notification_fails_alone() {
     assert_eq!(outcomes[0].event.key, broken.to_string());
     assert!(matches!(outcomes[0].result, Err(folio_core::Error::Corrupt(_))), "{outcomes:?}");
     assert_eq!(outcomes[1].result, Ok(IndexOutcome::Upserted), "the next record is indexed");
+}
+
+/// A batch from the queue between the bucket and the indexer function: only the messages that
+/// cannot be done now come back for another delivery.
+#[tokio::test]
+async fn a_queue_batch_returns_only_the_messages_to_deliver_again() {
+    let (p, _, _) = pipeline();
+    let me = IdentityId::derive("https://t", "queue");
+    let made = |title: &'static str| {
+        let p = p.clone();
+        async move {
+            create_pdf(
+                &p,
+                &me,
+                CreateRequest { markdown: format!("# {title}"), ..Default::default() },
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .document
+            .id
+        }
+    };
+    let (first, second) = (made("First").await, made("Second").await);
+    let body = |key: &ObjectKey, seq: u64| {
+        String::from_utf8(
+            serde_json::to_vec(&S3Notification::single(&event(Change::Created, key, seq), "b"))
+                .unwrap_or_default(),
+        )
+        .unwrap_or_default()
+    };
+    let pdf = |id| ObjectKey::new(me, id, ObjectKind::Pdf);
+    // A PDF without its manifest: not what folio writes; its record cannot be indexed.
+    let broken = pdf(folio_core::DocumentId::new());
+    let _ = p.objects.put(&broken.path(), PutPayload::from_static(b"%PDF-")).await;
+    let test_event = r#"{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2026-12-02T00:00:00.000Z","Bucket":"b","RequestId":"R","HostId":"H"}"#;
+    let foreign = r#"{"Records":[{"eventVersion":"2.1","eventSource":"aws:s3","awsRegion":"us-east-1","eventTime":"2026-12-02T00:00:00.000Z","eventName":"ObjectCreated:Put","s3":{"s3SchemaVersion":"1.0","bucket":{"name":"b"},"object":{"key":"other/notes.pdf","size":3,"sequencer":"0A"}}}]}"#;
+    let message = |id: &str, body: String| QueueMessage { id: id.to_owned(), body };
+    let batch = [
+        message("m-first", body(&pdf(first), 1)),
+        message("m-test", test_event.to_owned()),
+        message("m-broken", body(&broken, 2)),
+        message("m-foreign", foreign.to_owned()),
+        message("m-garbage", "not a notification".to_owned()),
+        message("m-second", body(&pdf(second), 3)),
+        message("m-again", body(&pdf(first), 1)),
+    ];
+    assert_eq!(index_queue_batch(&p, &batch).await, ["m-broken", "m-garbage"]);
+    let listed = query_documents(&p, &me, &QueryParams::default())
+        .await
+        .map(|page| page.items.into_iter().map(|d| d.title).collect::<Vec<_>>());
+    assert_eq!(listed.ok(), Some(vec!["Second".to_owned(), "First".to_owned()]));
 }
 
 #[tokio::test]
