@@ -9,12 +9,16 @@
 
 #[cfg(feature = "dynamodb")]
 mod dynamodb;
+#[cfg(feature = "dynamodb")]
+mod shape;
 
 #[cfg(feature = "dynamodb")]
 pub use dynamodb::{
     Dynamo, DynamoIdempotency, DynamoIndex, DynamoLease, DynamoOptions, DynamoRateLimits,
     DynamoSecrets,
 };
+#[cfg(feature = "dynamodb")]
+pub use shape::{Aws, AwsUrls, BucketNotifies};
 
 /// Throwaway tables for tests against a DynamoDB endpoint (moto in CI).
 #[cfg(feature = "dynamodb")]

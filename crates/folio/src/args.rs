@@ -44,6 +44,32 @@ pub enum Command {
     /// Render jobs from standard input (started by `folio serve`; not for people).
     #[command(hide = true)]
     Worker,
+    /// Run as a function of the AWS shape, under the Lambda runtime (a `provided.al2023`
+    /// bootstrap runs `folio lambda <function>`; it needs `AWS_LAMBDA_RUNTIME_API`).
+    #[cfg(feature = "aws")]
+    #[command(subcommand)]
+    Lambda(LambdaCommand),
+}
+
+/// `folio lambda …`: the AWS shape's functions.
+#[cfg(feature = "aws")]
+#[derive(Debug, Subcommand)]
+pub enum LambdaCommand {
+    /// The indexer: S3 notifications from SQS into the index; answers the messages to deliver
+    /// again (`batchItemFailures`).
+    Indexer(LambdaArgs),
+}
+
+/// Where an AWS function's state is (the template sets both variables).
+#[cfg(feature = "aws")]
+#[derive(Debug, Clone, clap::Args)]
+pub struct LambdaArgs {
+    /// The table: `dynamodb://TABLE[?endpoint=…&region=…]`.
+    #[arg(long = "index-url", env = "FOLIO_INDEX_URL", value_name = "URL")]
+    pub index_url: String,
+    /// The bucket: `s3://BUCKET[?endpoint=…&region=…]`.
+    #[arg(long = "objects-url", env = "FOLIO_OBJECTS_URL", value_name = "URL")]
+    pub objects_url: String,
 }
 
 /// `folio keys …`

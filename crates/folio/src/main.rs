@@ -79,6 +79,8 @@ fn layer(command: Command, matches: &clap::ArgMatches) -> Result<Command, Failur
             Command::Keys(KeysCommand::Rotate(settings.layer(matches)?))
         }
         command @ (Command::Render(_) | Command::Worker) => command,
+        #[cfg(feature = "aws")]
+        command @ Command::Lambda(_) => command,
     })
 }
 
@@ -100,6 +102,10 @@ fn run(command: Command) -> Result<(), Failure> {
         }
         Command::Users(UsersCommand::Delete(args)) => block_on(commands::users::delete(&args)),
         Command::Keys(KeysCommand::Rotate(settings)) => block_on(commands::keys::rotate(&settings)),
+        #[cfg(feature = "aws")]
+        Command::Lambda(args::LambdaCommand::Indexer(args)) => {
+            block_on(commands::lambda::indexer(&args))
+        }
     }
 }
 

@@ -14,6 +14,8 @@ use super::{Dynamo, DynamoOptions};
 pub struct TestTable {
     /// The table's client.
     pub db: Dynamo,
+    /// Where it is (its `dynamodb://` URL: [`TestTable::url`]).
+    pub options: DynamoOptions,
 }
 
 impl TestTable {
@@ -59,7 +61,17 @@ impl TestTable {
         if let Err(err) = made {
             panic!("cannot create the test table on {options:?}: {err}");
         }
-        Self { db }
+        Self { db, options }
+    }
+
+    /// The table as a function is configured with it (`FOLIO_INDEX_URL`).
+    pub fn url(&self) -> String {
+        format!(
+            "dynamodb://{}?endpoint={}&region={}",
+            self.options.table,
+            self.options.endpoint.as_deref().unwrap_or_default(),
+            self.options.region.as_deref().unwrap_or("us-east-1")
+        )
     }
 
     /// Runs `test`, then deletes the table whether or not it passed.

@@ -3,6 +3,8 @@
 #[cfg(feature = "cluster")]
 mod cluster;
 mod cognito;
+#[cfg(feature = "aws")]
+mod lambda;
 mod pipeline;
 mod server;
 mod workers;

@@ -1,0 +1,87 @@
+//! The AWS shape's builder: the bucket (`folio-s3`) and the table (DynamoDB) put together the
+//! way `folio_cluster::Cluster` puts the cluster's backends, once per Lambda cold start.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use folio_core::event::ObjectEvent;
+use folio_core::ports::{
+    EventPublisher, NoRenderer, ObjectChange, Renderer, SystemClock, UrlSigner,
+};
+use folio_core::{Error, Pipeline, Result, Settings};
+use folio_s3::S3Options;
+
+use crate::{Dynamo, DynamoIndex, DynamoOptions};
+
+/// Where the AWS shape's state lives: the two URLs its functions are configured with.
+#[derive(Debug, Clone)]
+pub struct AwsUrls {
+    /// `dynamodb://TABLE[?endpoint=…&region=…]`: the index and the shared state.
+    pub dynamodb: String,
+    /// `s3://BUCKET[?endpoint=…&region=…]`: the files; downloads are presigned GETs.
+    pub s3: String,
+}
+
+/// One function instance's clients (built once per cold start, reused by every invocation).
+#[derive(Debug)]
+pub struct Aws {
+    db: Dynamo,
+    s3: S3Options,
+}
+
+impl Aws {
+    /// Reads both URLs (refusing a malformed one with the reason) and builds the clients; no
+    /// request is made.
+    pub async fn open(urls: &AwsUrls) -> Result<Self> {
+        let table = DynamoOptions::from_url(&urls.dynamodb)?;
+        let s3 = S3Options::from_url(&urls.s3)?;
+        Ok(Self { db: Dynamo::connect(&table).await, s3 })
+    }
+
+    /// The table's client (for the shared-state adapters).
+    pub fn dynamo(&self) -> &Dynamo {
+        &self.db
+    }
+
+    /// The pipeline over the bucket and the table. Nothing is published: on AWS the bucket
+    /// itself notifies the indexer (through SQS). Downloads are S3 presigned GETs.
+    pub fn pipeline(&self, renderer: Arc<dyn Renderer>, settings: Settings) -> Result<Pipeline> {
+        let signer: Arc<dyn UrlSigner> = Arc::new(self.s3.presigned_downloads()?);
+        Ok(Pipeline {
+            objects: self.s3.store()?,
+            index: Arc::new(DynamoIndex::new(self.db.clone())),
+            events: Arc::new(BucketNotifies),
+            renderer,
+            signer,
+            clock: Arc::new(SystemClock),
+            settings,
+        })
+    }
+
+    /// The indexer function's pipeline: it renders nothing.
+    pub fn indexer_pipeline(&self) -> Result<Pipeline> {
+        self.pipeline(Arc::new(NoRenderer), Settings::default())
+    }
+}
+
+/// The events port of a shape whose store sends its own notifications: folio publishes none,
+/// and a caller that tries to is refused (not retryable) rather than silently dropped.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BucketNotifies;
+
+#[async_trait]
+impl EventPublisher for BucketNotifies {
+    async fn publish(&self, change: ObjectChange) -> Result<ObjectEvent> {
+        Err(Error::Unavailable {
+            message: format!(
+                "on AWS the bucket notifies the indexer; folio publishes no event ({})",
+                change.key
+            ),
+            retryable: false,
+        })
+    }
+
+    async fn ready(&self) -> Result<()> {
+        Ok(())
+    }
+}
