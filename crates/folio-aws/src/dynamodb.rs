@@ -10,8 +10,8 @@ pub(crate) mod testing;
 use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
+use folio_core::backend_url::query_pairs;
 use folio_core::{Error, Result};
-use percent_encoding::percent_decode_str;
 
 pub use idempotency::DynamoIdempotency;
 pub use index::DynamoIndex;
@@ -53,13 +53,8 @@ impl DynamoOptions {
             )));
         }
         let mut options = Self { table: table.to_owned(), endpoint: None, region: None };
-        for pair in query.split('&').filter(|p| !p.is_empty()) {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let value = percent_decode_str(value)
-                .decode_utf8()
-                .map_err(|_| invalid(format!("{name} is not UTF-8")))?
-                .into_owned();
-            match name {
+        for (name, value) in query_pairs(query).map_err(invalid)? {
+            match name.as_str() {
                 "endpoint" if value.starts_with("http://") || value.starts_with("https://") => {
                     options.endpoint = Some(value.trim_end_matches('/').to_owned());
                 }
@@ -116,6 +111,37 @@ impl Dynamo {
 
     pub(crate) fn table(&self) -> &str {
         &self.table
+    }
+
+    /// Every item of the table that `filter` keeps (with `values` for its placeholders), only
+    /// the attributes in `projection`: all pages of a Scan. For housekeeping and reconciliation,
+    /// never for a request's path.
+    pub(crate) async fn scan_all(
+        &self,
+        projection: &str,
+        filter: &str,
+        values: std::collections::HashMap<String, AttributeValue>,
+    ) -> Result<Vec<Item>> {
+        let mut items = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .projection_expression(projection)
+                .filter_expression(filter)
+                .set_expression_attribute_values(Some(values.clone()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            items.extend(page.items().iter().cloned());
+            match page.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => return Ok(items),
+            }
+        }
     }
 
     /// Readiness by reading only: a get of a key no item has proves the table answers.

@@ -8,6 +8,7 @@
 //! [`ports::Renderer`], [`ports::UrlSigner`]); adapters for SQLite, DynamoDB, PostgreSQL, NATS
 //! and S3 plug in. This crate knows no HTTP, SQL, AWS or Typst.
 
+pub mod backend_url;
 mod dispatcher;
 mod document;
 pub mod downloads;

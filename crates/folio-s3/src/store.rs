@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
+use folio_core::backend_url::query_pairs;
 use folio_core::{Error, Result};
 use object_store::ObjectStore;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
-use percent_encoding::percent_decode_str;
 
 use crate::PresignedDownloads;
 
@@ -82,15 +82,10 @@ impl S3Options {
                 Err(invalid(format!("{name} {value:?} must be an http:// or https:// URL")))
             }
         };
-        for pair in query.split('&').filter(|p| !p.is_empty()) {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let value = percent_decode_str(value)
-                .decode_utf8()
-                .map_err(|_| invalid(format!("{name} is not UTF-8")))?
-                .into_owned();
-            match name {
-                "endpoint" => options.endpoint = Some(http_url(name, &value)?),
-                "public_endpoint" => options.public_endpoint = Some(http_url(name, &value)?),
+        for (name, value) in query_pairs(query).map_err(invalid)? {
+            match name.as_str() {
+                "endpoint" => options.endpoint = Some(http_url(&name, &value)?),
+                "public_endpoint" => options.public_endpoint = Some(http_url(&name, &value)?),
                 "region" if !value.is_empty() => options.region = value,
                 "region" => return Err(invalid("region is empty".to_owned())),
                 "downloads" => {

@@ -1,5 +1,7 @@
 //! Idempotency keys of create requests on DynamoDB: item `idem#<identity>` / `<key>`.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 use folio_core::ports::{IdempotencyRecord, IdempotencyStore};
@@ -104,47 +106,33 @@ impl IdempotencyStore for DynamoIdempotency {
     async fn purge(&self, before_ms: i64) -> Result<u64> {
         // Housekeeping: a filtered scan of the bindings, each deleted only if still old (a
         // key rebound meanwhile stays).
+        let old =
+            HashMap::from([(":kind".to_owned(), s("idem#")), (":before".to_owned(), n(before_ms))]);
+        let items = self
+            .db
+            .scan_all("pk, sk", "begins_with(pk, :kind) AND created_ms < :before", old)
+            .await?;
         let mut purged = 0;
-        let mut start: Option<Item> = None;
-        loop {
-            let page = self
+        for item in items {
+            let (Some(pk), Some(sk)) = (item.get("pk"), item.get("sk")) else { continue };
+            let deleted = self
                 .db
                 .client()
-                .scan()
+                .delete_item()
                 .table_name(self.db.table())
-                .projection_expression("pk, sk")
-                .filter_expression("begins_with(pk, :kind) AND created_ms < :before")
-                .expression_attribute_values(":kind", s("idem#"))
+                .key("pk", pk.clone())
+                .key("sk", sk.clone())
+                .condition_expression("created_ms < :before")
                 .expression_attribute_values(":before", n(before_ms))
-                .set_exclusive_start_key(start)
                 .send()
-                .await
-                .map_err(sdk_error)?;
-            for item in page.items() {
-                let (Some(pk), Some(sk)) = (item.get("pk"), item.get("sk")) else { continue };
-                let deleted = self
-                    .db
-                    .client()
-                    .delete_item()
-                    .table_name(self.db.table())
-                    .key("pk", pk.clone())
-                    .key("sk", sk.clone())
-                    .condition_expression("created_ms < :before")
-                    .expression_attribute_values(":before", n(before_ms))
-                    .send()
-                    .await;
-                match deleted {
-                    Ok(_) => purged += 1,
-                    Err(err)
-                        if err
-                            .as_service_error()
-                            .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
-                    Err(err) => return Err(sdk_error(err)),
-                }
-            }
-            match page.last_evaluated_key() {
-                Some(key) if !key.is_empty() => start = Some(key.clone()),
-                _ => break,
+                .await;
+            match deleted {
+                Ok(_) => purged += 1,
+                Err(err)
+                    if err
+                        .as_service_error()
+                        .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+                Err(err) => return Err(sdk_error(err)),
             }
         }
         Ok(purged)

@@ -30,29 +30,12 @@ impl DynamoIndex {
 
     /// Every live record's key, sorted: one paginated Scan of the table.
     async fn all_keys(&self) -> Result<Vec<(IdentityId, DocumentId)>> {
-        let mut keys = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let page = self
-                .db
-                .client()
-                .scan()
-                .table_name(self.db.table())
-                .projection_expression("pk, sk")
-                .filter_expression("live = :live")
-                .expression_attribute_values(":live", AttributeValue::Bool(true))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            for item in page.items() {
-                keys.push((text(item, "pk")?.parse()?, text(item, "sk")?.parse()?));
-            }
-            match page.last_evaluated_key() {
-                Some(key) if !key.is_empty() => start = Some(key.clone()),
-                _ => break,
-            }
-        }
+        let live = HashMap::from([(":live".to_owned(), AttributeValue::Bool(true))]);
+        let items = self.db.scan_all("pk, sk", "live = :live", live).await?;
+        let mut keys = items
+            .iter()
+            .map(|item| Ok((text(item, "pk")?.parse()?, text(item, "sk")?.parse()?)))
+            .collect::<Result<Vec<_>>>()?;
         keys.sort_unstable();
         Ok(keys)
     }
