@@ -190,6 +190,12 @@ async fn registered(http: &reqwest::Client, url: &str, email: &str) -> Value {
     let (status, body) =
         call(http.post(format!("{url}/api/auth/register")).json(&credentials)).await;
     assert_eq!(status, 201, "{body}");
+    signed_in(http, url, email).await
+}
+
+/// Signs `email` (registered by [`registered`]) in at the instance at `url`: the session.
+async fn signed_in(http: &reqwest::Client, url: &str, email: &str) -> Value {
+    let credentials = json!({ "email": email, "password": "correct horse battery" });
     let (status, session) =
         call(http.post(format!("{url}/api/auth/login")).json(&credentials)).await;
     assert_eq!(status, 200, "{session}");
@@ -524,22 +530,11 @@ async fn a_key_rotated_through_the_cli_is_used_by_every_instance() {
             let a = Instance::start(&backends, &data_a);
             let b = Instance::start(&backends, &data_b);
             let http = reqwest::Client::new();
-            let credentials =
-                json!({ "email": "ada@example.com", "password": "correct horse battery" });
-            let (status, _) =
-                call(http.post(format!("{}/api/auth/register", a.url)).json(&credentials)).await;
-            assert_eq!(status, 201);
-            let sign_in = |url: String| {
-                let (http, credentials) = (http.clone(), credentials.clone());
-                async move {
-                    let (status, session) =
-                        call(http.post(format!("{url}/api/auth/login")).json(&credentials)).await;
-                    assert_eq!(status, 200, "{session}");
-                    session["access_token"].as_str().unwrap_or_default().to_owned()
-                }
-            };
-            let before = sign_in(a.url.clone()).await;
-            assert_eq!(kid(&before), kid(&sign_in(b.url.clone()).await), "one current key");
+            let access =
+                |session: Value| session["access_token"].as_str().unwrap_or_default().to_owned();
+            let before = access(registered(&http, &a.url, "ada@example.com").await);
+            let on_b = access(signed_in(&http, &b.url, "ada@example.com").await);
+            assert_eq!(kid(&before), kid(&on_b), "one current key");
 
             let mut rotate: Vec<String> = vec!["keys".into(), "rotate".into()];
             rotate.extend(backends.iter().cloned());
@@ -558,7 +553,7 @@ async fn a_key_rotated_through_the_cli_is_used_by_every_instance() {
             for instance in [&a, &b] {
                 let mut token = String::new();
                 for _ in 0..100 {
-                    token = sign_in(instance.url.clone()).await;
+                    token = access(signed_in(&http, &instance.url, "ada@example.com").await);
                     if kid(&token) == new_kid {
                         break;
                     }
