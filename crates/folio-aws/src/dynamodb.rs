@@ -144,17 +144,24 @@ impl Dynamo {
         }
     }
 
-    /// Readiness by reading only: a get of a key no item has proves the table answers.
-    pub(crate) async fn probe(&self) -> Result<()> {
-        self.client
+    /// The item at (`pk`, `sk`), read consistently (after a write anywhere, the write).
+    pub(crate) async fn get(&self, pk: String, sk: String) -> Result<Option<Item>> {
+        let found = self
+            .client
             .get_item()
             .table_name(&self.table)
-            .key("pk", s("ready#probe"))
-            .key("sk", s("-"))
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .consistent_read(true)
             .send()
             .await
             .map_err(sdk_error)?;
-        Ok(())
+        Ok(found.item)
+    }
+
+    /// Readiness by reading only: a get of a key no item has proves the table answers.
+    pub(crate) async fn probe(&self) -> Result<()> {
+        self.get("ready#probe".to_owned(), "-".to_owned()).await.map(|_| ())
     }
 }
 

@@ -82,18 +82,8 @@ impl IdempotencyStore for DynamoIdempotency {
                     Some(item) => binding(&item),
                     // A store that refuses without the item: read it.
                     None => {
-                        let found = self
-                            .db
-                            .client()
-                            .get_item()
-                            .table_name(self.db.table())
-                            .key("pk", s(partition(identity)))
-                            .key("sk", s(key))
-                            .consistent_read(true)
-                            .send()
-                            .await
-                            .map_err(sdk_error)?;
-                        binding(found.item().ok_or_else(|| {
+                        let found = self.db.get(partition(identity), key.to_owned()).await?;
+                        binding(&found.ok_or_else(|| {
                             folio_core::Error::unavailable("an idempotency binding vanished")
                         })?)
                     }

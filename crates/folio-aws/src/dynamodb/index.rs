@@ -88,19 +88,8 @@ impl DocumentIndex for DynamoIndex {
     }
 
     async fn get(&self, identity: &IdentityId, id: &DocumentId) -> Result<Option<DocumentRecord>> {
-        let found = self
-            .db
-            .client()
-            .get_item()
-            .table_name(self.db.table())
-            .key("pk", s(identity.to_string()))
-            .key("sk", s(id.to_string()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        match found.item() {
-            Some(item) if is_live(item) => Ok(Some(record(item)?)),
+        match self.db.get(identity.to_string(), id.to_string()).await? {
+            Some(item) if is_live(&item) => Ok(Some(record(&item)?)),
             _ => Ok(None),
         }
     }

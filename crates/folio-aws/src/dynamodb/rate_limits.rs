@@ -28,20 +28,9 @@ impl RateLimits for DynamoRateLimits {
     }
 
     async fn get(&self, key: &str, now_ms: i64) -> Result<Counter> {
-        let found = self
-            .db
-            .client()
-            .get_item()
-            .table_name(self.db.table())
-            .key("pk", s(format!("rate#{key}")))
-            .key("sk", s("-"))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        match found.item() {
-            Some(item) if number::<i64>(item, "expires_ms")? >= now_ms => {
-                Ok(Counter { count: number(item, "count")?, at_ms: number(item, "at_ms")? })
+        match self.db.get(format!("rate#{key}"), "-".to_owned()).await? {
+            Some(item) if number::<i64>(&item, "expires_ms")? >= now_ms => {
+                Ok(Counter { count: number(&item, "count")?, at_ms: number(&item, "at_ms")? })
             }
             _ => Ok(Counter::default()),
         }

@@ -38,19 +38,8 @@ impl SecretStore for DynamoSecrets {
 
     async fn get_or_create(&self, name: &str, len: usize) -> Result<Vec<u8>> {
         let key = format!("secret#{name}");
-        let found = self
-            .db
-            .client()
-            .get_item()
-            .table_name(self.db.table())
-            .key("pk", s(&key))
-            .key("sk", s("-"))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        if let Some(item) = found.item() {
-            return bytes(item);
+        if let Some(item) = self.db.get(key.clone(), "-".to_owned()).await? {
+            return bytes(&item);
         }
         // First use: of concurrent first calls one write wins, and the others get its bytes
         // back with their refusal.

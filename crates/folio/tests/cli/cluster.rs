@@ -25,16 +25,24 @@ impl Instance {
 /// shared S3 store), then `extra`.
 fn cluster_args(database: &TestDatabase, streams: &TestStreams, extra: &[&str]) -> Vec<String> {
     let events = format!("{}?stream={}", required("FOLIO_TEST_NATS_URL"), streams.options.stream);
-    let mut args = vec![
-        "--index-url".to_owned(),
-        database.url.clone(),
-        "--events-url".to_owned(),
+    backend_args(&database.url, &events, &required("FOLIO_TEST_S3_URL"), extra)
+}
+
+/// The arguments of an instance over these backend URLs (the built-in pool in the index's
+/// database), then `extra`.
+fn backend_args(index: &str, events: &str, objects: &str, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "--index-url",
+        index,
+        "--events-url",
         events,
-        "--objects-url".to_owned(),
-        required("FOLIO_TEST_S3_URL"),
-        "--identity-url".to_owned(),
-        database.url.clone(),
-    ];
+        "--objects-url",
+        objects,
+        "--identity-url",
+        index,
+    ]
+    .map(str::to_owned)
+    .to_vec();
     args.extend(extra.iter().map(|s| (*s).to_owned()));
     args
 }
@@ -503,14 +511,7 @@ async fn sigterm_mid_load_fails_no_request() {
 
 /// The key id a JWT's header names.
 fn kid(token: &str) -> String {
-    use base64::Engine as _;
-    let header = token.split('.').next().unwrap_or_default();
-    let header =
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).unwrap_or_default();
-    serde_json::from_slice::<Value>(&header).unwrap_or(Value::Null)["kid"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
+    crate::jwt_part(token, 0)["kid"].as_str().unwrap_or_default().to_owned()
 }
 
 /// `folio keys rotate` run against the cluster while two instances serve: both sign with the
@@ -603,9 +604,9 @@ async fn a_key_rotated_through_the_cli_is_used_by_every_instance() {
 async fn presigned_downloads_are_served_by_the_store() {
     let database = TestDatabase::create().await;
     let streams = TestStreams::new();
-    let mut backends = cluster_args(&database, &streams, &[]);
-    let objects = backends.iter().position(|a| a == "--objects-url").map_or(0, |i| i + 1);
-    backends[objects] = format!("{}&downloads=presigned", backends[objects]);
+    let events = format!("{}?stream={}", required("FOLIO_TEST_NATS_URL"), streams.options.stream);
+    let objects = format!("{}&downloads=presigned", required("FOLIO_TEST_S3_URL"));
+    let backends = backend_args(&database.url, &events, &objects, &[]);
     let dir = crate::temp();
     let data = dir.path().join("a");
     database
@@ -705,20 +706,12 @@ async fn no_acknowledged_document_is_lost_when_nats_restarts() {
     let nats_dir = dir.path().join("nats");
     std::fs::create_dir_all(&nats_dir).unwrap_or_else(|e| panic!("{e}"));
     let data = dir.path().join("a");
-    let backends = vec![
-        "--index-url".to_owned(),
-        database.url.clone(),
-        "--events-url".to_owned(),
-        format!("nats://127.0.0.1:{port}?stream=FOLIO_RESTART"),
-        "--objects-url".to_owned(),
-        required("FOLIO_TEST_S3_URL"),
-        "--identity-url".to_owned(),
-        database.url.clone(),
-        "--creates-per-minute".to_owned(),
-        "100000".to_owned(),
-        "--reconcile-secs".to_owned(),
-        "1".to_owned(),
-    ];
+    let backends = backend_args(
+        &database.url,
+        &format!("nats://127.0.0.1:{port}?stream=FOLIO_RESTART"),
+        &required("FOLIO_TEST_S3_URL"),
+        &["--creates-per-minute", "100000", "--reconcile-secs", "1"],
+    );
     database
         .around(async move {
             let mut nats = OwnNats::start(port, &nats_dir);

@@ -82,14 +82,7 @@ async fn signed_in(
 
 /// The `iss` a JWT names.
 fn issuer(token: &str) -> String {
-    use base64::Engine as _;
-    let claims = token.split('.').nth(1).unwrap_or_default();
-    let claims =
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(claims).unwrap_or_default();
-    serde_json::from_slice::<Value>(&claims).unwrap_or(Value::Null)["iss"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
+    crate::jwt_part(token, 1)["iss"].as_str().unwrap_or_default().to_owned()
 }
 
 /// Access tokens of the configured pool and app client sign in; its ID tokens, another app

@@ -47,6 +47,16 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// A JWT's header (`part` 0) or claims (`part` 1), read without verifying: what a test looks at
+/// in a token a server or a provider made.
+fn jwt_part(token: &str, part: usize) -> serde_json::Value {
+    use base64::Engine as _;
+    let encoded = token.split('.').nth(part).unwrap_or_default();
+    let bytes =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(encoded).unwrap_or_default();
+    serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null)
+}
+
 fn text_of(pdf: &[u8]) -> String {
     assert!(pdf.starts_with(b"%PDF-"), "not a PDF");
     pdf_extract::extract_text_from_mem(pdf).unwrap_or_else(|e| panic!("{e}"))

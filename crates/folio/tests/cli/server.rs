@@ -556,3 +556,11 @@ async fn serve_renders_with_its_font_folder() {
         kinds[1].1
     );
 }
+
+/// A key ring that is never read again would never pick up a rotation: zero is refused.
+#[test]
+fn a_key_refresh_of_zero_seconds_is_refused() {
+    let (code, _, err) = folio(&["serve", "--print-config", "--key-refresh-secs", "0"], &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--key-refresh-secs"), "{err}");
+}
