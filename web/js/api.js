@@ -154,9 +154,19 @@ export async function signIn(email, password) {
   adopt(await response.json());
 }
 
-/** Registers an account (then sign in). */
+/**
+ * Registers an account; resolves to the registration, whose `confirmation_required` says the
+ * provider emailed a code that `confirmRegistration` must send before signing in (Cognito).
+ */
 export async function register(email, password) {
   const response = await send('/api/auth/register', { method: 'POST', json: { email, password }, auth: false });
+  if (!response.ok) throw await errorFrom(response);
+  return response.json();
+}
+
+/** Confirms a registration with the emailed code. */
+export async function confirmRegistration(email, code) {
+  const response = await send('/api/auth/confirm', { method: 'POST', json: { email, code }, auth: false });
   if (!response.ok) throw await errorFrom(response);
 }
 

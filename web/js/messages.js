@@ -3,6 +3,7 @@
 const sentences = {
   invalid_request: 'folio could not accept that',
   unauthorized: 'Your session has ended. Please sign in again.',
+  not_confirmed: 'Confirm your email address first: enter the code that was emailed to you.',
   not_found: 'That document no longer exists. It may have been deleted, perhaps in another tab.',
   conflict: 'That conflicts with something that already exists.',
   idempotency_conflict: 'This click was already used for a different document. Press Create PDF again.',

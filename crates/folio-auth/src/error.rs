@@ -17,6 +17,10 @@ pub enum AuthError {
     /// The token is missing, malformed, expired, revoked or not from a trusted issuer.
     #[error("{0}")]
     Unauthorized(String),
+    /// The account exists but its email address is not confirmed yet (providers that confirm
+    /// by an emailed code: Cognito).
+    #[error("confirm your email address first: enter the code that was emailed to you")]
+    NotConfirmed,
     /// Too many failed attempts: wait this many seconds.
     #[error("too many attempts; try again in {retry_after_secs} s")]
     Throttled {

@@ -17,10 +17,14 @@ pub struct Registration {
     pub email: String,
     /// The identity id (the `<identity>` of its object keys).
     pub identity_id: IdentityId,
+    /// Whether the account must be confirmed ([`SignIn::confirm`], with the code the provider
+    /// emailed) before it can sign in. The built-in pool confirms at registration.
+    pub confirmation_required: bool,
 }
 
 /// Registers and signs people in. Contract ([`crate::testing::check_sign_in`]): an email is
-/// registered once; wrong credentials and unknown accounts get the same answer; a session's
+/// registered once; an account that needs confirming cannot sign in until it is confirmed;
+/// wrong credentials and unknown accounts get the same answer; a session's
 /// identity is its registration's; a refresh gives a new session of the same identity; after
 /// a logout the session's refresh token is refused; a password change needs the current
 /// password, ends the sessions, and from then on only the new password signs in.
@@ -30,16 +34,22 @@ pub trait SignIn: Send + Sync + 'static {
     fn issuer(&self) -> &str;
     /// Registers an account.
     async fn register(&self, email: &str, password: &str) -> Result<Registration, AuthError>;
+    /// Confirms a registration with the code the provider sent to `email`. A wrong or expired
+    /// code is an [`AuthError::InvalidRequest`]; where accounts need no confirming, every call
+    /// is one too.
+    async fn confirm(&self, email: &str, code: &str) -> Result<(), AuthError>;
     /// Signs in from `client` (the address throttles count by).
     async fn login(&self, email: &str, password: &str, client: &str) -> Result<Session, AuthError>;
     /// Trades a refresh token for a new session.
     async fn refresh(&self, refresh_token: &str) -> Result<Session, AuthError>;
     /// Ends the session a refresh token belongs to (an unknown token is no error).
     async fn logout(&self, refresh_token: &str) -> Result<(), AuthError>;
-    /// Changes the password of `subject` after checking the current one; ends its sessions.
+    /// Changes the password of `subject` (whose verified `access_token` the caller sent) after
+    /// checking the current one; ends its sessions.
     async fn change_password(
         &self,
         subject: &str,
+        access_token: &str,
         current: &str,
         new: &str,
         client: &str,
@@ -61,7 +71,14 @@ impl SignIn for UserPool {
             identity_id: self.identity_of(&user),
             user_id: user.id,
             email: user.email,
+            confirmation_required: false,
         })
+    }
+
+    async fn confirm(&self, _email: &str, _code: &str) -> Result<(), AuthError> {
+        Err(AuthError::InvalidRequest(
+            "accounts of this deployment need no confirming: sign in".to_owned(),
+        ))
     }
 
     async fn login(&self, email: &str, password: &str, client: &str) -> Result<Session, AuthError> {
@@ -79,6 +96,7 @@ impl SignIn for UserPool {
     async fn change_password(
         &self,
         subject: &str,
+        _access_token: &str,
         current: &str,
         new: &str,
         client: &str,

@@ -299,10 +299,12 @@ pub async fn check_key_ring(ring: Arc<dyn KeyRing>) {
 }
 
 /// The [`SignIn`] contract, on a fresh backend whose sign-ins come from `client`: one
-/// registration per email, the same answer for a wrong password and an unknown account,
-/// sessions of the registered identity, refreshes, logouts that end a session, and password
-/// changes that need the current password and end every session.
-pub async fn check_sign_in(sign_in: Arc<dyn SignIn>) {
+/// registration per email, no sign-in before a registration that needs confirming is confirmed
+/// (with `confirmation_code`, which the backend under test accepts: Cognito's emailed code), the
+/// same answer for a wrong password and an unknown account, sessions of the registered identity,
+/// refreshes, logouts that end a session, and password changes that need the current password
+/// and end every session.
+pub async fn check_sign_in(sign_in: Arc<dyn SignIn>, confirmation_code: Option<&str>) {
     let (email, password, client) = ("contract@example.com", "correct horse battery", "192.0.2.1");
     let registered = ok(sign_in.register(email, password).await);
     assert_eq!(registered.email, email);
@@ -313,6 +315,15 @@ pub async fn check_sign_in(sign_in: Arc<dyn SignIn>) {
         ),
         "an email is registered once, whatever its case"
     );
+    if registered.confirmation_required {
+        let early = sign_in.login(email, password, client).await;
+        assert!(matches!(early, Err(AuthError::NotConfirmed)), "{early:?}");
+        let code = confirmation_code.expect("this backend confirms registrations: pass a code");
+        ok(sign_in.confirm(email, code).await);
+    } else {
+        let needless = sign_in.confirm(email, confirmation_code.unwrap_or("123456")).await;
+        assert!(matches!(needless, Err(AuthError::InvalidRequest(_))), "{needless:?}");
+    }
     let wrong = sign_in.login(email, "not the password", client).await;
     let unknown = sign_in.login("nobody@example.com", password, client).await;
     assert!(matches!(wrong, Err(AuthError::WrongCredentials)), "{wrong:?}");
@@ -320,6 +331,7 @@ pub async fn check_sign_in(sign_in: Arc<dyn SignIn>) {
 
     let session = ok(sign_in.login(email, password, client).await);
     assert_eq!(session.identity_id, registered.identity_id, "a session is its account's");
+    assert_eq!(session.email, email);
     assert!(!session.access_token.is_empty() && !session.refresh_token.is_empty());
     let refreshed = ok(sign_in.refresh(&session.refresh_token).await);
     assert_eq!(refreshed.identity_id, registered.identity_id, "a refresh keeps the identity");
@@ -332,14 +344,30 @@ pub async fn check_sign_in(sign_in: Arc<dyn SignIn>) {
     );
     ok(sign_in.logout("a token nobody issued").await);
 
-    let changed = sign_in.change_password(&registered.user_id, "wrong", "a new passphrase", client);
+    // A session of its own (a logout may end every session of the account, as Cognito's does).
+    let current = ok(sign_in.login(email, password, client).await);
+    let changed = sign_in.change_password(
+        &registered.user_id,
+        &current.access_token,
+        "wrong",
+        "a new passphrase",
+        client,
+    );
     assert!(
         matches!(changed.await, Err(AuthError::WrongCredentials)),
         "the current password is checked"
     );
-    ok(sign_in.change_password(&registered.user_id, password, "a new passphrase", client).await);
+    ok(sign_in
+        .change_password(
+            &registered.user_id,
+            &current.access_token,
+            password,
+            "a new passphrase",
+            client,
+        )
+        .await);
     assert!(
-        matches!(sign_in.refresh(&refreshed.refresh_token).await, Err(AuthError::Unauthorized(_))),
+        matches!(sign_in.refresh(&current.refresh_token).await, Err(AuthError::Unauthorized(_))),
         "a password change ends every session"
     );
     assert!(matches!(
@@ -379,7 +407,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_builtin_pool_passes_the_sign_in_contract() {
-        check_sign_in(Arc::new(memory_pool().await)).await;
+        check_sign_in(Arc::new(memory_pool().await), None).await;
     }
 
     /// A sign-in whose logout forgets to end the session.
@@ -396,6 +424,9 @@ mod tests {
             password: &str,
         ) -> Result<crate::Registration, AuthError> {
             SignIn::register(&self.0, email, password).await
+        }
+        async fn confirm(&self, email: &str, code: &str) -> Result<(), AuthError> {
+            SignIn::confirm(&self.0, email, code).await
         }
         async fn login(
             &self,
@@ -414,6 +445,7 @@ mod tests {
         async fn change_password(
             &self,
             subject: &str,
+            _access_token: &str,
             current: &str,
             new: &str,
             client: &str,
@@ -428,6 +460,6 @@ mod tests {
     #[tokio::test]
     #[should_panic(expected = "a logged-out session cannot be refreshed")]
     async fn the_sign_in_suite_catches_a_logout_that_ends_nothing() {
-        check_sign_in(Arc::new(LogoutForgets(memory_pool().await))).await;
+        check_sign_in(Arc::new(LogoutForgets(memory_pool().await)), None).await;
     }
 }

@@ -7,11 +7,15 @@
 //! from `folio_core::testing` against moto's DynamoDB (`FOLIO_TEST_MOTO_URL`; `.ci/run` starts
 //! it).
 
+#[cfg(feature = "cognito")]
+mod cognito;
 #[cfg(feature = "dynamodb")]
 mod dynamodb;
 #[cfg(feature = "dynamodb")]
 mod shape;
 
+#[cfg(feature = "cognito")]
+pub use cognito::{CognitoOptions, CognitoSignIn};
 #[cfg(feature = "dynamodb")]
 pub use dynamodb::{
     Dynamo, DynamoIdempotency, DynamoIndex, DynamoLease, DynamoOptions, DynamoRateLimits,
@@ -20,8 +24,10 @@ pub use dynamodb::{
 #[cfg(feature = "dynamodb")]
 pub use shape::{Aws, AwsUrls, BucketNotifies};
 
-/// Throwaway tables for tests against a DynamoDB endpoint (moto in CI).
-#[cfg(feature = "dynamodb")]
+/// Throwaway tables and user pools for tests against moto (`FOLIO_TEST_MOTO_URL` in CI).
 pub mod testing {
-    pub use crate::dynamodb::testing::TestTable;
+    #[cfg(feature = "cognito")]
+    pub use crate::cognito::testing::TestUserPool;
+    #[cfg(feature = "dynamodb")]
+    pub use crate::dynamodb::testing::{TestTable, delete_by_hand};
 }

@@ -8,10 +8,13 @@ use folio_core::event::ObjectEvent;
 use folio_core::ports::{
     EventPublisher, NoRenderer, ObjectChange, Renderer, SystemClock, UrlSigner,
 };
-use folio_core::{Error, Pipeline, Result, Settings};
+use folio_core::{Error, Pipeline, Readiness, Result, Services, Settings};
 use folio_s3::S3Options;
 
-use crate::{Dynamo, DynamoIndex, DynamoOptions};
+use crate::{
+    Dynamo, DynamoIdempotency, DynamoIndex, DynamoLease, DynamoOptions, DynamoRateLimits,
+    DynamoSecrets,
+};
 
 /// Where the AWS shape's state lives: the two URLs its functions are configured with.
 #[derive(Debug, Clone)]
@@ -55,6 +58,22 @@ impl Aws {
             signer,
             clock: Arc::new(SystemClock),
             settings,
+        })
+    }
+
+    /// Every port of the api function: the pipeline over the bucket and the table, and the
+    /// table's idempotency keys, secrets, rate budgets and lease. No event queue (the bucket
+    /// notifies the indexer) and no download verifier (downloads are presigned S3 GETs).
+    pub fn services(&self, renderer: Arc<dyn Renderer>, settings: Settings) -> Result<Services> {
+        Ok(Services {
+            pipeline: self.pipeline(renderer, settings)?,
+            event_queue: None,
+            idempotency: Arc::new(DynamoIdempotency::new(self.db.clone())),
+            secrets: Arc::new(DynamoSecrets::new(self.db.clone())),
+            limits: Arc::new(DynamoRateLimits::new(self.db.clone())),
+            lease: Arc::new(DynamoLease::new(self.db.clone())),
+            downloads: None,
+            readiness: Arc::new(Readiness::default()),
         })
     }
 

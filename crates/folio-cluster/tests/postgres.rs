@@ -208,7 +208,7 @@ async fn two_instances_share_accounts_sessions_and_keys() {
                 .await
                 .unwrap_or_else(|e| must("the rotated key's token on A", e));
 
-            check_sign_in(Arc::new(open(a_db).await)).await;
+            check_sign_in(Arc::new(open(a_db).await), None).await;
         })
         .await;
 }

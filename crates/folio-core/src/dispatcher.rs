@@ -136,12 +136,35 @@ pub async fn reconcile_once(
     holder: &str,
     ttl: Duration,
 ) -> Result<Option<crate::functions::ReindexReport>> {
-    let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
-    let now = pipeline.clock.now_ms();
-    if !lease.try_hold(RECONCILER_LEASE, holder, ttl_ms, now).await? {
+    if !hold_reconciler_lease(pipeline, lease, holder, ttl).await? {
         return Ok(None);
     }
     crate::functions::reindex(pipeline).await.map(Some)
+}
+
+/// One reconciliation pass that indexes its repairs in this process
+/// ([`crate::functions::reindex_in_process`]), if `holder` gets the lease: the AWS shape's
+/// scheduled reconcile function.
+pub async fn reconcile_in_process_once(
+    pipeline: &Pipeline,
+    lease: &dyn Lease,
+    holder: &str,
+    ttl: Duration,
+) -> Result<Option<crate::functions::ReindexReport>> {
+    if !hold_reconciler_lease(pipeline, lease, holder, ttl).await? {
+        return Ok(None);
+    }
+    crate::functions::reindex_in_process(pipeline).await.map(Some)
+}
+
+async fn hold_reconciler_lease(
+    pipeline: &Pipeline,
+    lease: &dyn Lease,
+    holder: &str,
+    ttl: Duration,
+) -> Result<bool> {
+    let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+    lease.try_hold(RECONCILER_LEASE, holder, ttl_ms, pipeline.clock.now_ms()).await
 }
 
 /// Runs reconciliation at start and then every `interval` until `shutdown` turns true (what

@@ -15,6 +15,8 @@ pub enum ErrorCode {
     InvalidRequest,
     /// No valid credentials, or a signed download link that is not valid.
     Unauthorized,
+    /// The account's email address is not confirmed yet.
+    NotConfirmed,
     /// No such document (also someone else's) or route.
     NotFound,
     /// Something with that name exists (an e-mail address).
@@ -50,6 +52,7 @@ impl ErrorCode {
     pub const ALL: &[ErrorCode] = &[
         Self::InvalidRequest,
         Self::Unauthorized,
+        Self::NotConfirmed,
         Self::NotFound,
         Self::Conflict,
         Self::IdempotencyConflict,
@@ -71,6 +74,7 @@ impl ErrorCode {
         match self {
             Self::InvalidRequest => "invalid_request",
             Self::Unauthorized => "unauthorized",
+            Self::NotConfirmed => "not_confirmed",
             Self::NotFound => "not_found",
             Self::Conflict => "conflict",
             Self::IdempotencyConflict => "idempotency_conflict",
@@ -96,6 +100,9 @@ impl ErrorCode {
             }
             Self::Unauthorized => {
                 "No valid credentials, or a signed download link that is not valid."
+            }
+            Self::NotConfirmed => {
+                "The account's email address is not confirmed: send the emailed code to /api/auth/confirm."
             }
             Self::NotFound => "No such document (also someone else's).",
             Self::Conflict => "Something with that name exists (an email address).",
@@ -170,6 +177,9 @@ pub enum Error {
     /// The request is malformed (bad id, empty markdown, title too long, …).
     #[error("{0}")]
     InvalidRequest(String),
+    /// The call carries no verified caller (a direct invocation without a Cognito identity).
+    #[error("{0}")]
+    Unauthorized(String),
     /// No such document for this identity (also when it belongs to someone else).
     #[error("not found")]
     NotFound,
@@ -227,6 +237,7 @@ impl Error {
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::InvalidRequest(_) => ErrorCode::InvalidRequest,
+            Self::Unauthorized(_) => ErrorCode::Unauthorized,
             Self::NotFound => ErrorCode::NotFound,
             Self::Conflict { code, .. } => *code,
             Self::Render { failure, .. } => failure.code(),

@@ -29,8 +29,8 @@ mod services;
 pub mod testing;
 
 pub use dispatcher::{
-    DispatchReport, RECONCILER_LEASE, RetryPolicy, dispatch_due, reconcile_once, run_dispatcher,
-    run_reconciler,
+    DispatchReport, RECONCILER_LEASE, RetryPolicy, dispatch_due, reconcile_in_process_once,
+    reconcile_once, run_dispatcher, run_reconciler,
 };
 pub use document::{DocumentRecord, Engine, MANIFEST_VERSION, Manifest};
 pub use error::{Error, ErrorCode, RenderFailure, Result};

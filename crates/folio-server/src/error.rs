@@ -99,6 +99,7 @@ pub const fn status_of(code: ErrorCode) -> StatusCode {
     match code {
         ErrorCode::InvalidRequest => StatusCode::BAD_REQUEST,
         ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+        ErrorCode::NotConfirmed => StatusCode::FORBIDDEN,
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
         ErrorCode::Conflict | ErrorCode::IdempotencyConflict => StatusCode::CONFLICT,
         ErrorCode::PayloadTooLarge | ErrorCode::SourceTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -125,6 +126,7 @@ impl From<folio_core::Error> for ApiError {
         let code = err.code();
         match err {
             E::InvalidRequest(message) => Self::invalid(message),
+            E::Unauthorized(message) => Self::unauthorized(message),
             E::NotFound => Self::not_found(),
             E::Conflict { message, .. } => Self::new(StatusCode::CONFLICT, code, message),
             E::Render { failure, message, retryable } => Self {
@@ -149,6 +151,9 @@ impl From<AuthError> for ApiError {
             }
             AuthError::WrongCredentials | AuthError::Unauthorized(_) => {
                 Self::unauthorized(err.to_string())
+            }
+            AuthError::NotConfirmed => {
+                Self::new(StatusCode::FORBIDDEN, ErrorCode::NotConfirmed, err.to_string())
             }
             AuthError::Throttled { retry_after_secs } => {
                 Self::rate_limited(err.to_string(), retry_after_secs)

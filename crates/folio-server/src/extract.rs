@@ -74,23 +74,47 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
 /// The verified caller, from `Authorization: Bearer <access token>`. Never from the body.
 pub struct Caller(pub Verified);
 
+/// The verified caller and the access token it sent (for the sign-in provider's operations
+/// that act with the caller's own token: Cognito's password change).
+pub struct CallerToken {
+    /// Who called.
+    pub caller: Verified,
+    /// Their access token, verified.
+    pub token: String,
+}
+
+/// The access token of `Authorization: Bearer <access token>`.
+fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
+    let header =
+        parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or_else(|| {
+            ApiError::unauthorized("sign in first: send Authorization: Bearer <access token>")
+        })?;
+    header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            ApiError::unauthorized("the Authorization header must be `Bearer <access token>`")
+        })
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header =
-            parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or_else(|| {
-                ApiError::unauthorized("sign in first: send Authorization: Bearer <access token>")
-            })?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                ApiError::unauthorized("the Authorization header must be `Bearer <access token>`")
-            })?;
+        let token = bearer_token(parts)?;
         state.verifier.verify(token).await.map(Caller).map_err(ApiError::from)
+    }
+}
+
+impl FromRequestParts<AppState> for CallerToken {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer_token(parts)?;
+        let caller = state.verifier.verify(token).await.map_err(ApiError::from)?;
+        Ok(Self { caller, token: token.to_owned() })
     }
 }
 

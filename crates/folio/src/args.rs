@@ -58,6 +58,37 @@ pub enum LambdaCommand {
     /// The indexer: S3 notifications from SQS into the index; answers the messages to deliver
     /// again (`batchItemFailures`).
     Indexer(LambdaArgs),
+    /// The reconcile function (scheduled): one reconciliation under the table's lease, its
+    /// repairs indexed in process.
+    Reconcile(LambdaArgs),
+    /// create for the direct-invoke path (Cognito identity-pool callers).
+    Create(LambdaArgs),
+    /// query for the direct-invoke path (Cognito identity-pool callers).
+    Query(LambdaArgs),
+    /// The api function: folio's API and web app behind an API Gateway HTTP API (payload
+    /// format 2.0), signing people in with a Cognito user pool.
+    Api(ApiArgs),
+}
+
+/// Settings of the api function (the template sets them as variables).
+#[cfg(feature = "aws")]
+#[derive(Debug, Clone, clap::Args)]
+pub struct ApiArgs {
+    /// The table and the bucket.
+    #[command(flatten)]
+    pub state: LambdaArgs,
+    /// The user pool: `cognito://POOL_ID?client_id=…[&endpoint=…]`.
+    #[arg(long = "identity-url", env = "FOLIO_IDENTITY_URL", value_name = "URL")]
+    pub identity_url: String,
+    /// How long one request may take before it is answered `render_timeout` and the process
+    /// ends (below API Gateway's 30 s).
+    #[arg(
+        long = "render-deadline-secs",
+        env = "FOLIO_RENDER_DEADLINE_SECS",
+        default_value_t = 25,
+        value_name = "SECS"
+    )]
+    pub render_deadline_secs: u64,
 }
 
 /// Where an AWS function's state is (the template sets both variables).

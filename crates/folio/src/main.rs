@@ -19,9 +19,24 @@ use crate::failure::Failure;
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+/// The command line; on AWS Lambda (`provided.al2023` starts the package's `bootstrap` with no
+/// arguments) the function's `Handler` setting, which Lambda passes as `_HANDLER`, names the
+/// function: `folio lambda <handler>`.
+fn arguments() -> Vec<std::ffi::OsString> {
+    let given: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if cfg!(feature = "aws")
+        && given.len() == 1
+        && std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some()
+        && let Some(handler) = std::env::var_os("_HANDLER")
+    {
+        return vec![given[0].clone(), "lambda".into(), handler];
+    }
+    given
+}
+
 fn main() -> ExitCode {
     folio_render::quiet_render_panics();
-    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let matches = <Cli as clap::CommandFactory>::command().get_matches_from(arguments());
     let cli =
         <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let result = layer(cli.command, settings::leaf(&matches)).and_then(run);
@@ -105,6 +120,20 @@ fn run(command: Command) -> Result<(), Failure> {
         #[cfg(feature = "aws")]
         Command::Lambda(args::LambdaCommand::Indexer(args)) => {
             block_on(commands::lambda::indexer(&args))
+        }
+        #[cfg(feature = "aws")]
+        Command::Lambda(args::LambdaCommand::Api(args)) => block_on(commands::lambda::api(&args)),
+        #[cfg(feature = "aws")]
+        Command::Lambda(args::LambdaCommand::Reconcile(args)) => {
+            block_on(commands::lambda::reconcile(&args))
+        }
+        #[cfg(feature = "aws")]
+        Command::Lambda(args::LambdaCommand::Create(args)) => {
+            block_on(commands::lambda::create(&args))
+        }
+        #[cfg(feature = "aws")]
+        Command::Lambda(args::LambdaCommand::Query(args)) => {
+            block_on(commands::lambda::query(&args))
         }
     }
 }

@@ -68,6 +68,11 @@ impl Shape {
                     "[backends] {setting} = {value:?} belongs to the cluster shape, which needs all of objects = \"s3://…\", index = \"postgres://…\", events = \"nats://…\""
                 ))
                 .with_hint("a cluster keeps nothing on one machine; set the other backends too (README, \"The cluster shape\")")
+            } else if shape == "the AWS shape" {
+                Failure::usage(format!(
+                    "[backends] {setting} = {value:?} belongs to the AWS shape, whose functions Lambda runs (`folio lambda …`); this command does not open it"
+                ))
+                .with_hint(format!("deploy the AWS shape with deploy/aws/template.yaml; here use the embedded shape's {embedded:?}"))
             } else {
                 Failure::usage(format!(
                     "[backends] {setting} = {value:?} belongs to {shape}, which this build of folio does not include"

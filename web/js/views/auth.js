@@ -1,6 +1,7 @@
-// Sign in and register: one form, two modes.
+// Sign in and register: one form, two modes; and, where the provider emails a code (Cognito),
+// a confirmation step between registering and signing in.
 
-import { register, signIn } from '../api.js';
+import { confirmRegistration, register, signIn } from '../api.js';
 import { h } from '../dom.js';
 import { describe } from '../messages.js';
 
@@ -48,10 +49,18 @@ export function authView(ctx, mode) {
     submit.disabled = true;
     submit.textContent = registering ? 'Creating account…' : 'Signing in…';
     try {
-      if (registering) await register(email.value.trim(), password.value);
+      const registration = registering ? await register(email.value.trim(), password.value) : null;
+      if (registration?.confirmation_required) {
+        confirmStep(ctx, form, email.value.trim(), password.value);
+        return;
+      }
       await signIn(email.value.trim(), password.value);
       ctx.afterSignIn();
     } catch (err) {
+      if (err.code === 'not_confirmed') {
+        confirmStep(ctx, form, email.value.trim(), password.value);
+        return;
+      }
       show(message(err, registering));
       submit.disabled = false;
       submit.textContent = registering ? 'Create account' : 'Sign in';
@@ -65,6 +74,52 @@ export function authView(ctx, mode) {
 
   ctx.root.append(h('section', { class: 'auth' }, form));
   email.focus();
+}
+
+/** Replaces `form` with the code form: confirm, then sign in with the credentials just typed. */
+function confirmStep(ctx, form, address, secret) {
+  const error = h('p', { class: 'form-error', role: 'alert', id: 'confirm-error', hidden: true });
+  const code = h('input', {
+    id: 'code',
+    name: 'code',
+    autocomplete: 'one-time-code',
+    inputmode: 'numeric',
+    required: true,
+    maxlength: 64,
+    'aria-describedby': 'code-hint',
+  });
+  const submit = h('button', { type: 'submit', class: 'button primary wide', text: 'Confirm and sign in' });
+  const step = h(
+    'form',
+    { class: 'auth-form', novalidate: true, 'aria-describedby': 'confirm-error' },
+    h('h1', { text: 'Confirm your email address' }),
+    h('p', { class: 'hint', id: 'code-hint', text: `We emailed a code to ${address}. Enter it here.` }),
+    h('label', { for: 'code', text: 'Code' }),
+    code,
+    error,
+    submit,
+  );
+  step.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    error.hidden = true;
+    if (!code.value.trim()) {
+      error.textContent = 'Enter the code from the email.';
+      error.hidden = false;
+      return;
+    }
+    submit.disabled = true;
+    try {
+      await confirmRegistration(address, code.value.trim());
+      await signIn(address, secret);
+      ctx.afterSignIn();
+    } catch (err) {
+      error.textContent = describe(err);
+      error.hidden = false;
+      submit.disabled = false;
+    }
+  });
+  form.replaceWith(step);
+  code.focus();
 }
 
 function check(email, password, registering) {

@@ -83,3 +83,20 @@ impl TestTable {
         }
     }
 }
+
+/// Deletes one item of the table by hand, as an operator's mistake (or a lost write) would:
+/// no tombstone, no event. For reconciliation tests.
+pub async fn delete_by_hand(db: &Dynamo, pk: &str, sk: &str) {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let deleted = db
+        .client()
+        .delete_item()
+        .table_name(db.table())
+        .key("pk", AttributeValue::S(pk.to_owned()))
+        .key("sk", AttributeValue::S(sk.to_owned()))
+        .send()
+        .await;
+    if let Err(err) = deleted {
+        panic!("cannot delete {pk}/{sk}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(err));
+    }
+}

@@ -6,6 +6,7 @@ mod create;
 mod documents;
 mod idempotent;
 mod indexer;
+mod invoke;
 mod query;
 mod reindex;
 
@@ -20,8 +21,9 @@ pub use indexer::{
     IndexOutcome, QueueMessage, RecordOutcome, index_notification, index_object_event,
     index_queue_batch,
 };
+pub use invoke::{Invoker, invoke_create, invoke_query, refusal};
 pub use query::{DocumentPage, DocumentSummary, QueryParams, query_documents};
-pub use reindex::{ReindexReport, reindex};
+pub use reindex::{ReindexReport, reindex, reindex_in_process};
 
 use crate::Pipeline;
 use crate::document::DocumentRecord;

@@ -5,15 +5,19 @@
 //! removed once they are older than the grace period.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use async_trait::async_trait;
 
 use futures::TryStreamExt;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
 use serde::Serialize;
 
-use crate::event::Change;
+use crate::event::{Change, ObjectEvent, Sequencer};
+use crate::functions::index_object_event;
 use crate::ids::{DocumentId, IdentityId, ObjectKey, ObjectKind, UGC_PREFIX};
-use crate::ports::ObjectChange;
+use crate::ports::{EventPublisher, ObjectChange};
 use crate::{Error, Pipeline, Result};
 
 /// What a reconciliation found and did.
@@ -118,4 +122,71 @@ async fn publish(
         .publish(ObjectChange { change, key: key.to_string(), size, etag: None })
         .await
         .map(drop)
+}
+
+/// Reconciles where folio cannot publish the repairs to the indexer's queue (the AWS shape: the
+/// bucket notifies the indexer, and the scheduled reconcile function has no event log): finds
+/// what [`reindex`] finds, then indexes each repair in this process, stamped so that it orders
+/// correctly against the bucket's own events.
+///
+/// - A PDF without a record gets the smallest sequencer (`0`): it fills a gap, and loses to any
+///   event the bucket sent (a tombstone stays: the document was deleted on purpose).
+/// - A record without a PDF is removed with its own sequencer and one more digit, which orders
+///   right after it (sequencers compare right-padded with zeros).
+pub async fn reindex_in_process(pipeline: &Pipeline) -> Result<ReindexReport> {
+    let repairs = Arc::new(Repairs::default());
+    let mut finding = pipeline.clone();
+    finding.events = Arc::clone(&repairs) as Arc<dyn EventPublisher>;
+    let report = reindex(&finding).await?;
+    let found = std::mem::take(&mut *repairs.0.lock().unwrap_or_else(PoisonError::into_inner));
+    for change in found {
+        let Some(sequencer) = repair_sequencer(pipeline, &change).await? else { continue };
+        let event = ObjectEvent {
+            change: change.change,
+            key: change.key,
+            size: change.size,
+            etag: None,
+            sequencer,
+            time: crate::functions::rfc3339(pipeline.clock.now_ms()),
+        };
+        index_object_event(pipeline, &event).await?;
+    }
+    Ok(report)
+}
+
+/// The sequencer of a repair (see [`reindex_in_process`]); `None` where the record's own is
+/// already at the longest width and nothing orders after it.
+async fn repair_sequencer(pipeline: &Pipeline, change: &ObjectChange) -> Result<Option<Sequencer>> {
+    let key: ObjectKey = change.key.parse()?;
+    let record = pipeline.index.get(&key.identity, &key.document).await?;
+    match (change.change, record) {
+        (Change::Removed, Some(record)) => {
+            Ok(Sequencer::parse(&format!("{}1", record.sequencer.as_str())).ok())
+        }
+        _ => Sequencer::parse("0").map(Some),
+    }
+}
+
+/// The repairs [`reindex`] asks for, kept instead of published.
+#[derive(Default)]
+struct Repairs(Mutex<Vec<ObjectChange>>);
+
+#[async_trait]
+impl EventPublisher for Repairs {
+    async fn publish(&self, change: ObjectChange) -> Result<ObjectEvent> {
+        let event = ObjectEvent {
+            change: change.change,
+            key: change.key.clone(),
+            size: change.size,
+            etag: change.etag.clone(),
+            sequencer: Sequencer::parse("0")?,
+            time: String::new(),
+        };
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).push(change);
+        Ok(event)
+    }
+
+    async fn ready(&self) -> Result<()> {
+        Ok(())
+    }
 }

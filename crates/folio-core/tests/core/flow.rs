@@ -3,8 +3,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use folio_core::functions::{CreateRequest, QueryParams, create_pdf, query_documents, reindex};
+use folio_core::event::{Change, ObjectEvent, Sequencer};
+use folio_core::functions::{
+    CreateRequest, QueryParams, create_pdf, index_object_event, query_documents, reindex,
+    reindex_in_process,
+};
 use folio_core::ports::EventQueue;
+use folio_core::ports::IndexChange;
 use folio_core::testing::{
     ManualClock, MemoryEventLog, MemoryIndex, check_document_index, check_event_log,
     check_pipeline_flow, check_publishing_store,
@@ -208,4 +213,54 @@ async fn one_process_at_a_time_reconciles() {
     clock.advance(Duration::from_secs(61));
     assert!(matches!(folio_core::reconcile_once(&p, &lease, "second", ttl).await, Ok(Some(_))));
     assert!(matches!(folio_core::reconcile_once(&p, &lease, "first", ttl).await, Ok(None)));
+}
+
+/// Where folio cannot publish repairs (the AWS shape's scheduled function), reconciliation
+/// indexes them itself, ordered against the bucket's own sequencers: a missing record is filled,
+/// a record whose PDF is gone is removed however large its sequencer, a deliberate deletion
+/// (a tombstone newer than the PDF) is not undone, and nothing is published.
+#[tokio::test]
+async fn reindex_in_process_repairs_without_publishing() {
+    let (p, _, events) = pipeline();
+    let me = IdentityId::derive("https://t", "in-process");
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let created = create_pdf(
+            &p,
+            &me,
+            CreateRequest { markdown: format!("# Doc {i}"), ..Default::default() },
+        )
+        .await;
+        ids.push(created.map(|c| c.document.id).unwrap_or_else(|e| panic!("{e}")));
+    }
+    let s3_like = |text: &str| Sequencer::parse(text).unwrap_or_else(|e| panic!("{e}"));
+    // Doc 1 indexed by the bucket's event, then its PDF lost behind the index's back.
+    let pdf = |i: usize| ObjectKey::new(me, ids[i], ObjectKind::Pdf);
+    let event = ObjectEvent {
+        change: Change::Created,
+        key: pdf(1).to_string(),
+        size: None,
+        etag: None,
+        sequencer: s3_like("0055AED6DCD90281E5"),
+        time: String::new(),
+    };
+    index_object_event(&p, &event).await.unwrap_or_else(|e| panic!("{e}"));
+    let _ = p.objects.delete(&pdf(1).path()).await;
+    // Doc 2 deleted on purpose (its tombstone is newer than anything) but its PDF left behind.
+    let tombstone =
+        IndexChange::Remove { identity: me, id: ids[2], sequencer: s3_like("FFFFFFFFFFFFFFFFFF") };
+    p.index.apply(tombstone).await.unwrap_or_else(|e| panic!("{e}"));
+    for delivery in events.receive(100).await.unwrap_or_default() {
+        let _ = events.ack(&delivery).await; // every event lost
+    }
+
+    let report = reindex_in_process(&p).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((report.missing_records, report.stale_records), (2, 1), "{report:?}");
+    let listed = query_documents(&p, &me, &QueryParams::default()).await;
+    let listed: Vec<_> =
+        listed.map(|page| page.items.into_iter().map(|d| d.id).collect()).unwrap_or_default();
+    assert_eq!(listed, [ids[0]], "doc 0 filled in, doc 1 removed, doc 2 stays deleted");
+    assert!(events.receive(100).await.unwrap_or_default().is_empty(), "nothing is published");
+    let again = reindex_in_process(&p).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((again.missing_records, again.stale_records), (1, 0), "only the tombstoned PDF");
 }

@@ -63,7 +63,7 @@ async fn the_embedded_builtin_pool_passes_the_sign_in_contract() {
         .open(services.secrets.as_ref(), Arc::clone(&services.limits), settings, clock)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    folio_auth::testing::check_sign_in(Arc::new(pool)).await;
+    folio_auth::testing::check_sign_in(Arc::new(pool), None).await;
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use crate::extract::{ApiJson, Caller, ClientAddr};
+use crate::extract::{ApiJson, CallerToken, ClientAddr};
 use crate::routes::refusals::{BEARER, Declared, JSON_BODY, RATE_LIMITED, Refusal, STORAGE};
 use crate::{ApiError, AppState};
 use folio_core::ErrorCode;
@@ -175,6 +175,46 @@ pub async fn register(
     Ok((StatusCode::CREATED, Json(registration)).into_response())
 }
 
+/// A registration's confirmation: the code the provider emailed.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Confirmation {
+    /// The address the account was registered with.
+    #[schema(max_length = 254)]
+    email: String,
+    /// The code from the email.
+    #[schema(min_length = 1, max_length = 64)]
+    code: String,
+}
+
+/// confirm's refusals.
+pub(super) const CONFIRM: Declared = Declared::new(
+    "confirm_registration",
+    &[
+        JSON_BODY,
+        RATE_LIMITED,
+        STORAGE,
+        &[Refusal::when(
+            ErrorCode::InvalidRequest,
+            "The code is wrong or has expired, or this deployment's accounts need no confirming.",
+        )],
+    ],
+);
+
+#[utoipa::path(post, path = "/api/auth/confirm", tag = "auth", operation_id = "confirm_registration",
+    request_body(content = Confirmation, example = json!({ "email": "ada@example.com", "code": "123456" })),
+    responses((status = 204, description = "Confirmed: the account can sign in")))]
+pub async fn confirm(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    body: ApiJson<Confirmation>,
+) -> Result<Response, ApiError> {
+    // Counted with registrations: a guessed code costs the guesser's address budget.
+    state.rate_limit(crate::RateLimited::Register, &client).await?;
+    state.sign_in()?.confirm(&body.value.email, &body.value.code).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
 /// login's refusals.
 pub(super) const LOGIN: Declared = Declared::new(
     "login",
@@ -183,6 +223,10 @@ pub(super) const LOGIN: Declared = Declared::new(
         STORAGE,
         &[
             Refusal::when(ErrorCode::Unauthorized, "Wrong email or password."),
+            Refusal::when(
+                ErrorCode::NotConfirmed,
+                "The account's email address is not confirmed yet (providers that email a code).",
+            ),
             Refusal::when(
                 ErrorCode::RateLimited,
                 "Too many failed sign-ins for this account or from this address; Retry-After says when to try again.",
@@ -278,7 +322,7 @@ pub(super) const CHANGE_PASSWORD: Declared = Declared::new(
     responses((status = 204, description = "Changed; every session ends")))]
 pub async fn change_password(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    CallerToken { caller, token }: CallerToken,
     ClientAddr(client): ClientAddr,
     body: ApiJson<PasswordChange>,
 ) -> Result<Response, ApiError> {
@@ -291,6 +335,7 @@ pub async fn change_password(
         .sign_in()?
         .change_password(
             &caller.subject,
+            &token,
             &body.value.current_password,
             &body.value.new_password,
             &client,

@@ -30,6 +30,7 @@ use crate::{ApiError, AppState};
 /// Every operation's declared refusals (see [`refusals`]).
 const DECLARED: &[&refusals::Declared] = &[
     &auth::REGISTER,
+    &auth::CONFIRM,
     &auth::LOGIN,
     &auth::REFRESH,
     &auth::LOGOUT,
@@ -53,6 +54,7 @@ fn documented(signs_in: bool) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let api = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi());
     let api = if signs_in {
         api.routes(routes!(auth::register))
+            .routes(routes!(auth::confirm))
             .routes(routes!(auth::login))
             .routes(routes!(auth::refresh))
             .routes(routes!(auth::logout))

@@ -29,6 +29,9 @@ pub struct Registered {
     user_id: String,
     email: String,
     identity_id: String,
+    /// `true` where the provider emails a code that must be sent to `/api/auth/confirm` before
+    /// the account can sign in (Cognito); `false` with the built-in pool.
+    confirmation_required: bool,
 }
 
 /// A session (access and refresh token).

@@ -230,9 +230,10 @@ async fn the_client_address_an_adapter_knows_wins_over_the_socket() {
 }
 
 /// A sign-in backed by someone else (as Cognito backs the AWS shape): it keeps accounts in a
-/// map, hands out sessions with made-up tokens, and publishes no keys of its own.
+/// map (password, confirmed), confirms them with the code `123456`, hands out sessions with
+/// made-up tokens, and publishes no keys of its own.
 #[derive(Default)]
-struct OutsideSignIn(std::sync::Mutex<std::collections::HashMap<String, String>>);
+struct OutsideSignIn(std::sync::Mutex<std::collections::HashMap<String, (String, bool)>>);
 
 #[async_trait::async_trait]
 impl SignIn for OutsideSignIn {
@@ -242,20 +243,35 @@ impl SignIn for OutsideSignIn {
 
     async fn register(&self, email: &str, password: &str) -> Result<Registration, AuthError> {
         let mut accounts = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if accounts.insert(email.to_owned(), password.to_owned()).is_some() {
+        if accounts.insert(email.to_owned(), (password.to_owned(), false)).is_some() {
             return Err(AuthError::EmailTaken);
         }
         Ok(Registration {
             user_id: format!("sub-{email}"),
             email: email.to_owned(),
             identity_id: IdentityId::derive(self.issuer(), &format!("sub-{email}")),
+            confirmation_required: true,
         })
+    }
+
+    async fn confirm(&self, email: &str, code: &str) -> Result<(), AuthError> {
+        let mut accounts = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match accounts.get_mut(email) {
+            Some((_, confirmed)) if code == "123456" => {
+                *confirmed = true;
+                Ok(())
+            }
+            _ => Err(AuthError::InvalidRequest("that code is wrong or has expired".to_owned())),
+        }
     }
 
     async fn login(&self, email: &str, password: &str, _: &str) -> Result<Session, AuthError> {
         let accounts = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if accounts.get(email).map(String::as_str) != Some(password) {
-            return Err(AuthError::WrongCredentials);
+        match accounts.get(email) {
+            Some((known, _)) if known != password => return Err(AuthError::WrongCredentials),
+            None => return Err(AuthError::WrongCredentials),
+            Some((_, false)) => return Err(AuthError::NotConfirmed),
+            Some(_) => {}
         }
         Ok(Session {
             access_token: "outside-access".to_owned(),
@@ -275,7 +291,14 @@ impl SignIn for OutsideSignIn {
         Ok(())
     }
 
-    async fn change_password(&self, _: &str, _: &str, _: &str, _: &str) -> Result<(), AuthError> {
+    async fn change_password(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: &str,
+    ) -> Result<(), AuthError> {
         Err(AuthError::WrongCredentials)
     }
 
@@ -300,8 +323,17 @@ async fn the_auth_routes_keep_their_shape_over_another_sign_in() {
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["user_id"], "sub-ada@example.com");
     let identity = body["identity_id"].clone();
+    assert_eq!(body["confirmation_required"], json!(true), "{body}");
     let (status, body) = oneshot(&router, post("/api/auth/register", credentials.clone())).await;
     assert_eq!((status, body["error"]["code"].as_str()), (409, Some("conflict")), "{body}");
+    // Not before the emailed code is confirmed; a wrong code is refused.
+    let (status, body) = oneshot(&router, post("/api/auth/login", credentials.clone())).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("not_confirmed")), "{body}");
+    let code = |code: &str| json!({ "email": "ada@example.com", "code": code });
+    let (status, body) = oneshot(&router, post("/api/auth/confirm", code("000000"))).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_request")), "{body}");
+    let (status, body) = oneshot(&router, post("/api/auth/confirm", code("123456"))).await;
+    assert_eq!(status, 204, "{body}");
     let (status, body) = oneshot(&router, post("/api/auth/login", credentials)).await;
     assert_eq!((status, &body["identity_id"]), (200, &identity), "{body}");
     assert_eq!(body["refresh_token"], "outside-refresh");

@@ -4,81 +4,12 @@
 //! signs every pool's tokens with one RSA key, so the issuer and the client id are what tell
 //! pools apart.
 
-use serde_json::{Value, json};
+use folio_aws::testing::TestUserPool;
+use serde_json::json;
 
 use super::server::{Server, call};
 
-/// One call of Cognito's JSON protocol on moto.
-async fn cognito(http: &reqwest::Client, moto: &str, action: &str, body: Value) -> Value {
-    let response = http
-        .post(format!("{moto}/"))
-        .header("content-type", "application/x-amz-json-1.1")
-        .header("x-amz-target", format!("AWSCognitoIdentityProviderService.{action}"))
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{action}: {e}"));
-    let status = response.status().as_u16();
-    let answer: Value = response.json().await.unwrap_or(Value::Null);
-    assert_eq!(status, 200, "{action}: {answer}");
-    answer
-}
-
-/// A pool with an app client that signs in with a password; returns (pool id, client id).
-async fn pool(http: &reqwest::Client, moto: &str, name: &str) -> (String, String) {
-    let made = cognito(
-        http,
-        moto,
-        "CreateUserPool",
-        json!({ "PoolName": name, "UsernameAttributes": ["email"] }),
-    )
-    .await;
-    let pool = made["UserPool"]["Id"].as_str().unwrap_or_default().to_owned();
-    let client = cognito(
-        http,
-        moto,
-        "CreateUserPoolClient",
-        json!({
-            "UserPoolId": pool,
-            "ClientName": "web",
-            "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-        }),
-    )
-    .await;
-    (pool, client["UserPoolClient"]["ClientId"].as_str().unwrap_or_default().to_owned())
-}
-
-/// Registers, confirms and signs in `email` with a client of `pool`: its tokens.
-async fn signed_in(
-    http: &reqwest::Client,
-    moto: &str,
-    pool: &str,
-    client: &str,
-    email: &str,
-) -> Value {
-    let password = "Correct-horse-battery-1";
-    cognito(
-        http,
-        moto,
-        "SignUp",
-        json!({ "ClientId": client, "Username": email, "Password": password }),
-    )
-    .await;
-    cognito(http, moto, "AdminConfirmSignUp", json!({ "UserPoolId": pool, "Username": email }))
-        .await;
-    let auth = cognito(
-        http,
-        moto,
-        "InitiateAuth",
-        json!({
-            "AuthFlow": "USER_PASSWORD_AUTH",
-            "ClientId": client,
-            "AuthParameters": { "USERNAME": email, "PASSWORD": password },
-        }),
-    )
-    .await;
-    auth["AuthenticationResult"].clone()
-}
+const PASSWORD: &str = "Correct-horse-battery-1";
 
 /// The `iss` a JWT names.
 fn issuer(token: &str) -> String {
@@ -90,16 +21,14 @@ fn issuer(token: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs moto's server (FOLIO_TEST_MOTO_URL); run by .ci/run"]
 async fn a_cognito_pools_access_tokens_are_verified_by_the_one_verifier() {
-    let moto = std::env::var("FOLIO_TEST_MOTO_URL").unwrap_or_else(|_| {
-        panic!("FOLIO_TEST_MOTO_URL is not set: this test needs moto's server (see .ci/run)")
-    });
     let http = reqwest::Client::new();
-    let (pool_id, client) = pool(&http, &moto, "folio").await;
-    let tokens = signed_in(&http, &moto, &pool_id, &client, "ada@example.com").await;
+    let pool = TestUserPool::create("folio").await;
+    let (moto, pool_id, client) = (&pool.endpoint, &pool.pool_id, &pool.client_id);
+    let tokens = pool.signed_in(client, "ada@example.com", PASSWORD).await;
     let access = tokens["AccessToken"].as_str().unwrap_or_default().to_owned();
     let id_token = tokens["IdToken"].as_str().unwrap_or_default().to_owned();
     let iss = issuer(&access);
-    assert!(iss.contains(&pool_id), "moto names the pool in the issuer: {iss}");
+    assert!(iss.contains(pool_id.as_str()), "moto names the pool in the issuer: {iss}");
 
     let dir = crate::temp();
     let jwks = format!("{moto}/{pool_id}/.well-known/jwks.json");
@@ -111,7 +40,7 @@ async fn a_cognito_pools_access_tokens_are_verified_by_the_one_verifier() {
             "--oidc-jwks-url",
             &jwks,
             "--oidc-client-id",
-            &client,
+            client,
             "--oidc-token-use",
             "access",
         ],
@@ -128,30 +57,10 @@ async fn a_cognito_pools_access_tokens_are_verified_by_the_one_verifier() {
     assert_eq!(status, 201, "{created}");
 
     // Not an access token; another app client of the pool; another pool entirely.
-    let (other_pool, other_pool_client) = pool(&http, &moto, "elsewhere").await;
-    let stranger =
-        signed_in(&http, &moto, &other_pool, &other_pool_client, "eve@example.com").await;
-    let second_client = cognito(
-        &http,
-        &moto,
-        "CreateUserPoolClient",
-        json!({ "UserPoolId": pool_id, "ClientName": "other", "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH"] }),
-    )
-    .await["UserPoolClient"]["ClientId"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let other_app = cognito(
-        &http,
-        &moto,
-        "InitiateAuth",
-        json!({
-            "AuthFlow": "USER_PASSWORD_AUTH",
-            "ClientId": second_client,
-            "AuthParameters": { "USERNAME": "ada@example.com", "PASSWORD": "Correct-horse-battery-1" },
-        }),
-    )
-    .await["AuthenticationResult"]["AccessToken"]
+    let elsewhere = TestUserPool::create("elsewhere").await;
+    let stranger = elsewhere.signed_in(&elsewhere.client_id, "eve@example.com", PASSWORD).await;
+    let second_client = pool.another_client("other").await;
+    let other_app = pool.sign_in(&second_client, "ada@example.com", PASSWORD).await["AccessToken"]
         .as_str()
         .unwrap_or_default()
         .to_owned();

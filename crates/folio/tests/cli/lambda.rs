@@ -11,7 +11,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
-use folio_aws::testing::TestTable;
+use folio_aws::testing::{TestTable, TestUserPool, delete_by_hand};
 use folio_aws::{Aws, AwsUrls};
 use folio_core::event::{Change, ObjectEvent, S3Notification, Sequencer};
 use folio_core::functions::{CreateRequest, create_pdf, delete_document};
@@ -19,17 +19,21 @@ use folio_core::{IdentityId, ObjectKey, ObjectKind};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
+/// One invocation: its request id, its event, and the Runtime API headers it comes with beyond
+/// the usual ones (the direct-invoke path's `lambda-runtime-cognito-identity`).
+type Invocation = (String, Value, Vec<(&'static str, String)>);
+
 /// What the Runtime API holds: invocations not yet handed out, and where answers go.
 #[derive(Clone)]
 struct Runtime {
-    pending: Arc<Mutex<Vec<(String, Value)>>>,
+    pending: Arc<Mutex<Vec<Invocation>>>,
     answers: mpsc::UnboundedSender<(String, Value)>,
 }
 
 async fn next(State(runtime): State<Runtime>) -> (HeaderMap, String) {
     loop {
         let popped = runtime.pending.lock().map(|mut p| p.pop()).ok().flatten();
-        if let Some((id, event)) = popped {
+        if let Some((id, event, extra)) = popped {
             let mut headers = HeaderMap::new();
             let deadline = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -40,9 +44,12 @@ async fn next(State(runtime): State<Runtime>) -> (HeaderMap, String) {
                 ("lambda-runtime-deadline-ms", deadline.to_string()),
                 (
                     "lambda-runtime-invoked-function-arn",
-                    "arn:aws:lambda:us-east-1:1:function:indexer".to_owned(),
+                    "arn:aws:lambda:us-east-1:1:function:folio".to_owned(),
                 ),
-            ] {
+            ]
+            .into_iter()
+            .chain(extra)
+            {
                 if let Ok(value) = value.parse() {
                     headers.insert(name, value);
                 }
@@ -76,23 +83,61 @@ async fn init_failed(State(runtime): State<Runtime>, body: String) -> &'static s
     "{}"
 }
 
-/// Serves the Runtime API on a free port with `invocations` queued: its address and the answers.
-async fn runtime_api(
-    invocations: Vec<(String, Value)>,
-) -> (String, mpsc::UnboundedReceiver<(String, Value)>) {
-    let (send, answers) = mpsc::unbounded_channel();
-    let runtime = Runtime { pending: Arc::new(Mutex::new(invocations)), answers: send };
-    let app = Router::new()
-        .route("/2018-06-01/runtime/invocation/next", get(next))
-        .route("/2018-06-01/runtime/invocation/{id}/response", post(answer))
-        .route("/2018-06-01/runtime/invocation/{id}/error", post(failed))
-        .route("/2018-06-01/runtime/init/error", post(init_failed))
-        .with_state(runtime);
-    let listener =
-        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
-    let address = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (address, answers)
+/// A Runtime API served on a free port: invocations are queued with [`RuntimeApi::invoke`] and
+/// their answers awaited.
+struct RuntimeApi {
+    address: String,
+    pending: Arc<Mutex<Vec<Invocation>>>,
+    answers: mpsc::UnboundedReceiver<(String, Value)>,
+    invoked: usize,
+}
+
+impl RuntimeApi {
+    async fn serve() -> Self {
+        let (send, answers) = mpsc::unbounded_channel();
+        let pending = Arc::new(Mutex::new(Vec::new()));
+        let runtime = Runtime { pending: Arc::clone(&pending), answers: send };
+        let app = Router::new()
+            .route("/2018-06-01/runtime/invocation/next", get(next))
+            .route("/2018-06-01/runtime/invocation/{id}/response", post(answer))
+            .route("/2018-06-01/runtime/invocation/{id}/error", post(failed))
+            .route("/2018-06-01/runtime/init/error", post(init_failed))
+            .with_state(runtime);
+        let listener =
+            tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
+        let address = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self { address, pending, answers, invoked: 0 }
+    }
+
+    /// Hands `event` (with `extra` Runtime API headers) to the function and waits for its answer.
+    async fn invoke_with(&mut self, event: Value, extra: Vec<(&'static str, String)>) -> Value {
+        self.invoked += 1;
+        let id = format!("invocation-{}", self.invoked);
+        self.invoke_as(id, event, extra).await
+    }
+
+    /// [`Self::invoke_with`] under request id `id` (Lambda's own retries of an invocation keep
+    /// its id).
+    async fn invoke_as(
+        &mut self,
+        id: String,
+        event: Value,
+        extra: Vec<(&'static str, String)>,
+    ) -> Value {
+        if let Ok(mut pending) = self.pending.lock() {
+            pending.push((id.clone(), event, extra));
+        }
+        let answered = tokio::time::timeout(Duration::from_secs(120), self.answers.recv()).await;
+        let (answered_id, body) =
+            answered.ok().flatten().unwrap_or_else(|| panic!("the function did not answer {id}"));
+        assert_eq!(answered_id, id, "{body}");
+        body
+    }
+
+    async fn invoke(&mut self, event: Value) -> Value {
+        self.invoke_with(event, Vec::new()).await
+    }
 }
 
 /// `folio lambda <function>` as Lambda starts it (killed when dropped).
@@ -112,6 +157,20 @@ impl Function {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start folio lambda {function}: {e}"));
         Self(child)
+    }
+}
+
+impl Function {
+    /// Waits up to `limit` for the process to end by itself: its exit code, if it did.
+    fn ended_within(&mut self, limit: Duration) -> Option<i32> {
+        let until = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < until {
+            if let Ok(Some(status)) = self.0.try_wait() {
+                return Some(status.code().unwrap_or(-1));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
     }
 }
 
@@ -172,15 +231,13 @@ async fn the_indexer_function_indexes_a_batch_and_returns_only_what_failed() {
                 message("m-test", r#"{"Service":"Amazon S3","Event":"s3:TestEvent","Bucket":"folio-ci"}"#.to_owned()),
                 message("m-garbage", "not a notification".to_owned()),
             ] });
-            let (address, mut answers) = runtime_api(vec![("invocation-1".to_owned(), batch)]).await;
+            let mut runtime = RuntimeApi::serve().await;
             let _function = Function::start(
                 "indexer",
-                &address,
+                &runtime.address,
                 &[("FOLIO_INDEX_URL", index_url.as_str()), ("FOLIO_OBJECTS_URL", objects_url.as_str())],
             );
-            let answered = tokio::time::timeout(Duration::from_secs(60), answers.recv()).await;
-            let (id, body) = answered.ok().flatten().unwrap_or_else(|| panic!("the function did not answer"));
-            assert_eq!(id, "invocation-1", "{body}");
+            let body = runtime.invoke(batch).await;
             assert_eq!(body, json!({ "batchItemFailures": [{ "itemIdentifier": "m-garbage" }] }));
             let record = pipeline.index.get(&owner, &created.document.id).await;
             assert_eq!(
@@ -209,4 +266,545 @@ fn a_function_with_a_wrong_table_url_stops_with_the_reason() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("dynamodb://TABLE"), "{stderr}");
+}
+
+/// An API Gateway HTTP API answer, read back from the function's response.
+struct Answer {
+    status: u64,
+    headers: Value,
+    cookies: Vec<String>,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+
+    fn code(&self) -> Option<String> {
+        self.json()["error"]["code"].as_str().map(str::to_owned)
+    }
+}
+
+/// One request as API Gateway (HTTP API, payload format 2.0) hands it to the api function.
+struct Request<'a> {
+    method: &'a str,
+    path: &'a str,
+    bearer: Option<&'a str>,
+    headers: Vec<(&'a str, &'a str)>,
+    cookies: Vec<String>,
+    json: Option<Value>,
+}
+
+impl<'a> Request<'a> {
+    fn new(method: &'a str, path: &'a str) -> Self {
+        Self { method, path, bearer: None, headers: Vec::new(), cookies: Vec::new(), json: None }
+    }
+
+    fn bearer(mut self, token: &'a str) -> Self {
+        self.bearer = Some(token);
+        self
+    }
+
+    fn header(mut self, name: &'a str, value: &'a str) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    fn cookie(mut self, cookie: String) -> Self {
+        self.cookies.push(cookie);
+        self
+    }
+
+    fn json(mut self, body: Value) -> Self {
+        self.json = Some(body);
+        self
+    }
+
+    fn event(&self) -> Value {
+        let (path, query) = self.path.split_once('?').unwrap_or((self.path, ""));
+        let mut headers = serde_json::Map::new();
+        headers.insert("host".to_owned(), json!("abc123.execute-api.eu-west-1.amazonaws.com"));
+        if let Some(token) = self.bearer {
+            headers.insert("authorization".to_owned(), json!(format!("Bearer {token}")));
+        }
+        if self.json.is_some() {
+            headers.insert("content-type".to_owned(), json!("application/json"));
+        }
+        for (name, value) in &self.headers {
+            headers.insert((*name).to_owned(), json!(value));
+        }
+        let mut event = json!({
+            "version": "2.0",
+            "routeKey": "$default",
+            "rawPath": path,
+            "rawQueryString": query,
+            "headers": headers,
+            "requestContext": {
+                "http": { "method": self.method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "198.51.100.7" },
+                "requestId": "api-gateway-request",
+                "stage": "$default",
+            },
+            "isBase64Encoded": false,
+        });
+        if !self.cookies.is_empty() {
+            event["cookies"] = json!(self.cookies);
+        }
+        if let Some(body) = &self.json {
+            event["body"] = json!(body.to_string());
+        }
+        event
+    }
+}
+
+/// Sends `request` through the function and reads its answer.
+async fn send(runtime: &mut RuntimeApi, request: Request<'_>) -> Answer {
+    use base64::Engine;
+    let answer = runtime.invoke(request.event()).await;
+    let text = answer["body"].as_str().unwrap_or_default();
+    let body = if answer["isBase64Encoded"].as_bool().unwrap_or(false) {
+        base64::engine::general_purpose::STANDARD.decode(text).unwrap_or_default()
+    } else {
+        text.as_bytes().to_vec()
+    };
+    Answer {
+        status: answer["statusCode"].as_u64().unwrap_or_else(|| panic!("no statusCode: {answer}")),
+        headers: answer["headers"].clone(),
+        cookies: answer["cookies"]
+            .as_array()
+            .map(|c| c.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default(),
+        body,
+    }
+}
+
+/// The refresh cookie an answer sets, as a browser sends it back (`name=value`).
+fn refresh_cookie(answer: &Answer) -> String {
+    let cookie = answer.cookies.iter().find(|c| c.starts_with("folio_refresh="));
+    let cookie = cookie.unwrap_or_else(|| panic!("no refresh cookie in {:?}", answer.cookies));
+    assert!(cookie.contains("HttpOnly") && cookie.contains("Secure"), "{cookie}");
+    cookie.split(';').next().unwrap_or_default().to_owned()
+}
+
+/// Registers, confirms and signs in through the api function, as the web app does: the access
+/// token, the refresh cookie and the identity id.
+async fn web_sign_in(runtime: &mut RuntimeApi, email: &str) -> (String, String, String) {
+    let credentials = json!({ "email": email, "password": "correct horse battery" });
+    let registered =
+        send(runtime, Request::new("POST", "/api/auth/register").json(credentials.clone())).await;
+    assert_eq!(registered.status, 201, "{}", registered.json());
+    assert_eq!(registered.json()["confirmation_required"], json!(true));
+    let early =
+        send(runtime, Request::new("POST", "/api/auth/login").json(credentials.clone())).await;
+    assert_eq!((early.status, early.code().as_deref()), (403, Some("not_confirmed")));
+    // moto takes any code; Cognito emails one.
+    let confirmed = send(
+        runtime,
+        Request::new("POST", "/api/auth/confirm").json(json!({ "email": email, "code": "123456" })),
+    )
+    .await;
+    assert_eq!(confirmed.status, 204, "{}", confirmed.json());
+    let mut login = credentials;
+    login["session"] = json!("cookie");
+    let session = send(runtime, Request::new("POST", "/api/auth/login").json(login)).await;
+    assert_eq!(session.status, 200, "{}", session.json());
+    assert!(session.json().get("refresh_token").is_none(), "cookie sessions keep it out of bodies");
+    let token = session.json()["access_token"].as_str().unwrap_or_default().to_owned();
+    let identity = session.json()["identity_id"].as_str().unwrap_or_default().to_owned();
+    (token, refresh_cookie(&session), identity)
+}
+
+/// What the bucket's notification does once it reaches the indexer function (the indexer's own
+/// test drives that function): the document's key indexed at S3 sequencer `sequencer`.
+async fn notify(urls: &AwsUrls, change: Change, key: &str, sequencer: &str) {
+    let aws = Aws::open(urls).await.unwrap_or_else(|e| panic!("{e}"));
+    let pipeline = aws.indexer_pipeline().unwrap_or_else(|e| panic!("{e}"));
+    let event = ObjectEvent {
+        change,
+        key: key.to_owned(),
+        size: None,
+        etag: None,
+        sequencer: Sequencer::parse(sequencer).unwrap_or_else(|e| panic!("{e}")),
+        time: "2026-12-02T00:00:00.000Z".to_owned(),
+    };
+    let indexed = folio_core::functions::index_object_event(&pipeline, &event).await;
+    assert!(indexed.is_ok(), "{indexed:?}");
+}
+
+/// The api function, driven with API Gateway events over moto's DynamoDB and Cognito and the
+/// signature-checking S3 store: the page, sign-up → confirm → sign-in → refresh, create (retried
+/// with its key) → list → get → presigned download → delete, another person's attempts, tokens
+/// that are not this pool's access tokens, and sign-out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs moto's server and an S3-compatible store; run by .ci/run"]
+async fn the_api_function_serves_the_app_and_the_whole_flow_over_cognito() {
+    let table = TestTable::create().await;
+    let pool = TestUserPool::create("api").await;
+    let env = [
+        ("FOLIO_INDEX_URL", table.url()),
+        ("FOLIO_OBJECTS_URL", required("FOLIO_TEST_S3_URL")),
+        ("FOLIO_IDENTITY_URL", pool.url()),
+    ];
+    let urls = AwsUrls { dynamodb: table.url(), s3: required("FOLIO_TEST_S3_URL") };
+    table
+        .around(async move {
+            let mut runtime = RuntimeApi::serve().await;
+            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let _function = Function::start("api", &runtime.address, &env);
+            let rt = &mut runtime;
+
+            // The web app, under folio's CSP (sign-in is folio's own routes: no other origin).
+            let page = send(rt, Request::new("GET", "/")).await;
+            assert_eq!(page.status, 200);
+            assert!(String::from_utf8_lossy(&page.body).contains("<html"), "the app's page");
+            let policy = page.headers["content-security-policy"].as_str().unwrap_or_default();
+            assert!(
+                policy.starts_with("default-src 'self'") && !policy.contains("http"),
+                "{policy}"
+            );
+            let openapi = send(rt, Request::new("GET", "/api/openapi.json")).await;
+            assert!(
+                openapi.json()["paths"]["/api/auth/confirm"].is_object(),
+                "the confirm route is documented"
+            );
+
+            let (ada, ada_cookie, ada_identity) = web_sign_in(rt, "ada@example.com").await;
+            let refreshed = send(
+                rt,
+                Request::new("POST", "/api/auth/refresh")
+                    .header("x-folio-csrf", "1")
+                    .cookie(ada_cookie.clone()),
+            )
+            .await;
+            assert_eq!(refreshed.status, 200, "{}", refreshed.json());
+            let ada = refreshed.json()["access_token"].as_str().map(str::to_owned).unwrap_or(ada);
+
+            // Create, retried with its key: one document.
+            let create = || {
+                Request::new("POST", "/api/documents")
+                    .bearer(&ada)
+                    .header("idempotency-key", "create-1")
+                    .json(json!({ "markdown": "# Lambda report\n\nMade by the api function.\n" }))
+            };
+            let created = send(rt, create()).await;
+            assert_eq!(created.status, 201, "{}", created.json());
+            let again = send(rt, create()).await;
+            assert_eq!(
+                again.json()["id"],
+                created.json()["id"],
+                "a retried create makes no second document"
+            );
+            let id = created.json()["id"].as_str().unwrap_or_default().to_owned();
+            // Get answers from the store at once; the library lists the index, once the
+            // bucket's notification is indexed.
+            let pdf_key = format!("ugc/{ada_identity}/{id}.pdf");
+            notify(&urls, Change::Created, &pdf_key, "0055AED6DCD90281E5").await;
+            let listed = send(rt, Request::new("GET", "/api/documents").bearer(&ada)).await;
+            let ids: Vec<Value> = listed.json()["items"].as_array().cloned().unwrap_or_default();
+            assert_eq!(ids.iter().map(|d| d["id"].clone()).collect::<Vec<_>>(), [json!(id)]);
+            let got =
+                send(rt, Request::new("GET", &format!("/api/documents/{id}")).bearer(&ada)).await;
+            assert_eq!(got.status, 200, "{}", got.json());
+
+            // The presigned download: the store serves the PDF under its title; an altered
+            // link is refused by the store.
+            let link = got.json()["download_url"].as_str().unwrap_or_default().to_owned();
+            let http = reqwest::Client::new();
+            let pdf = http.get(&link).send().await.unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(pdf.status(), 200, "{link}");
+            let disposition = pdf
+                .headers()
+                .get("content-disposition")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            assert!(disposition.contains("Lambda report.pdf"), "{disposition}");
+            assert!(pdf.bytes().await.unwrap_or_default().starts_with(b"%PDF"));
+            let altered = link.replace("Lambda%20report", "Other");
+            assert_ne!(altered, link);
+            let refused = http.get(&altered).send().await.unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(refused.status(), 403, "an altered link");
+
+            // Someone else sees, fetches and deletes nothing of Ada's.
+            let (bob, _, _) = web_sign_in(rt, "bob@example.com").await;
+            let theirs = send(rt, Request::new("GET", "/api/documents").bearer(&bob)).await;
+            assert_eq!(theirs.json()["items"], json!([]));
+            for method in ["GET", "DELETE"] {
+                let attempt =
+                    send(rt, Request::new(method, &format!("/api/documents/{id}")).bearer(&bob))
+                        .await;
+                assert_eq!(
+                    (attempt.status, attempt.code().as_deref()),
+                    (404, Some("not_found")),
+                    "{method}"
+                );
+            }
+
+            // Only this pool's access tokens, for this app client.
+            let id_token = pool
+                .sign_in(&pool.client_id, "ada@example.com", "correct horse battery")
+                .await["IdToken"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let other_client = pool.another_client("other").await;
+            let other_app = pool
+                .sign_in(&other_client, "ada@example.com", "correct horse battery")
+                .await["AccessToken"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let elsewhere = TestUserPool::create("elsewhere").await;
+            let stranger = elsewhere
+                .signed_in(&elsewhere.client_id, "ada@example.com", "correct horse battery")
+                .await["AccessToken"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            for (what, token) in [
+                ("an ID token", id_token.as_str()),
+                ("another app client's", other_app.as_str()),
+                ("another pool's", stranger.as_str()),
+                ("garbage", "not.a.token"),
+            ] {
+                let refused = send(rt, Request::new("GET", "/api/documents").bearer(token)).await;
+                assert_eq!(
+                    (refused.status, refused.code().as_deref()),
+                    (401, Some("unauthorized")),
+                    "{what}"
+                );
+                assert_eq!(refused.json()["error"]["retryable"], json!(false), "{what}");
+            }
+            let anonymous = send(rt, Request::new("GET", "/api/documents")).await;
+            assert_eq!(anonymous.status, 401);
+
+            // Delete, then sign out: the cookie no longer refreshes.
+            let deleted =
+                send(rt, Request::new("DELETE", &format!("/api/documents/{id}")).bearer(&ada))
+                    .await;
+            assert_eq!(deleted.status, 204, "{}", deleted.json());
+            let gone =
+                send(rt, Request::new("GET", &format!("/api/documents/{id}")).bearer(&ada)).await;
+            assert_eq!(gone.status, 404, "gone the moment delete answers");
+            notify(&urls, Change::Removed, &pdf_key, "0055AED6DCD90281E6").await;
+            let listed = send(rt, Request::new("GET", "/api/documents").bearer(&ada)).await;
+            assert_eq!(listed.json()["items"], json!([]));
+            let out = send(
+                rt,
+                Request::new("POST", "/api/auth/logout")
+                    .header("x-folio-csrf", "1")
+                    .cookie(ada_cookie.clone()),
+            )
+            .await;
+            assert_eq!(out.status, 204, "{}", out.json());
+            let after = send(
+                rt,
+                Request::new("POST", "/api/auth/refresh")
+                    .header("x-folio-csrf", "1")
+                    .cookie(ada_cookie),
+            )
+            .await;
+            assert_eq!((after.status, after.code().as_deref()), (401, Some("unauthorized")));
+        })
+        .await;
+}
+
+/// A request past the function's deadline is answered `render_timeout` in folio's shape, and the
+/// process then ends (Lambda starts a fresh one), so the render still running on its thread
+/// cannot slow the next invocation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs moto's server and an S3-compatible store; run by .ci/run"]
+async fn a_request_past_the_deadline_is_answered_and_ends_the_process() {
+    let table = TestTable::create().await;
+    let pool = TestUserPool::create("deadline").await;
+    let env = [
+        ("FOLIO_INDEX_URL", table.url()),
+        ("FOLIO_OBJECTS_URL", required("FOLIO_TEST_S3_URL")),
+        ("FOLIO_IDENTITY_URL", pool.url()),
+        ("FOLIO_RENDER_DEADLINE_SECS", "1".to_owned()),
+    ];
+    let tokens = pool.signed_in(&pool.client_id, "ada@example.com", "correct horse battery").await;
+    let token = tokens["AccessToken"].as_str().unwrap_or_default().to_owned();
+    table
+        .around(async move {
+            let mut runtime = RuntimeApi::serve().await;
+            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let mut function = Function::start("api", &runtime.address, &env);
+            // Many pages of tables: seconds of layout in a debug build.
+            let row = "| a | b | c | d | e | f |\n";
+            let table_md = format!(
+                "| 1 | 2 | 3 | 4 | 5 | 6 |\n|---|---|---|---|---|---|\n{}",
+                row.repeat(400)
+            );
+            let markdown = format!("# Slow\n\n{}", format!("{table_md}\n").repeat(12));
+            let slow = send(
+                &mut runtime,
+                Request::new("POST", "/api/preview/pages")
+                    .bearer(&token)
+                    .json(json!({ "markdown": markdown })),
+            )
+            .await;
+            assert_eq!(
+                (slow.status, slow.code().as_deref()),
+                (503, Some("render_timeout")),
+                "{}",
+                slow.json()
+            );
+            assert_eq!(slow.json()["error"]["retryable"], json!(true));
+            assert_eq!(
+                function.ended_within(Duration::from_secs(10)),
+                Some(0),
+                "the process ends after answering"
+            );
+        })
+        .await;
+}
+
+/// The Runtime API header Lambda sends with an invocation made with Cognito identity-pool
+/// credentials.
+fn cognito_identity(identity_id: &str) -> Vec<(&'static str, String)> {
+    let identity =
+        json!({ "cognitoIdentityId": identity_id, "cognitoIdentityPoolId": "eu-west-1:pool-3333" });
+    vec![("lambda-runtime-cognito-identity", identity.to_string())]
+}
+
+/// The direct-invoke path: create and query invoked with identity-pool credentials act for the
+/// invocation's Cognito identity only (a payload naming another changes nothing), a retried
+/// invocation makes one document, and an invocation without an identity is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs moto's server and an S3-compatible store; run by .ci/run"]
+async fn the_direct_invoke_path_acts_for_the_invocations_identity_only() {
+    let table = TestTable::create().await;
+    let urls = AwsUrls { dynamodb: table.url(), s3: required("FOLIO_TEST_S3_URL") };
+    table
+        .around(async move {
+            let env = [
+                ("FOLIO_INDEX_URL", urls.dynamodb.as_str()),
+                ("FOLIO_OBJECTS_URL", urls.s3.as_str()),
+            ];
+            let mut creates = RuntimeApi::serve().await;
+            let _create = Function::start("create", &creates.address, &env);
+            let mut queries = RuntimeApi::serve().await;
+            let _query = Function::start("query", &queries.address, &env);
+            let caller = format!("eu-west-1:{}", uuid::Uuid::new_v4());
+            let owner = IdentityId::derive("cognito-identity:eu-west-1:pool-3333", &caller);
+            let someone = IdentityId::derive("https://elsewhere.test", "victim");
+            let payload = json!({
+                "markdown": "# Invoked\n\nStraight from the SDK.\n",
+                "identity_id": someone.to_string(),
+                "owner": someone.to_string(),
+            });
+
+            // Lambda retries one invocation under its request id: one document.
+            let first = creates
+                .invoke_as("retried-1".to_owned(), payload.clone(), cognito_identity(&caller))
+                .await;
+            let id = first["id"].as_str().unwrap_or_else(|| panic!("{first}")).to_owned();
+            let retried = creates
+                .invoke_as("retried-1".to_owned(), payload.clone(), cognito_identity(&caller))
+                .await;
+            assert_eq!(retried["id"], json!(id), "{retried}");
+            // The client's own key holds across invocations.
+            let mut keyed = payload.clone();
+            keyed["idempotency_key"] = json!("client-key-1");
+            let a = creates.invoke_with(keyed.clone(), cognito_identity(&caller)).await;
+            let b = creates.invoke_with(keyed, cognito_identity(&caller)).await;
+            assert!(a["id"].is_string() && a["id"] == b["id"] && a["id"] != json!(id), "{a} {b}");
+            assert!(
+                a["download_url"].as_str().is_some_and(|u| u.contains("X-Amz-Signature")),
+                "{a}"
+            );
+
+            // The documents are the invoker's, whatever the payload named.
+            let aws = Aws::open(&urls).await.unwrap_or_else(|e| panic!("{e}"));
+            let pipeline = aws.indexer_pipeline().unwrap_or_else(|e| panic!("{e}"));
+            let doc = |text: &str| {
+                text.parse::<folio_core::DocumentId>().unwrap_or_else(|e| panic!("{e}"))
+            };
+            for made in [id.as_str(), a["id"].as_str().unwrap_or_default()] {
+                let key = ObjectKey::new(owner, doc(made), ObjectKind::Pdf);
+                notify(&urls, Change::Created, &key.to_string(), "0055AED6DCD90281E5").await;
+                let mine = folio_core::functions::get_document(&pipeline, &owner, &doc(made)).await;
+                assert!(mine.is_ok(), "{mine:?}");
+                let theirs =
+                    folio_core::functions::get_document(&pipeline, &someone, &doc(made)).await;
+                assert_eq!(
+                    theirs.err(),
+                    Some(folio_core::Error::NotFound),
+                    "nothing under the named identity"
+                );
+            }
+            let listed = queries
+                .invoke_with(
+                    json!({ "limit": 10, "owner": someone.to_string() }),
+                    cognito_identity(&caller),
+                )
+                .await;
+            assert_eq!(listed["items"].as_array().map(Vec::len), Some(2), "{listed}");
+            let stranger =
+                queries.invoke_with(json!({}), cognito_identity("eu-west-1:stranger")).await;
+            assert_eq!(stranger["items"], json!([]), "{stranger}");
+
+            // No identity (a caller with plain IAM credentials), a payload that is no request.
+            let anonymous = creates.invoke(payload).await;
+            assert_eq!(anonymous["error"]["code"], json!("unauthorized"), "{anonymous}");
+            let unknown = creates
+                .invoke_with(json!({ "markdown": "x", "colour": "red" }), cognito_identity(&caller))
+                .await;
+            assert_eq!(unknown["error"]["code"], json!("invalid_request"), "{unknown}");
+            let not_object = queries.invoke_with(json!([1, 2]), cognito_identity(&caller)).await;
+            assert_eq!(not_object["error"]["code"], json!("invalid_request"), "{not_object}");
+
+            for made in [id.as_str(), a["id"].as_str().unwrap_or_default()] {
+                let _ = delete_document(&pipeline, &owner, &doc(made)).await;
+            }
+        })
+        .await;
+}
+
+/// The scheduled reconcile function: a record deleted from the table by hand and a document
+/// whose notification never came are indexed again, in the function's process, under the lease.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs moto's server and an S3-compatible store; run by .ci/run"]
+async fn the_reconcile_function_repairs_what_the_notifications_missed() {
+    let table = TestTable::create().await;
+    let db = table.db.clone();
+    let urls = AwsUrls { dynamodb: table.url(), s3: required("FOLIO_TEST_S3_URL") };
+    table
+        .around(async move {
+            let aws = Aws::open(&urls).await.unwrap_or_else(|e| panic!("{e}"));
+            let pipeline = aws
+                .pipeline(Arc::new(folio_core::testing::FakeRenderer), Default::default())
+                .unwrap_or_else(|e| panic!("{e}"));
+            let owner = IdentityId::derive("https://reconcile.test", &uuid::Uuid::new_v4().to_string());
+            let mut ids = Vec::new();
+            for title in ["Indexed, then lost", "Never notified"] {
+                let request = CreateRequest { markdown: format!("# {title}\n"), ..Default::default() };
+                let created = create_pdf(&pipeline, &owner, request).await.unwrap_or_else(|e| panic!("{e}"));
+                ids.push(created.document.id);
+            }
+            let key = ObjectKey::new(owner, ids[0], ObjectKind::Pdf);
+            notify(&urls, Change::Created, &key.to_string(), "0055AED6DCD90281E5").await;
+            delete_by_hand(&db, &owner.to_string(), &ids[0].to_string()).await;
+            for id in &ids {
+                assert!(pipeline.index.get(&owner, id).await.ok().flatten().is_none());
+            }
+
+            let mut runtime = RuntimeApi::serve().await;
+            let env = [("FOLIO_INDEX_URL", urls.dynamodb.as_str()), ("FOLIO_OBJECTS_URL", urls.s3.as_str())];
+            let _function = Function::start("reconcile", &runtime.address, &env);
+            let schedule = json!({ "source": "aws.scheduler", "detail-type": "Scheduled Event", "detail": {} });
+            let report = runtime.invoke(schedule.clone()).await;
+            assert!(report["missing_records"].as_u64().is_some_and(|n| n >= 2), "{report}");
+            for id in &ids {
+                let record = pipeline.index.get(&owner, id).await.ok().flatten();
+                assert!(record.is_some(), "{id} is indexed again: {report}");
+            }
+            let again = runtime.invoke(schedule).await;
+            assert!(again["pdfs"].as_u64().is_some_and(|n| n >= 2), "{again}");
+            for id in &ids {
+                let _ = delete_document(&pipeline, &owner, id).await;
+            }
+        })
+        .await;
 }
