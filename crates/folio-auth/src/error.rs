@@ -17,6 +17,10 @@ pub enum AuthError {
     /// The token is missing, malformed, expired, revoked or not from a trusted issuer.
     #[error("{0}")]
     Unauthorized(String),
+    /// A confirmation of an account that needs none: confirmed already, or a provider that
+    /// confirms at registration.
+    #[error("this account needs no confirming: sign in")]
+    AlreadyConfirmed,
     /// The account exists but its email address is not confirmed yet (providers that confirm
     /// by an emailed code: Cognito).
     #[error("confirm your email address first: enter the code that was emailed to you")]

@@ -35,8 +35,8 @@ pub trait SignIn: Send + Sync + 'static {
     /// Registers an account.
     async fn register(&self, email: &str, password: &str) -> Result<Registration, AuthError>;
     /// Confirms a registration with the code the provider sent to `email`. A wrong or expired
-    /// code is an [`AuthError::InvalidRequest`]; where accounts need no confirming, every call
-    /// is one too.
+    /// code is an [`AuthError::InvalidRequest`]; an account confirmed already, and every account
+    /// where accounts need no confirming, is [`AuthError::AlreadyConfirmed`].
     async fn confirm(&self, email: &str, code: &str) -> Result<(), AuthError>;
     /// Signs in from `client` (the address throttles count by).
     async fn login(&self, email: &str, password: &str, client: &str) -> Result<Session, AuthError>;
@@ -76,9 +76,7 @@ impl SignIn for UserPool {
     }
 
     async fn confirm(&self, _email: &str, _code: &str) -> Result<(), AuthError> {
-        Err(AuthError::InvalidRequest(
-            "accounts of this deployment need no confirming: sign in".to_owned(),
-        ))
+        Err(AuthError::AlreadyConfirmed)
     }
 
     async fn login(&self, email: &str, password: &str, client: &str) -> Result<Session, AuthError> {

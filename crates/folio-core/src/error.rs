@@ -105,7 +105,9 @@ impl ErrorCode {
                 "The account's email address is not confirmed: send the emailed code to /api/auth/confirm."
             }
             Self::NotFound => "No such document (also someone else's).",
-            Self::Conflict => "Something with that name exists (an email address).",
+            Self::Conflict => {
+                "Something with that name exists (an email address), or the account is confirmed already."
+            }
             Self::IdempotencyConflict => "The Idempotency-Key was used before with another body.",
             Self::PayloadTooLarge => "The request body is larger than the server takes.",
             Self::RateLimited => "Too many requests; Retry-After says when to try again.",

@@ -146,7 +146,7 @@ impl From<AuthError> for ApiError {
     fn from(err: AuthError) -> Self {
         match err {
             AuthError::InvalidRequest(message) => Self::invalid(message),
-            AuthError::EmailTaken => {
+            AuthError::EmailTaken | AuthError::AlreadyConfirmed => {
                 Self::new(StatusCode::CONFLICT, ErrorCode::Conflict, err.to_string())
             }
             AuthError::WrongCredentials | AuthError::Unauthorized(_) => {

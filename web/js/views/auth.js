@@ -109,7 +109,12 @@ function confirmStep(ctx, form, address, secret) {
     }
     submit.disabled = true;
     try {
-      await confirmRegistration(address, code.value.trim());
+      try {
+        await confirmRegistration(address, code.value.trim());
+      } catch (err) {
+        // Confirmed already (another tab, a second click): sign in all the same.
+        if (err.code !== 'conflict') throw err;
+      }
       await signIn(address, secret);
       ctx.afterSignIn();
     } catch (err) {

@@ -194,10 +194,13 @@ pub(super) const CONFIRM: Declared = Declared::new(
         JSON_BODY,
         RATE_LIMITED,
         STORAGE,
-        &[Refusal::when(
-            ErrorCode::InvalidRequest,
-            "The code is wrong or has expired, or this deployment's accounts need no confirming.",
-        )],
+        &[
+            Refusal::when(ErrorCode::InvalidRequest, "The code is wrong or has expired."),
+            Refusal::when(
+                ErrorCode::Conflict,
+                "The account needs no confirming: confirmed already, or this deployment's accounts are confirmed at registration.",
+            ),
+        ],
     ],
 );
 

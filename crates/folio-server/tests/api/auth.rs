@@ -19,6 +19,11 @@ async fn registration_rules() {
         .await;
     assert_eq!(ok.status, 201);
     assert_eq!(ok.json["email"], "ada@example.com");
+    // The built-in pool confirms at registration: nothing is left to confirm.
+    assert_eq!(ok.json["confirmation_required"], json!(false));
+    let confirm = json!({ "email": "ada@example.com", "code": "123456" });
+    let confirmed = app.post("/api/auth/confirm", None, confirm).await;
+    assert_eq!((confirmed.status, confirmed.code()), (409, "conflict"));
     let again = app
         .post(
             "/api/auth/register",

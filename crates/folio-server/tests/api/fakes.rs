@@ -257,6 +257,7 @@ impl SignIn for OutsideSignIn {
     async fn confirm(&self, email: &str, code: &str) -> Result<(), AuthError> {
         let mut accounts = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         match accounts.get_mut(email) {
+            Some((_, true)) => Err(AuthError::AlreadyConfirmed),
             Some((_, confirmed)) if code == "123456" => {
                 *confirmed = true;
                 Ok(())
@@ -334,6 +335,8 @@ async fn the_auth_routes_keep_their_shape_over_another_sign_in() {
     assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_request")), "{body}");
     let (status, body) = oneshot(&router, post("/api/auth/confirm", code("123456"))).await;
     assert_eq!(status, 204, "{body}");
+    let (status, body) = oneshot(&router, post("/api/auth/confirm", code("123456"))).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("conflict")), "{body}");
     let (status, body) = oneshot(&router, post("/api/auth/login", credentials)).await;
     assert_eq!((status, &body["identity_id"]), (200, &identity), "{body}");
     assert_eq!(body["refresh_token"], "outside-refresh");
