@@ -808,3 +808,169 @@ async fn the_reconcile_function_repairs_what_the_notifications_missed() {
         })
         .await;
 }
+
+/// A fake SigV4 `Authorization` header: moto routes a request by the service it names and
+/// checks no signature.
+fn moto_service(service: &str) -> String {
+    format!(
+        "AWS4-HMAC-SHA256 Credential=moto/20261202/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=00"
+    )
+}
+
+/// One SQS call on moto (JSON protocol).
+async fn sqs(http: &reqwest::Client, moto: &str, action: &str, body: Value) -> Value {
+    let response = http
+        .post(format!("{moto}/"))
+        .header("authorization", moto_service("sqs"))
+        .header("content-type", "application/x-amz-json-1.0")
+        .header("x-amz-target", format!("AmazonSQS.{action}"))
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{action}: {e}"));
+    let status = response.status();
+    let answer: Value = response.json().await.unwrap_or(Value::Null);
+    assert!(status.is_success(), "{action}: {status} {answer}");
+    answer
+}
+
+/// A bucket on moto that notifies a queue of created and removed `ugc/…pdf` objects, as the
+/// template configures folio's: the bucket's `s3://` URL and the queue's URL.
+async fn notifying_bucket(http: &reqwest::Client, moto: &str) -> (String, String) {
+    let name = format!("folio-e2e-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let queue = sqs(http, moto, "CreateQueue", json!({ "QueueName": name })).await["QueueUrl"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let s3 = |method: reqwest::Method, path: String| {
+        http.request(method, format!("{moto}/{name}{path}"))
+            .header("authorization", moto_service("s3"))
+    };
+    let made = s3(reqwest::Method::PUT, String::new()).send().await.map(|r| r.status().as_u16());
+    assert_eq!(made.ok(), Some(200), "the bucket");
+    let rule = |name: &str, value: &str| {
+        format!("<FilterRule><Name>{name}</Name><Value>{value}</Value></FilterRule>")
+    };
+    let config = format!(
+        "<NotificationConfiguration><QueueConfiguration><Id>folio</Id><Queue>arn:aws:sqs:us-east-1:123456789012:{name}</Queue>\
+         <Event>s3:ObjectCreated:*</Event><Event>s3:ObjectRemoved:*</Event>\
+         <Filter><S3Key>{}{}</S3Key></Filter></QueueConfiguration></NotificationConfiguration>",
+        rule("prefix", "ugc/"),
+        rule("suffix", ".pdf"),
+    );
+    let notifying = s3(reqwest::Method::PUT, "?notification".to_owned())
+        .header("content-type", "application/xml")
+        .body(config)
+        .send()
+        .await
+        .map(|r| r.status().as_u16());
+    assert_eq!(notifying.ok(), Some(200), "the notification configuration");
+    (format!("s3://{name}?endpoint={moto}&region=us-east-1"), queue)
+}
+
+/// Everything on the queue, in delivery order: (message id, body).
+async fn drain(http: &reqwest::Client, moto: &str, queue: &str) -> Vec<(String, String)> {
+    let mut messages = Vec::new();
+    loop {
+        let received = sqs(
+            http,
+            moto,
+            "ReceiveMessage",
+            json!({ "QueueUrl": queue, "MaxNumberOfMessages": 10 }),
+        )
+        .await;
+        let batch = received["Messages"].as_array().cloned().unwrap_or_default();
+        if batch.is_empty() {
+            return messages;
+        }
+        for message in batch {
+            let id = message["MessageId"].as_str().unwrap_or_default().to_owned();
+            messages.push((id, message["Body"].as_str().unwrap_or_default().to_owned()));
+            let handle = message["ReceiptHandle"].clone();
+            sqs(http, moto, "DeleteMessage", json!({ "QueueUrl": queue, "ReceiptHandle": handle }))
+                .await;
+        }
+    }
+}
+
+/// The whole AWS event path on moto: folio writes and deletes documents in a bucket that
+/// notifies SQS; the notifications moto delivered (with the sequencers real S3 adds, which moto
+/// leaves out), duplicated and reordered, plus S3's test event and a poison message, go through
+/// the indexer function: DynamoDB ends equal to the bucket and only the poison message is
+/// reported failed. The reconcile function then repairs a record deleted from the table by hand.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs moto's server; run by .ci/run"]
+async fn notifications_moto_delivered_index_the_bucket_and_reconcile_repairs_the_rest() {
+    let table = TestTable::create().await;
+    let db = table.db.clone();
+    let index_url = table.url();
+    let moto = required("FOLIO_TEST_MOTO_URL");
+    table
+        .around(async move {
+            let http = reqwest::Client::new();
+            let (objects_url, queue) = notifying_bucket(&http, &moto).await;
+            let urls = AwsUrls { dynamodb: index_url.clone(), s3: objects_url.clone() };
+            let aws = Aws::open(&urls).await.unwrap_or_else(|e| panic!("{e}"));
+            let pipeline = aws
+                .pipeline(Arc::new(folio_core::testing::FakeRenderer), Default::default())
+                .unwrap_or_else(|e| panic!("{e}"));
+            let owner = IdentityId::derive("https://moto.test", "e2e");
+            let mut ids = Vec::new();
+            for title in ["Kept", "Also kept", "Deleted"] {
+                let request = CreateRequest { markdown: format!("# {title}\n"), ..Default::default() };
+                ids.push(create_pdf(&pipeline, &owner, request).await.unwrap_or_else(|e| panic!("{e}")).document.id);
+            }
+            delete_document(&pipeline, &owner, &ids[2]).await.unwrap_or_else(|e| panic!("{e}"));
+
+            // moto's deliveries: S3's test event first, then one message per PDF change.
+            let delivered = drain(&http, &moto, &queue).await;
+            let mut sequenced = Vec::new();
+            for (n, (id, body)) in delivered.iter().enumerate() {
+                let mut message: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+                if let Some(records) = message.get_mut("Records").and_then(Value::as_array_mut) {
+                    for record in records {
+                        assert!(record["s3"]["object"].get("sequencer").is_none(), "moto sends none");
+                        record["s3"]["object"]["sequencer"] = json!(format!("0055AED6DCD9028{n:03X}"));
+                    }
+                }
+                sequenced.push((id.clone(), message.to_string()));
+            }
+            let changes = sequenced.iter().filter(|(_, body)| body.contains("\"Records\"")).count();
+            assert_eq!(changes, 4, "three PDFs created, one removed: {delivered:?}");
+            assert!(delivered.iter().any(|(_, body)| body.contains("s3:TestEvent")), "{delivered:?}");
+
+            // Newest first, each twice (SQS delivers at least once), then a poison message.
+            let mut batch: Vec<Value> = sequenced
+                .iter()
+                .rev()
+                .chain(sequenced.iter())
+                .enumerate()
+                .map(|(n, (id, body))| json!({ "messageId": format!("{id}-{n}"), "body": body, "eventSource": "aws:sqs" }))
+                .collect();
+            batch.push(json!({ "messageId": "poison", "body": "{\"Records\": [{\"s3\": 42}]}", "eventSource": "aws:sqs" }));
+            let mut runtime = RuntimeApi::serve().await;
+            let env = [("FOLIO_INDEX_URL", index_url.as_str()), ("FOLIO_OBJECTS_URL", objects_url.as_str())];
+            let indexer = Function::start("indexer", &runtime.address, &env);
+            let answer = runtime.invoke(json!({ "Records": batch })).await;
+            assert_eq!(answer, json!({ "batchItemFailures": [{ "itemIdentifier": "poison" }] }));
+            drop(indexer);
+
+            // The table now says what the bucket holds.
+            let listed = folio_core::functions::query_documents(&pipeline, &owner, &Default::default()).await;
+            let mut listed: Vec<_> = listed.map(|page| page.items.into_iter().map(|d| d.id).collect()).unwrap_or_default();
+            listed.sort();
+            let mut kept = vec![ids[0], ids[1]];
+            kept.sort();
+            assert_eq!(listed, kept, "the deleted document is not listed, the others are");
+
+            // A record lost by hand comes back with the reconcile function.
+            delete_by_hand(&db, &owner.to_string(), &ids[0].to_string()).await;
+            assert!(pipeline.index.get(&owner, &ids[0]).await.ok().flatten().is_none());
+            let mut runtime = RuntimeApi::serve().await;
+            let _reconcile = Function::start("reconcile", &runtime.address, &env);
+            let report = runtime.invoke(json!({ "source": "aws.scheduler" })).await;
+            assert_eq!((report["pdfs"].as_u64(), report["missing_records"].as_u64()), (Some(2), Some(1)), "{report}");
+            assert!(pipeline.index.get(&owner, &ids[0]).await.ok().flatten().is_some(), "repaired");
+        })
+        .await;
+}
