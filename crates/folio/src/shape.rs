@@ -22,6 +22,10 @@ pub enum Shape {
     /// Identical instances over PostgreSQL, NATS JetStream and an S3-compatible store.
     #[cfg(feature = "cluster")]
     Cluster,
+    /// Lambda functions over S3, DynamoDB and Cognito; the CLI's operator commands reach its
+    /// bucket and table (objects `s3://`, index `dynamodb://`).
+    #[cfg(feature = "aws")]
+    Aws,
 }
 
 /// The scheme of a backend URL (`postgres` of `postgres://…`).
@@ -43,6 +47,10 @@ impl Shape {
     pub fn choose(backends: &BackendsSection) -> Result<(Self, SignIn), Failure> {
         #[cfg(feature = "cluster")]
         if let Some(chosen) = Self::choose_cluster(backends)? {
+            return Ok(chosen);
+        }
+        #[cfg(feature = "aws")]
+        if let Some(chosen) = Self::choose_aws(backends)? {
             return Ok(chosen);
         }
         let embedded = |setting: &str, value: &str, embedded: &str| {
@@ -124,12 +132,52 @@ impl Shape {
         Ok(Some((Self::Cluster, sign_in)))
     }
 
+    /// The AWS shape when the backends name it: objects `s3://`, index `dynamodb://`; events
+    /// left unset or `none://` (the bucket notifies the indexer function); identity left unset,
+    /// `none://` or `cognito://…` (Cognito keeps the accounts: no built-in pool).
+    #[cfg(feature = "aws")]
+    fn choose_aws(backends: &BackendsSection) -> Result<Option<(Self, SignIn)>, Failure> {
+        if scheme(&backends.index) != "dynamodb" {
+            return Ok(None);
+        }
+        if scheme(&backends.objects) != "s3" {
+            return Err(Failure::usage(format!(
+                "[backends] index = {:?} is the AWS shape's, whose objects are in S3, not {:?}",
+                backends.index, backends.objects
+            ))
+            .with_hint("set objects = \"s3://BUCKET?region=…\" (the stack's BucketName output)"));
+        }
+        for (setting, value) in [("events", &backends.events), ("identity", &backends.identity)] {
+            let fits = matches!(value.as_str(), "sqlite://" | "none://")
+                || (setting == "identity" && scheme(value) == "cognito");
+            if !fits {
+                return Err(Failure::usage(format!(
+                    "[backends] {setting} = {value:?} does not belong to the AWS shape"
+                ))
+                .with_hint("leave it unset: on AWS the bucket notifies the indexer and Cognito keeps the accounts"));
+            }
+        }
+        Ok(Some((Self::Aws, SignIn::OutsideOnly)))
+    }
+
+    /// Whether the platform runs the shape's functions (AWS Lambda), so that `serve` has no
+    /// part in it.
+    pub fn runs_as_functions(self) -> bool {
+        #[cfg(feature = "aws")]
+        if matches!(self, Self::Aws) {
+            return true;
+        }
+        false
+    }
+
     /// The shape's name, for messages.
     pub fn name(self) -> &'static str {
         match self {
             Self::Embedded => "embedded",
             #[cfg(feature = "cluster")]
             Self::Cluster => "cluster",
+            #[cfg(feature = "aws")]
+            Self::Aws => "AWS",
         }
     }
 }
@@ -208,6 +256,27 @@ impl Deployment {
                     cluster: Some(cluster),
                 })
             }
+            #[cfg(feature = "aws")]
+            Shape::Aws => {
+                let urls = folio_aws::AwsUrls {
+                    dynamodb: settings.backends.index.clone(),
+                    s3: settings.backends.objects.clone(),
+                };
+                let aws = folio_aws::Aws::open(&urls).await.map_err(|e| {
+                    Failure::usage(format!("cannot open the AWS shape's backends: {e}"))
+                        .with_hint("check the URLs of [backends] (README, \"The AWS shape\")")
+                })?;
+                let services =
+                    aws.services(renderer, limits).map_err(|e| Failure::usage(e.to_string()))?;
+                Ok(Self {
+                    shape,
+                    services,
+                    builtin: None,
+                    embedded: None,
+                    #[cfg(feature = "cluster")]
+                    cluster: None,
+                })
+            }
         }
     }
 
@@ -228,10 +297,13 @@ impl Deployment {
     /// The built-in pool's parts.
     pub fn builtin(&self) -> Result<&BuiltinPool, Failure> {
         self.builtin.as_ref().ok_or_else(|| {
-            Failure::usage(
-                "this deployment has no built-in user pool ([backends] identity = \"none://\")",
-            )
-            .with_hint("accounts live with the outside issuer; manage them with its own tools")
+            let why = if self.shape.runs_as_functions() {
+                "the AWS shape keeps its accounts in Cognito"
+            } else {
+                "[backends] identity = \"none://\""
+            };
+            Failure::usage(format!("this deployment has no built-in user pool ({why})"))
+                .with_hint("accounts live with the outside issuer; manage them with its own tools")
         })
     }
 
@@ -275,6 +347,7 @@ impl Deployment {
                 "`folio {command}` has no meaning in the {} shape: its platform delivers the events",
                 self.shape.name()
             ))
+            .with_hint("on AWS, failed notifications wait in the dead-letter queue (the stack's DeadLetterQueueUrl; SQS's redrive moves them back), and `folio reindex` or the reconcile function repairs the index either way")
         })
     }
 

@@ -3,12 +3,15 @@
 use folio_core::functions::reindex;
 use std::sync::Arc;
 
-use folio_core::Settings;
 use folio_core::ports::NoRenderer;
+use folio_core::{RECONCILER_LEASE, Settings, reconcile_in_process_once};
 
 use crate::args::ReindexArgs;
 use crate::failure::Failure;
 use crate::shape::{Deployment, storage};
+
+/// How long a reindex holds the reconciler's lease where it takes one (the AWS shape).
+const LEASE: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 /// Runs reconciliation once.
 pub async fn run(args: &ReindexArgs) -> Result<(), Failure> {
@@ -17,10 +20,29 @@ pub async fn run(args: &ReindexArgs) -> Result<(), Failure> {
         ..Settings::default()
     };
     let data = Deployment::open(&args.settings, Arc::new(NoRenderer), settings).await?;
-    // Deliver what is already queued first, so only real gaps are repaired.
-    data.deliver_events().await?;
-    let report = reindex(&data.services.pipeline).await.map_err(storage)?;
-    let delivered = data.deliver_events().await?;
+    let (report, delivered) = if data.services.event_queue.is_some() {
+        // Deliver what is already queued first, so only real gaps are repaired.
+        data.deliver_events().await?;
+        let report = reindex(&data.services.pipeline).await.map_err(storage)?;
+        (report, data.deliver_events().await?.delivered)
+    } else {
+        // The platform delivers the events (AWS: the bucket notifies the indexer function), so
+        // there is no queue to publish repairs to: they are indexed here, under the lease the
+        // scheduled reconcile function takes too.
+        let holder = format!("folio reindex {}", uuid::Uuid::new_v4());
+        let services = &data.services;
+        let pass =
+            reconcile_in_process_once(&services.pipeline, services.lease.as_ref(), &holder, LEASE)
+                .await
+                .map_err(storage)?;
+        let _ = services.lease.release(RECONCILER_LEASE, &holder).await;
+        let report = pass.ok_or_else(|| {
+            Failure::document("another reconciliation is running (the reconcile function, or another `folio reindex`)")
+                .with_hint("try again when it has finished (at most 15 minutes)")
+        })?;
+        let repaired = report.missing_records + report.stale_records;
+        (report, repaired)
+    };
     if args.json {
         println!(
             "{}",
@@ -34,7 +56,7 @@ pub async fn run(args: &ReindexArgs) -> Result<(), Failure> {
             report.missing_records,
             report.stale_records,
             report.orphans_removed,
-            delivered.delivered
+            delivered
         );
     }
     Ok(())

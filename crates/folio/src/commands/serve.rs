@@ -28,6 +28,12 @@ pub async fn run(settings: ServeSettings) -> Result<(), Failure> {
         Settings::default(),
     )
     .await?;
+    if deployment.shape.runs_as_functions() {
+        return Err(Failure::usage(
+            "`folio serve` has no meaning in the AWS shape: API Gateway runs the api function",
+        )
+        .with_hint("deploy it with deploy/aws/template.yaml (README, \"The AWS shape\")"));
+    }
     let services = &deployment.services;
     let clock = Arc::clone(&services.pipeline.clock);
     let pool = match deployment.builtin {

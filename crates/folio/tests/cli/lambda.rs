@@ -971,6 +971,34 @@ async fn notifications_moto_delivered_index_the_bucket_and_reconcile_repairs_the
             let report = runtime.invoke(json!({ "source": "aws.scheduler" })).await;
             assert_eq!((report["pdfs"].as_u64(), report["missing_records"].as_u64()), (Some(2), Some(1)), "{report}");
             assert!(pipeline.index.get(&owner, &ids[0]).await.ok().flatten().is_some(), "repaired");
+
+            // `folio reindex` against the stack does the same from an operator's machine; the
+            // commands with no part in the AWS shape say so.
+            delete_by_hand(&db, &owner.to_string(), &ids[1].to_string()).await;
+            let backends = ["--index-url", index_url.as_str(), "--objects-url", objects_url.as_str()];
+            let folio = |command: &[&str]| {
+                Command::new(env!("CARGO_BIN_EXE_folio"))
+                    .args(command)
+                    .args(backends)
+                    .output()
+                    .unwrap_or_else(|e| panic!("{e}"))
+            };
+            let reindexed = folio(&["reindex", "--json"]);
+            let stdout = String::from_utf8_lossy(&reindexed.stdout);
+            assert!(reindexed.status.success(), "{stdout} {}", String::from_utf8_lossy(&reindexed.stderr));
+            let report: Value = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+            assert_eq!(report["missing_records"], json!(1), "{stdout}");
+            assert!(pipeline.index.get(&owner, &ids[1]).await.ok().flatten().is_some(), "repaired");
+            for (command, says) in [
+                (&["serve"][..], "API Gateway runs the api function"),
+                (&["events", "dead"][..], "dead-letter queue"),
+                (&["users", "list"][..], "Cognito"),
+            ] {
+                let refused = folio(command);
+                let stderr = String::from_utf8_lossy(&refused.stderr);
+                assert_eq!(refused.status.code(), Some(2), "{command:?}: {stderr}");
+                assert!(stderr.contains(says), "{command:?}: {stderr}");
+            }
         })
         .await;
 }
