@@ -1002,3 +1002,33 @@ async fn notifications_moto_delivered_index_the_bucket_and_reconcile_repairs_the
         })
         .await;
 }
+
+/// The api function's settings are checked at its cold start, each refusal naming what to fix;
+/// started outside Lambda it says so instead of panicking (lambda_runtime would).
+#[test]
+fn the_api_function_refuses_wrong_settings_and_a_missing_runtime() {
+    let table = "dynamodb://folio-docs?endpoint=http://127.0.0.1:9&region=eu-west-1";
+    let pool = "cognito://eu-west-1_AbC123?client_id=abc&endpoint=http://127.0.0.1:9";
+    for (identity, deadline, runtime, says) in [
+        ("cognito://nopool?client_id=abc", "25", true, "not a user pool id"),
+        (pool, "0", true, "--render-deadline-secs must be at least 1"),
+        (pool, "25", false, "AWS_LAMBDA_RUNTIME_API"),
+    ] {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_folio"));
+        command
+            .args(["lambda", "api"])
+            .env("FOLIO_INDEX_URL", table)
+            .env("FOLIO_OBJECTS_URL", "s3://folio?endpoint=http://127.0.0.1:9&region=eu-west-1")
+            .env("FOLIO_IDENTITY_URL", identity)
+            .env("FOLIO_RENDER_DEADLINE_SECS", deadline)
+            .env_remove("AWS_LAMBDA_RUNTIME_API");
+        if runtime {
+            // A Runtime API nobody serves: the settings are refused before it is asked.
+            command.env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9");
+        }
+        let output = command.output().unwrap_or_else(|e| panic!("{e}"));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{identity} {deadline}: {stderr}");
+        assert!(stderr.contains(says), "{identity} {deadline}: {stderr}");
+    }
+}
