@@ -200,7 +200,9 @@ async fn shutdown_signal() {
     }
 }
 
-fn init_logging(json: bool) {
+/// Logs to standard error at `FOLIO_LOG`'s level (default `info`), as JSON lines when `json`
+/// (what log collectors read: journald, CloudWatch for the Lambda functions).
+pub(crate) fn init_logging(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("FOLIO_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());

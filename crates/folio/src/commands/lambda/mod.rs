@@ -84,8 +84,10 @@ fn check_runtime_variables() -> Result<(), Failure> {
     Ok(())
 }
 
-/// Where the function's state is, read and checked at the cold start.
+/// Where the function's state is, read and checked at the cold start (which also starts the
+/// function's log: JSON lines on standard error, which Lambda sends to CloudWatch).
 async fn open(args: &LambdaArgs) -> Result<Aws, Failure> {
+    super::serve::init_logging(true);
     let urls = AwsUrls { dynamodb: args.index_url.clone(), s3: args.objects_url.clone() };
     Aws::open(&urls).await.map_err(|e| {
         Failure::usage(e.to_string()).with_hint("set FOLIO_INDEX_URL and FOLIO_OBJECTS_URL")
