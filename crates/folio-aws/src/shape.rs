@@ -77,8 +77,8 @@ impl Aws {
         })
     }
 
-    /// The indexer function's pipeline: it renders nothing.
-    pub fn indexer_pipeline(&self) -> Result<Pipeline> {
+    /// The pipeline of the functions that render nothing (indexer, query, reconcile).
+    pub fn pipeline_without_renderer(&self) -> Result<Pipeline> {
         self.pipeline(Arc::new(NoRenderer), Settings::default())
     }
 }

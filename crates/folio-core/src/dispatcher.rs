@@ -143,8 +143,9 @@ pub async fn reconcile_once(
 }
 
 /// One reconciliation pass that indexes its repairs in this process
-/// ([`crate::functions::reindex_in_process`]), if `holder` gets the lease: the AWS shape's
-/// scheduled reconcile function.
+/// ([`crate::functions::reindex_in_process`]), if `holder` gets the lease, which it then
+/// releases: a one-shot pass (the AWS shape's scheduled reconcile function, `folio reindex`
+/// there), where `ttl` only bounds how long a crashed pass blocks the next.
 pub async fn reconcile_in_process_once(
     pipeline: &Pipeline,
     lease: &dyn Lease,
@@ -154,7 +155,11 @@ pub async fn reconcile_in_process_once(
     if !hold_reconciler_lease(pipeline, lease, holder, ttl).await? {
         return Ok(None);
     }
-    crate::functions::reindex_in_process(pipeline).await.map(Some)
+    let report = crate::functions::reindex_in_process(pipeline).await;
+    if let Err(err) = lease.release(RECONCILER_LEASE, holder).await {
+        tracing::warn!(error = %err, "the reconciler's lease was not released; it lapses by itself");
+    }
+    report.map(Some)
 }
 
 async fn hold_reconciler_lease(

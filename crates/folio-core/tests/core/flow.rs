@@ -91,20 +91,22 @@ async fn query_validates_limits_and_cursors() {
     assert!(query_documents(&p, &me, &made_up).await.is_ok_and(|page| page.items.is_empty()));
 }
 
+/// Three documents `# Doc 0`…`# Doc 2` of `me`: their ids.
+async fn create_three(p: &folio_core::Pipeline, me: &IdentityId) -> Vec<folio_core::DocumentId> {
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let request = CreateRequest { markdown: format!("# Doc {i}"), ..Default::default() };
+        let created = create_pdf(p, me, request).await;
+        ids.push(created.map(|c| c.document.id).unwrap_or_else(|e| panic!("{e}")));
+    }
+    ids
+}
+
 #[tokio::test]
 async fn reindex_repairs_both_ways_and_clears_old_orphans() {
     let (p, clock, events) = pipeline();
     let me = IdentityId::derive("https://t", "r");
-    let mut ids = Vec::new();
-    for i in 0..3 {
-        let created = create_pdf(
-            &p,
-            &me,
-            CreateRequest { markdown: format!("# Doc {i}"), ..Default::default() },
-        )
-        .await;
-        ids.push(created.map(|c| c.document.id).unwrap_or_else(|e| panic!("{e}")));
-    }
+    let ids = create_three(&p, &me).await;
     // Lose every event (a crash before indexing), and drop one PDF behind the index's back.
     let lost = events.receive(100).await.unwrap_or_default();
     for d in &lost {
@@ -223,16 +225,7 @@ async fn one_process_at_a_time_reconciles() {
 async fn reindex_in_process_repairs_without_publishing() {
     let (p, _, events) = pipeline();
     let me = IdentityId::derive("https://t", "in-process");
-    let mut ids = Vec::new();
-    for i in 0..3 {
-        let created = create_pdf(
-            &p,
-            &me,
-            CreateRequest { markdown: format!("# Doc {i}"), ..Default::default() },
-        )
-        .await;
-        ids.push(created.map(|c| c.document.id).unwrap_or_else(|e| panic!("{e}")));
-    }
+    let ids = create_three(&p, &me).await;
     let s3_like = |text: &str| Sequencer::parse(text).unwrap_or_else(|e| panic!("{e}"));
     // Doc 1 indexed by the bucket's event, then its PDF lost behind the index's back.
     let pdf = |i: usize| ObjectKey::new(me, ids[i], ObjectKind::Pdf);

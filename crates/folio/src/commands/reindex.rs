@@ -4,7 +4,7 @@ use folio_core::functions::reindex;
 use std::sync::Arc;
 
 use folio_core::ports::NoRenderer;
-use folio_core::{RECONCILER_LEASE, Settings, reconcile_in_process_once};
+use folio_core::{Settings, reconcile_in_process_once};
 
 use crate::args::ReindexArgs;
 use crate::failure::Failure;
@@ -35,7 +35,6 @@ pub async fn run(args: &ReindexArgs) -> Result<(), Failure> {
             reconcile_in_process_once(&services.pipeline, services.lease.as_ref(), &holder, LEASE)
                 .await
                 .map_err(storage)?;
-        let _ = services.lease.release(RECONCILER_LEASE, &holder).await;
         let report = pass.ok_or_else(|| {
             Failure::document("another reconciliation is running (the reconcile function, or another `folio reindex`)")
                 .with_hint("try again when it has finished (at most 15 minutes)")

@@ -48,9 +48,7 @@ fn backend_args(index: &str, events: &str, objects: &str, extra: &[&str]) -> Vec
 }
 
 fn required(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: this test needs the cluster's servers (see .ci/run)")
-    })
+    crate::required(name, "the cluster's servers")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -182,9 +182,23 @@ impl Drop for Function {
 }
 
 fn required(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: this test needs moto and an S3-compatible store (see .ci/run)")
-    })
+    crate::required(name, "moto and an S3-compatible store")
+}
+
+/// Stores one document per title for `owner` (not indexed: no notification is delivered): their
+/// ids.
+async fn create_documents(
+    pipeline: &folio_core::Pipeline,
+    owner: &IdentityId,
+    titles: &[&str],
+) -> Vec<folio_core::DocumentId> {
+    let mut ids = Vec::new();
+    for title in titles {
+        let request = CreateRequest { markdown: format!("# {title}\n"), ..Default::default() };
+        let created = create_pdf(pipeline, owner, request).await.unwrap_or_else(|e| panic!("{e}"));
+        ids.push(created.document.id);
+    }
+    ids
 }
 
 /// The indexer function takes a batch of S3 notifications from SQS: the document's record lands
@@ -418,7 +432,7 @@ async fn web_sign_in(runtime: &mut RuntimeApi, email: &str) -> (String, String, 
 /// test drives that function): the document's key indexed at S3 sequencer `sequencer`.
 async fn notify(urls: &AwsUrls, change: Change, key: &str, sequencer: &str) {
     let aws = Aws::open(urls).await.unwrap_or_else(|e| panic!("{e}"));
-    let pipeline = aws.indexer_pipeline().unwrap_or_else(|e| panic!("{e}"));
+    let pipeline = aws.pipeline_without_renderer().unwrap_or_else(|e| panic!("{e}"));
     let event = ObjectEvent {
         change,
         key: key.to_owned(),
@@ -717,7 +731,7 @@ async fn the_direct_invoke_path_acts_for_the_invocations_identity_only() {
 
             // The documents are the invoker's, whatever the payload named.
             let aws = Aws::open(&urls).await.unwrap_or_else(|e| panic!("{e}"));
-            let pipeline = aws.indexer_pipeline().unwrap_or_else(|e| panic!("{e}"));
+            let pipeline = aws.pipeline_without_renderer().unwrap_or_else(|e| panic!("{e}"));
             let doc = |text: &str| {
                 text.parse::<folio_core::DocumentId>().unwrap_or_else(|e| panic!("{e}"))
             };
@@ -777,12 +791,7 @@ async fn the_reconcile_function_repairs_what_the_notifications_missed() {
                 .pipeline(Arc::new(folio_core::testing::FakeRenderer), Default::default())
                 .unwrap_or_else(|e| panic!("{e}"));
             let owner = IdentityId::derive("https://reconcile.test", &uuid::Uuid::new_v4().to_string());
-            let mut ids = Vec::new();
-            for title in ["Indexed, then lost", "Never notified"] {
-                let request = CreateRequest { markdown: format!("# {title}\n"), ..Default::default() };
-                let created = create_pdf(&pipeline, &owner, request).await.unwrap_or_else(|e| panic!("{e}"));
-                ids.push(created.document.id);
-            }
+            let ids = create_documents(&pipeline, &owner, &["Indexed, then lost", "Never notified"]).await;
             let key = ObjectKey::new(owner, ids[0], ObjectKind::Pdf);
             notify(&urls, Change::Created, &key.to_string(), "0055AED6DCD90281E5").await;
             delete_by_hand(&db, &owner.to_string(), &ids[0].to_string()).await;
@@ -915,11 +924,7 @@ async fn notifications_moto_delivered_index_the_bucket_and_reconcile_repairs_the
                 .pipeline(Arc::new(folio_core::testing::FakeRenderer), Default::default())
                 .unwrap_or_else(|e| panic!("{e}"));
             let owner = IdentityId::derive("https://moto.test", "e2e");
-            let mut ids = Vec::new();
-            for title in ["Kept", "Also kept", "Deleted"] {
-                let request = CreateRequest { markdown: format!("# {title}\n"), ..Default::default() };
-                ids.push(create_pdf(&pipeline, &owner, request).await.unwrap_or_else(|e| panic!("{e}")).document.id);
-            }
+            let ids = create_documents(&pipeline, &owner, &["Kept", "Also kept", "Deleted"]).await;
             delete_document(&pipeline, &owner, &ids[2]).await.unwrap_or_else(|e| panic!("{e}"));
 
             // moto's deliveries: S3's test event first, then one message per PDF change.

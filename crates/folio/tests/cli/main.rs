@@ -48,6 +48,14 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// The address in variable `name`, which `.ci/run` sets for the suites that need servers;
+/// without it the test fails (never skips), naming what it needs.
+#[cfg(any(feature = "aws", feature = "cluster"))]
+fn required(name: &str, needs: &str) -> String {
+    std::env::var(name)
+        .unwrap_or_else(|_| panic!("{name} is not set: this test needs {needs} (see .ci/run)"))
+}
+
 /// A JWT's header (`part` 0) or claims (`part` 1), read without verifying: what a test looks at
 /// in a token a server or a provider made.
 #[cfg(any(feature = "aws", feature = "cluster"))]

@@ -14,7 +14,7 @@ use folio_core::functions::{
     Invoker, QueueMessage, index_queue_batch, invoke_create, invoke_query, refusal,
 };
 use folio_core::ports::NoRenderer;
-use folio_core::{RECONCILER_LEASE, RenderFailure, Settings, reconcile_in_process_once};
+use folio_core::{RenderFailure, Settings, reconcile_in_process_once};
 use folio_server::{ApiError, AppState, ServerSettings};
 use folio_workers::InProcessRenderer;
 use lambda_runtime::{LambdaEvent, LambdaInvocation, Runtime, service_fn};
@@ -99,7 +99,8 @@ async fn open(args: &LambdaArgs) -> Result<Aws, Failure> {
 pub async fn indexer(args: &LambdaArgs) -> Result<(), Failure> {
     let aws = open(args).await?;
     check_runtime_variables()?;
-    let pipeline = Arc::new(aws.indexer_pipeline().map_err(|e| Failure::usage(e.to_string()))?);
+    let pipeline =
+        Arc::new(aws.pipeline_without_renderer().map_err(|e| Failure::usage(e.to_string()))?);
     let handler = service_fn(move |event: LambdaEvent<SqsEvent>| {
         let pipeline = Arc::clone(&pipeline);
         async move {
@@ -322,7 +323,8 @@ pub async fn create(args: &LambdaArgs) -> Result<(), Failure> {
 /// caller's library (as `GET /api/documents` answers it) out.
 pub async fn query(args: &LambdaArgs) -> Result<(), Failure> {
     let aws = open(args).await?;
-    let pipeline = Arc::new(aws.indexer_pipeline().map_err(|e| Failure::usage(e.to_string()))?);
+    let pipeline =
+        Arc::new(aws.pipeline_without_renderer().map_err(|e| Failure::usage(e.to_string()))?);
     run_direct(move |payload, context| {
         let pipeline = Arc::clone(&pipeline);
         async move {
@@ -354,7 +356,6 @@ pub async fn reconcile(args: &LambdaArgs) -> Result<(), Failure> {
             let report =
                 reconcile_in_process_once(&services.pipeline, lease, &holder, RECONCILE_LEASE)
                     .await;
-            let _ = lease.release(RECONCILER_LEASE, &holder).await;
             match report? {
                 Some(report) => {
                     tracing::info!(?report, "reconciled");
