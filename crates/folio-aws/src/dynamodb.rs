@@ -7,7 +7,6 @@ mod rate_limits;
 mod secrets;
 pub(crate) mod testing;
 
-use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use folio_core::backend_url::query_pairs;
@@ -87,21 +86,8 @@ impl Dynamo {
     /// The client for `options` (credentials and region from the AWS chain unless named).
     /// Builds once per process (a Lambda cold start); makes no request.
     pub async fn connect(options: &DynamoOptions) -> Self {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
-        if let Some(region) = &options.region {
-            loader = loader.region(aws_config::Region::new(region.clone()));
-        }
-        if let Some(endpoint) = &options.endpoint {
-            loader = loader.endpoint_url(endpoint);
-        }
-        let config = loader.load().await;
-        // No region anywhere (no variable, no profile): AWS's default rather than a failure at
-        // the first request.
-        let config = if config.region().is_none() {
-            config.into_builder().region(aws_config::Region::from_static("us-east-1")).build()
-        } else {
-            config
-        };
+        let config =
+            crate::sdk_config(options.endpoint.as_deref(), options.region.as_deref()).await;
         Self { client: aws_sdk_dynamodb::Client::new(&config), table: options.table.clone() }
     }
 

@@ -1,11 +1,11 @@
-//! folio's AWS serverless shape: the adapters over DynamoDB (feature `dynamodb`), so that the
-//! same functions run as Lambda handlers over S3 (`folio-s3`), DynamoDB and Cognito.
+//! folio's AWS serverless shape: the adapters over DynamoDB (feature `dynamodb`), Cognito
+//! (`cognito`) and SQS (`sqs`), so that the same functions run as Lambda handlers over S3
+//! (`folio-s3`), DynamoDB and Cognito, and `folio events dead|retry` reads the stack's queues.
 //!
 //! One table holds everything a deployment shares: the document index (partition key the
 //! identity id, sort key the document id) and, under partition keys that start with a kind and
 //! `#` (which no identity id contains), the other items. Each adapter passes its contract suite
-//! from `folio_core::testing` against moto's DynamoDB (`FOLIO_TEST_MOTO_URL`; `.ci/run` starts
-//! it).
+//! from `folio_core::testing` against moto (`FOLIO_TEST_MOTO_URL`; `.ci/run` starts it).
 
 #[cfg(feature = "cognito")]
 mod cognito;
@@ -13,6 +13,8 @@ mod cognito;
 mod dynamodb;
 #[cfg(feature = "dynamodb")]
 mod shape;
+#[cfg(feature = "sqs")]
+mod sqs;
 
 #[cfg(feature = "cognito")]
 pub use cognito::{CognitoOptions, CognitoSignIn};
@@ -23,6 +25,8 @@ pub use dynamodb::{
 };
 #[cfg(feature = "dynamodb")]
 pub use shape::{Aws, AwsUrls, BucketNotifies};
+#[cfg(feature = "sqs")]
+pub use sqs::{SqsOptions, SqsQueue};
 
 /// Throwaway tables and user pools for tests against moto (`FOLIO_TEST_MOTO_URL` in CI).
 pub mod testing {
@@ -30,4 +34,26 @@ pub mod testing {
     pub use crate::cognito::testing::TestUserPool;
     #[cfg(feature = "dynamodb")]
     pub use crate::dynamodb::testing::{TestTable, delete_by_hand};
+    #[cfg(feature = "sqs")]
+    pub use crate::sqs::testing::TestQueues;
+}
+
+/// The SDK's configuration for one service: credentials and region from the AWS chain unless
+/// named (no region anywhere: `us-east-1`, rather than a failure at the first request), and
+/// another endpoint than AWS's where given (moto). Makes no request.
+#[cfg(any(feature = "dynamodb", feature = "sqs"))]
+async fn sdk_config(endpoint: Option<&str>, region: Option<&str>) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(region) = region {
+        loader = loader.region(aws_config::Region::new(region.to_owned()));
+    }
+    if let Some(endpoint) = endpoint {
+        loader = loader.endpoint_url(endpoint);
+    }
+    let config = loader.load().await;
+    if config.region().is_none() {
+        config.into_builder().region(aws_config::Region::from_static("us-east-1")).build()
+    } else {
+        config
+    }
 }

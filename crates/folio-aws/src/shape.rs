@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use folio_core::event::ObjectEvent;
 use folio_core::ports::{
-    EventPublisher, NoRenderer, ObjectChange, Renderer, SystemClock, UrlSigner,
+    EventPublisher, EventQueue, NoRenderer, ObjectChange, Renderer, SystemClock, UrlSigner,
 };
 use folio_core::{Error, Pipeline, Readiness, Result, Services, Settings};
 use folio_s3::S3Options;
@@ -23,22 +23,53 @@ pub struct AwsUrls {
     pub dynamodb: String,
     /// `s3://BUCKET[?endpoint=…&region=…]`: the files; downloads are presigned GETs.
     pub s3: String,
+    /// `sqs://QUEUE?dead_letter=QUEUE[&endpoint=…&region=…]`: the bucket's notification queue
+    /// and its dead-letter queue, for `folio events dead|retry` (the functions need none:
+    /// Lambda hands the indexer its batches).
+    pub sqs: Option<String>,
 }
 
 /// One function instance's clients (built once per cold start, reused by every invocation).
-#[derive(Debug)]
 pub struct Aws {
     db: Dynamo,
     s3: S3Options,
+    queue: Option<Arc<dyn EventQueue>>,
+}
+
+impl std::fmt::Debug for Aws {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Aws")
+            .field("db", &self.db)
+            .field("s3", &self.s3)
+            .field("queues", &self.queue.is_some())
+            .finish()
+    }
 }
 
 impl Aws {
-    /// Reads both URLs (refusing a malformed one with the reason) and builds the clients; no
+    /// Reads the URLs (refusing a malformed one with the reason) and builds the clients; no
     /// request is made.
     pub async fn open(urls: &AwsUrls) -> Result<Self> {
         let table = DynamoOptions::from_url(&urls.dynamodb)?;
         let s3 = S3Options::from_url(&urls.s3)?;
-        Ok(Self { db: Dynamo::connect(&table).await, s3 })
+        let queue = match &urls.sqs {
+            Some(url) => Some(Self::queue(url).await?),
+            None => None,
+        };
+        Ok(Self { db: Dynamo::connect(&table).await, s3, queue })
+    }
+
+    #[cfg(feature = "sqs")]
+    async fn queue(url: &str) -> Result<Arc<dyn EventQueue>> {
+        let options = crate::SqsOptions::from_url(url)?;
+        Ok(Arc::new(crate::SqsQueue::connect(&options).await))
+    }
+
+    #[cfg(not(feature = "sqs"))]
+    async fn queue(url: &str) -> Result<Arc<dyn EventQueue>> {
+        Err(Error::InvalidRequest(format!(
+            "events URL {url:?}: this build has no SQS client (folio-aws's `sqs` feature)"
+        )))
     }
 
     /// The table's client (for the shared-state adapters).
@@ -62,12 +93,13 @@ impl Aws {
     }
 
     /// Every port of the api function: the pipeline over the bucket and the table, and the
-    /// table's idempotency keys, secrets, rate budgets and lease. No event queue (the bucket
-    /// notifies the indexer) and no download verifier (downloads are presigned S3 GETs).
+    /// table's idempotency keys, secrets, rate budgets and lease; the queues where an events
+    /// URL was given (the bucket notifies the indexer either way); no download verifier
+    /// (downloads are presigned S3 GETs).
     pub fn services(&self, renderer: Arc<dyn Renderer>, settings: Settings) -> Result<Services> {
         Ok(Services {
             pipeline: self.pipeline(renderer, settings)?,
-            event_queue: None,
+            event_queue: self.queue.clone(),
             idempotency: Arc::new(DynamoIdempotency::new(self.db.clone())),
             secrets: Arc::new(DynamoSecrets::new(self.db.clone())),
             limits: Arc::new(DynamoRateLimits::new(self.db.clone())),

@@ -133,8 +133,9 @@ impl Shape {
     }
 
     /// The AWS shape when the backends name it: objects `s3://`, index `dynamodb://`; events
-    /// left unset or `none://` (the bucket notifies the indexer function); identity left unset,
-    /// `none://` or `cognito://…` (Cognito keeps the accounts: no built-in pool).
+    /// left unset, `none://` (the bucket notifies the indexer function either way) or
+    /// `sqs://…` (the stack's queues, for `folio events`); identity left unset, `none://` or
+    /// `cognito://…` (Cognito keeps the accounts: no built-in pool).
     #[cfg(feature = "aws")]
     fn choose_aws(backends: &BackendsSection) -> Result<Option<(Self, SignIn)>, Failure> {
         if scheme(&backends.index) != "dynamodb" {
@@ -149,12 +150,13 @@ impl Shape {
         }
         for (setting, value) in [("events", &backends.events), ("identity", &backends.identity)] {
             let fits = matches!(value.as_str(), "sqlite://" | "none://")
-                || (setting == "identity" && scheme(value) == "cognito");
+                || (setting == "identity" && scheme(value) == "cognito")
+                || (setting == "events" && scheme(value) == "sqs");
             if !fits {
                 return Err(Failure::usage(format!(
                     "[backends] {setting} = {value:?} does not belong to the AWS shape"
                 ))
-                .with_hint("leave it unset: on AWS the bucket notifies the indexer and Cognito keeps the accounts"));
+                .with_hint("on AWS the bucket notifies the indexer and Cognito keeps the accounts: leave it unset, or name the stack's queues (events = its EventsUrl output, sqs://…)"));
             }
         }
         Ok(Some((Self::Aws, SignIn::OutsideOnly)))
@@ -258,9 +260,11 @@ impl Deployment {
             }
             #[cfg(feature = "aws")]
             Shape::Aws => {
+                let events = &settings.backends.events;
                 let urls = folio_aws::AwsUrls {
                     dynamodb: settings.backends.index.clone(),
                     s3: settings.backends.objects.clone(),
+                    sqs: (scheme(events) == "sqs").then(|| events.clone()),
                 };
                 let aws = folio_aws::Aws::open(&urls).await.map_err(|e| {
                     Failure::usage(format!("cannot open the AWS shape's backends: {e}"))
@@ -339,15 +343,15 @@ impl Deployment {
         }
     }
 
-    /// The consuming half of events, for `command`; a shape whose platform delivers events has
-    /// its own tools for them.
+    /// The consuming half of events, for `command`. On AWS the platform delivers the events,
+    /// and the queues are named only for `folio events`.
     pub fn event_queue(&self, command: &str) -> Result<&Arc<dyn EventQueue>, Failure> {
         self.services.event_queue.as_ref().ok_or_else(|| {
             Failure::usage(format!(
-                "`folio {command}` has no meaning in the {} shape: its platform delivers the events",
+                "`folio {command}` needs the {} shape's queues, and no events URL names them",
                 self.shape.name()
             ))
-            .with_hint("on AWS, failed notifications wait in the dead-letter queue (the stack's DeadLetterQueueUrl; SQS's redrive moves them back), and `folio reindex` or the reconcile function repairs the index either way")
+            .with_hint("pass --events-url with the stack's EventsUrl output (sqs://QUEUE?dead_letter=QUEUE&region=…)")
         })
     }
 

@@ -23,7 +23,7 @@ pub use indexer::{
 };
 pub use invoke::{Invoker, invoke_create, invoke_query, refusal};
 pub use query::{DocumentPage, DocumentSummary, QueryParams, query_documents};
-pub use reindex::{ReindexReport, reindex, reindex_in_process};
+pub use reindex::{FailedRepair, ReindexReport, reindex, reindex_in_process};
 
 use crate::Pipeline;
 use crate::document::DocumentRecord;

@@ -35,6 +35,18 @@ pub struct ReindexReport {
     pub orphans_removed: usize,
     /// Keys under `ugc/` that are not folio's (left alone).
     pub foreign_keys: usize,
+    /// Repairs that cannot succeed (a PDF whose manifest is missing or unreadable), where they
+    /// are indexed in process; elsewhere such an event is dead-lettered.
+    pub failed_repairs: Vec<FailedRepair>,
+}
+
+/// A repair that failed for good, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FailedRepair {
+    /// The PDF's key.
+    pub key: String,
+    /// Why it cannot be indexed.
+    pub error: String,
 }
 
 #[derive(Default)]
@@ -133,11 +145,14 @@ async fn publish(
 ///   event the bucket sent (a tombstone stays: the document was deleted on purpose).
 /// - A record without a PDF is removed with its own sequencer and one more digit, which orders
 ///   right after it (sequencers compare right-padded with zeros).
+///
+/// A repair that cannot succeed (a broken document) is named in the report and the pass goes on;
+/// one that may pass later (the store or the index unavailable) ends the pass with its error.
 pub async fn reindex_in_process(pipeline: &Pipeline) -> Result<ReindexReport> {
     let repairs = Arc::new(Repairs::default());
     let mut finding = pipeline.clone();
     finding.events = Arc::clone(&repairs) as Arc<dyn EventPublisher>;
-    let report = reindex(&finding).await?;
+    let mut report = reindex(&finding).await?;
     let found = std::mem::take(&mut *repairs.0.lock().unwrap_or_else(PoisonError::into_inner));
     for change in found {
         let Some(sequencer) = repair_sequencer(pipeline, &change).await? else { continue };
@@ -149,7 +164,14 @@ pub async fn reindex_in_process(pipeline: &Pipeline) -> Result<ReindexReport> {
             sequencer,
             time: crate::functions::rfc3339(pipeline.clock.now_ms()),
         };
-        index_object_event(pipeline, &event).await?;
+        match index_object_event(pipeline, &event).await {
+            Ok(_) => {}
+            Err(err @ (Error::Corrupt(_) | Error::InvalidRequest(_))) => {
+                tracing::warn!(key = %event.key, error = %err, "a repair cannot be indexed");
+                report.failed_repairs.push(FailedRepair { key: event.key, error: err.to_string() });
+            }
+            Err(err) => return Err(err),
+        }
     }
     Ok(report)
 }

@@ -3,6 +3,7 @@
 
 mod contracts;
 mod fakes;
+mod fed;
 
 pub use contracts::{
     check_document_index, check_event_log, check_idempotency_store, check_lease,
@@ -13,3 +14,4 @@ pub use fakes::{
     FakeRenderer, ManualClock, MemoryEventLog, MemoryIdempotency, MemoryIndex, MemorySecrets,
     TEST_URL_SECRET, memory_pipeline, memory_services,
 };
+pub use fed::FedQueue;

@@ -257,3 +257,30 @@ async fn reindex_in_process_repairs_without_publishing() {
     let again = reindex_in_process(&p).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((again.missing_records, again.stale_records), (1, 0), "only the tombstoned PDF");
 }
+
+/// One broken document (a PDF whose manifest is gone) does not stop an in-process pass: the
+/// others are repaired, and the broken one is named in the report with the reason.
+#[tokio::test]
+async fn reindex_in_process_names_a_broken_document_and_repairs_the_rest() {
+    let (p, _, events) = pipeline();
+    let me = IdentityId::derive("https://t", "broken");
+    let ids = create_three(&p, &me).await;
+    for delivery in events.receive(100).await.unwrap_or_default() {
+        let _ = events.ack(&delivery).await; // every event lost
+    }
+    let broken = ObjectKey::new(me, ids[1], ObjectKind::Manifest);
+    p.objects.delete(&broken.path()).await.unwrap_or_else(|e| panic!("{e}"));
+
+    let report = reindex_in_process(&p).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.missing_records, 3, "{report:?}");
+    let failed: Vec<_> = report.failed_repairs.iter().map(|f| f.key.clone()).collect();
+    assert_eq!(failed, [broken.with_kind(ObjectKind::Pdf).to_string()]);
+    assert!(report.failed_repairs[0].error.contains("has no manifest"), "{report:?}");
+    let listed = query_documents(&p, &me, &QueryParams::default()).await;
+    let mut listed: Vec<_> =
+        listed.map(|page| page.items.into_iter().map(|d| d.id).collect()).unwrap_or_default();
+    listed.sort();
+    let mut expected = vec![ids[0], ids[2]];
+    expected.sort();
+    assert_eq!(listed, expected, "the two whole documents are indexed");
+}

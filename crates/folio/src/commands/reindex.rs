@@ -20,7 +20,7 @@ pub async fn run(args: &ReindexArgs) -> Result<(), Failure> {
         ..Settings::default()
     };
     let data = Deployment::open(&args.settings, Arc::new(NoRenderer), settings).await?;
-    let (report, delivered) = if data.services.event_queue.is_some() {
+    let (report, delivered) = if !data.shape.runs_as_functions() {
         // Deliver what is already queued first, so only real gaps are repaired.
         data.deliver_events().await?;
         let report = reindex(&data.services.pipeline).await.map_err(storage)?;
@@ -57,6 +57,9 @@ pub async fn run(args: &ReindexArgs) -> Result<(), Failure> {
             report.orphans_removed,
             delivered
         );
+        for failed in &report.failed_repairs {
+            eprintln!("warning: cannot index {}: {}", failed.key, failed.error);
+        }
     }
     Ok(())
 }

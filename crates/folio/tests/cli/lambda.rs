@@ -11,7 +11,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
-use folio_aws::testing::{TestTable, TestUserPool, delete_by_hand};
+use folio_aws::testing::{TestQueues, TestTable, TestUserPool, delete_by_hand};
 use folio_aws::{Aws, AwsUrls};
 use folio_core::event::{Change, ObjectEvent, S3Notification, Sequencer};
 use folio_core::functions::{CreateRequest, create_pdf, delete_document};
@@ -210,7 +210,7 @@ async fn the_indexer_function_indexes_a_batch_and_returns_only_what_failed() {
     let table = TestTable::create().await;
     let index_url = table.url();
     let objects_url = required("FOLIO_TEST_S3_URL");
-    let urls = AwsUrls { dynamodb: index_url.clone(), s3: objects_url.clone() };
+    let urls = AwsUrls { dynamodb: index_url.clone(), s3: objects_url.clone(), sqs: None };
     table
         .around(async move {
             let aws = Aws::open(&urls).await.unwrap_or_else(|e| panic!("{e}"));
@@ -459,7 +459,7 @@ async fn the_api_function_serves_the_app_and_the_whole_flow_over_cognito() {
         ("FOLIO_OBJECTS_URL", required("FOLIO_TEST_S3_URL")),
         ("FOLIO_IDENTITY_URL", pool.url()),
     ];
-    let urls = AwsUrls { dynamodb: table.url(), s3: required("FOLIO_TEST_S3_URL") };
+    let urls = AwsUrls { dynamodb: table.url(), s3: required("FOLIO_TEST_S3_URL"), sqs: None };
     table
         .around(async move {
             let mut runtime = RuntimeApi::serve().await;
@@ -689,7 +689,7 @@ fn cognito_identity(identity_id: &str) -> Vec<(&'static str, String)> {
 #[ignore = "needs moto's server and an S3-compatible store; run by .ci/run"]
 async fn the_direct_invoke_path_acts_for_the_invocations_identity_only() {
     let table = TestTable::create().await;
-    let urls = AwsUrls { dynamodb: table.url(), s3: required("FOLIO_TEST_S3_URL") };
+    let urls = AwsUrls { dynamodb: table.url(), s3: required("FOLIO_TEST_S3_URL"), sqs: None };
     table
         .around(async move {
             let env = [
@@ -783,7 +783,7 @@ async fn the_direct_invoke_path_acts_for_the_invocations_identity_only() {
 async fn the_reconcile_function_repairs_what_the_notifications_missed() {
     let table = TestTable::create().await;
     let db = table.db.clone();
-    let urls = AwsUrls { dynamodb: table.url(), s3: required("FOLIO_TEST_S3_URL") };
+    let urls = AwsUrls { dynamodb: table.url(), s3: required("FOLIO_TEST_S3_URL"), sqs: None };
     table
         .around(async move {
             let aws = Aws::open(&urls).await.unwrap_or_else(|e| panic!("{e}"));
@@ -918,7 +918,7 @@ async fn notifications_moto_delivered_index_the_bucket_and_reconcile_repairs_the
         .around(async move {
             let http = reqwest::Client::new();
             let (objects_url, queue) = notifying_bucket(&http, &moto).await;
-            let urls = AwsUrls { dynamodb: index_url.clone(), s3: objects_url.clone() };
+            let urls = AwsUrls { dynamodb: index_url.clone(), s3: objects_url.clone(), sqs: None };
             let aws = Aws::open(&urls).await.unwrap_or_else(|e| panic!("{e}"));
             let pipeline = aws
                 .pipeline(Arc::new(folio_core::testing::FakeRenderer), Default::default())
@@ -996,7 +996,7 @@ async fn notifications_moto_delivered_index_the_bucket_and_reconcile_repairs_the
             assert!(pipeline.index.get(&owner, &ids[1]).await.ok().flatten().is_some(), "repaired");
             for (command, says) in [
                 (&["serve"][..], "API Gateway runs the api function"),
-                (&["events", "dead"][..], "dead-letter queue"),
+                (&["events", "dead"][..], "--events-url"),
                 (&["users", "list"][..], "Cognito"),
             ] {
                 let refused = folio(command);
@@ -1006,6 +1006,122 @@ async fn notifications_moto_delivered_index_the_bucket_and_reconcile_repairs_the
             }
         })
         .await;
+}
+
+/// `folio events dead|retry` against the stack's queues: a notification the redrive policy moved
+/// to the dead-letter queue (the indexer failed it while the object was not yet readable) and one
+/// for a PDF whose manifest is missing are listed; retry indexes the first, parks the second
+/// again with its reason, and says so with a non-zero exit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs moto's server and an S3-compatible store; run by .ci/run"]
+async fn folio_events_lists_and_retries_the_dead_letter_queue() {
+    use object_store::ObjectStoreExt;
+    let table = TestTable::create().await;
+    let queues = TestQueues::create().await;
+    let index_url = table.url();
+    let events_url = queues.url();
+    let objects_url = required("FOLIO_TEST_S3_URL");
+    let urls = AwsUrls { dynamodb: index_url.clone(), s3: objects_url.clone(), sqs: None };
+    let queues = Arc::new(queues);
+    let cleanup = Arc::clone(&queues);
+    table
+        .around(async move {
+            let aws = Aws::open(&urls).await.unwrap_or_else(|e| panic!("{e}"));
+            let pipeline = aws
+                .pipeline(Arc::new(folio_core::testing::FakeRenderer), Default::default())
+                .unwrap_or_else(|e| panic!("{e}"));
+            let owner =
+                IdentityId::derive("https://lambda.test", &uuid::Uuid::new_v4().to_string());
+            let ids = create_documents(&pipeline, &owner, &["Parked"]).await;
+            let parked = ObjectKey::new(owner, ids[0], ObjectKind::Pdf);
+            let broken = ObjectKey::new(owner, folio_core::DocumentId::new(), ObjectKind::Pdf);
+            let stored = pipeline.objects.put(&broken.path(), b"%PDF-1.7".to_vec().into()).await;
+            assert!(stored.is_ok(), "{stored:?}");
+            let body = |key: &ObjectKey, sequencer: &str| {
+                let event = ObjectEvent {
+                    change: Change::Created,
+                    key: key.to_string(),
+                    size: None,
+                    etag: None,
+                    sequencer: Sequencer::parse(sequencer).unwrap_or_else(|e| panic!("{e}")),
+                    time: "2026-12-02T00:00:00.000Z".to_owned(),
+                };
+                serde_json::to_string(&S3Notification::single(&event, "folio-ci"))
+                    .unwrap_or_default()
+            };
+            queues.send_raw_to_dead_letter(&body(&parked, "0055AED6DCD90281E5")).await;
+            queues.send_raw_to_dead_letter(&body(&broken, "0055AED6DCD90281E6")).await;
+
+            let backends = [
+                "--index-url",
+                index_url.as_str(),
+                "--objects-url",
+                objects_url.as_str(),
+                "--events-url",
+                events_url.as_str(),
+            ];
+            let folio = |command: &[&str]| {
+                Command::new(env!("CARGO_BIN_EXE_folio"))
+                    .args(command)
+                    .args(backends)
+                    .output()
+                    .unwrap_or_else(|e| panic!("{e}"))
+            };
+            let dead_letters = || {
+                let listed = folio(&["events", "dead", "--json"]);
+                let stdout = String::from_utf8_lossy(&listed.stdout).into_owned();
+                assert!(
+                    listed.status.success(),
+                    "{stdout} {}",
+                    String::from_utf8_lossy(&listed.stderr)
+                );
+                let letters: Vec<Value> = serde_json::from_str(&stdout).unwrap_or_default();
+                letters
+            };
+            let listed = dead_letters();
+            let mut keys: Vec<&str> = listed.iter().filter_map(|d| d["key"].as_str()).collect();
+            keys.sort_unstable();
+            let mut expected = [parked.to_string(), broken.to_string()];
+            expected.sort_unstable();
+            assert_eq!(keys, expected, "{listed:?}");
+            assert!(
+                listed
+                    .iter()
+                    .all(|d| d["error"].as_str().unwrap_or_default().contains("redrive policy")),
+                "{listed:?}"
+            );
+
+            let retried = folio(&["events", "retry"]);
+            let stdout = String::from_utf8_lossy(&retried.stdout);
+            let stderr = String::from_utf8_lossy(&retried.stderr);
+            assert_eq!(retried.status.code(), Some(1), "{stdout} {stderr}");
+            assert!(stdout.contains("replayed 2; delivered 1, dead again 1"), "{stdout}");
+            assert!(stderr.contains("folio events dead"), "{stderr}");
+            let record = pipeline.index.get(&owner, &ids[0]).await;
+            assert_eq!(
+                record.ok().flatten().map(|r| r.title),
+                Some("Parked".to_owned()),
+                "indexed"
+            );
+
+            let left = dead_letters();
+            assert_eq!(left.len(), 1, "{left:?}");
+            assert_eq!(left[0]["key"], json!(broken.to_string()));
+            assert!(
+                left[0]["error"].as_str().unwrap_or_default().contains("has no manifest"),
+                "{left:?}"
+            );
+            let none = folio(&["events", "retry", "no-such-message"]);
+            assert!(String::from_utf8_lossy(&none.stdout).contains("replayed 0"), "{none:?}");
+            assert_eq!(dead_letters().len(), 1, "an unknown id moves nothing");
+
+            let gone = pipeline.objects.delete(&broken.path()).await;
+            assert!(gone.is_ok(), "{gone:?}");
+            let deleted = delete_document(&pipeline, &owner, &ids[0]).await;
+            assert!(deleted.is_ok(), "{deleted:?}");
+        })
+        .await;
+    cleanup.delete().await;
 }
 
 /// The api function's settings are checked at its cold start, each refusal naming what to fix;

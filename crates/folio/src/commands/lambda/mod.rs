@@ -88,7 +88,8 @@ fn check_runtime_variables() -> Result<(), Failure> {
 /// function's log: JSON lines on standard error, which Lambda sends to CloudWatch).
 async fn open(args: &LambdaArgs) -> Result<Aws, Failure> {
     super::serve::init_logging(true);
-    let urls = AwsUrls { dynamodb: args.index_url.clone(), s3: args.objects_url.clone() };
+    let urls =
+        AwsUrls { dynamodb: args.index_url.clone(), s3: args.objects_url.clone(), sqs: None };
     Aws::open(&urls).await.map_err(|e| {
         Failure::usage(e.to_string()).with_hint("set FOLIO_INDEX_URL and FOLIO_OBJECTS_URL")
     })
