@@ -623,6 +623,80 @@ async fn the_api_function_serves_the_app_and_the_whole_flow_over_cognito() {
         .await;
 }
 
+/// `token` with its claims changed by `edit`, signed again with the key moto signs every token
+/// with (`FOLIO_TEST_MOTO_SIGNING_KEY`: PKCS#1 DER, written by `.ci/moto-signing-key`).
+fn resigned(token: &str, edit: impl FnOnce(&mut Value)) -> String {
+    use base64::Engine;
+    let der = std::fs::read(required("FOLIO_TEST_MOTO_SIGNING_KEY"))
+        .unwrap_or_else(|e| panic!("FOLIO_TEST_MOTO_SIGNING_KEY: {e}"));
+    let header = jsonwebtoken::decode_header(token).unwrap_or_else(|e| panic!("{e}"));
+    let payload = token.split('.').nth(1).unwrap_or_default();
+    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut claims: Value = serde_json::from_slice(&payload).unwrap_or(Value::Null);
+    edit(&mut claims);
+    let key = jsonwebtoken::EncodingKey::from_rsa_der(&der);
+    jsonwebtoken::encode(&header, &claims, &key).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Cognito's access tokens are honoured only within their time: moto ignores validity settings,
+/// so the test signs tokens with moto's own key — the unchanged token re-signed is accepted (the
+/// key is the pool's), the same token expired, not yet valid, with a not-before that is no
+/// number, or with no expiry is refused in folio's shape.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs moto's server, its signing key and an S3-compatible store; run by .ci/run"]
+async fn the_api_function_honours_a_token_only_within_its_time() {
+    let table = TestTable::create().await;
+    let pool = TestUserPool::create("time").await;
+    let env = [
+        ("FOLIO_INDEX_URL", table.url()),
+        ("FOLIO_OBJECTS_URL", required("FOLIO_TEST_S3_URL")),
+        ("FOLIO_IDENTITY_URL", pool.url()),
+    ];
+    table
+        .around(async move {
+            let mut runtime = RuntimeApi::serve().await;
+            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let _function = Function::start("api", &runtime.address, &env);
+            let rt = &mut runtime;
+            let (token, _, _) = web_sign_in(rt, "grace@example.com").await;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or_default();
+            let same = resigned(&token, |_| {});
+            let listed = send(rt, Request::new("GET", "/api/documents").bearer(&same)).await;
+            assert_eq!(listed.status, 200, "moto's key signs the pool's tokens: {}", listed.json());
+            let hour = 3600;
+            let cases: [(&str, Box<dyn FnOnce(&mut Value) + Send>); 4] = [
+                ("expired an hour ago", Box::new(move |c| c["exp"] = json!(now - hour))),
+                ("valid from an hour on", Box::new(move |c| c["nbf"] = json!(now + hour))),
+                ("a not-before that is no number", Box::new(|c| c["nbf"] = json!("2026-01-01"))),
+                (
+                    "no expiry",
+                    Box::new(|c| {
+                        if let Some(claims) = c.as_object_mut() {
+                            claims.remove("exp");
+                        }
+                    }),
+                ),
+            ];
+            for (what, edit) in cases {
+                let token = resigned(&token, edit);
+                let refused = send(rt, Request::new("GET", "/api/documents").bearer(&token)).await;
+                assert_eq!(
+                    (refused.status, refused.code().as_deref()),
+                    (401, Some("unauthorized")),
+                    "{what}: {}",
+                    refused.json()
+                );
+                assert_eq!(refused.json()["error"]["retryable"], json!(false), "{what}");
+            }
+        })
+        .await;
+}
+
 /// A request past the function's deadline is answered `render_timeout` in folio's shape, and the
 /// process then ends (Lambda starts a fresh one), so the render still running on its thread
 /// cannot slow the next invocation.
