@@ -699,6 +699,135 @@ async fn the_api_function_honours_a_token_only_within_its_time() {
         .await;
 }
 
+/// A local stand-in for API Gateway's HTTP API in front of the function: each request becomes a
+/// payload-format-2.0 event (cookies in `cookies`, repeated headers joined with commas, a body
+/// that is not UTF-8 as base64) and the function's answer the response. One request at a time,
+/// as one function instance serves them. Returns the app's URL.
+async fn gateway(runtime: RuntimeApi) -> String {
+    let runtime = Arc::new(tokio::sync::Mutex::new(runtime));
+    let app = Router::new().fallback(move |request: axum::extract::Request| {
+        let runtime = Arc::clone(&runtime);
+        async move { through_gateway(&runtime, request).await }
+    });
+    let listener =
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    // `localhost`: a browser keeps the function's `Secure` cookies there without TLS.
+    format!("http://localhost:{port}/")
+}
+
+async fn through_gateway(
+    runtime: &tokio::sync::Mutex<RuntimeApi>,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    use base64::Engine;
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, 8 << 20).await.unwrap_or_default();
+    let mut headers = serde_json::Map::new();
+    let mut cookies = Vec::new();
+    for (name, value) in &parts.headers {
+        let value = value.to_str().unwrap_or_default();
+        if name == "cookie" {
+            cookies.extend(
+                value.split(';').map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned),
+            );
+            continue;
+        }
+        let joined = match headers.get(name.as_str()).and_then(Value::as_str) {
+            Some(earlier) => format!("{earlier},{value}"),
+            None => value.to_owned(),
+        };
+        headers.insert(name.as_str().to_owned(), json!(joined));
+    }
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": parts.uri.path(),
+        "rawQueryString": parts.uri.query().unwrap_or_default(),
+        "headers": headers,
+        "requestContext": {
+            "http": { "method": parts.method.as_str(), "path": parts.uri.path(), "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1" },
+            "requestId": uuid::Uuid::new_v4().to_string(),
+            "stage": "$default",
+        },
+        "isBase64Encoded": false,
+    });
+    if !cookies.is_empty() {
+        event["cookies"] = json!(cookies);
+    }
+    if !bytes.is_empty() {
+        match std::str::from_utf8(&bytes) {
+            Ok(text) => event["body"] = json!(text),
+            Err(_) => {
+                event["body"] = json!(base64::engine::general_purpose::STANDARD.encode(&bytes));
+                event["isBase64Encoded"] = json!(true);
+            }
+        }
+    }
+    let answer = runtime.lock().await.invoke(event).await;
+    let status = answer["statusCode"].as_u64().and_then(|s| u16::try_from(s).ok()).unwrap_or(502);
+    let mut response = axum::response::Response::builder().status(status);
+    for (name, value) in answer["headers"].as_object().into_iter().flatten() {
+        response = response.header(name, value.as_str().unwrap_or_default());
+    }
+    for cookie in answer["cookies"].as_array().into_iter().flatten() {
+        response = response.header("set-cookie", cookie.as_str().unwrap_or_default());
+    }
+    let text = answer["body"].as_str().unwrap_or_default();
+    let body = if answer["isBase64Encoded"].as_bool().unwrap_or(false) {
+        base64::engine::general_purpose::STANDARD.decode(text).unwrap_or_default()
+    } else {
+        text.as_bytes().to_vec()
+    };
+    response.body(axum::body::Body::from(body)).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The web app, served by the api function behind a local API Gateway, works end to end in
+/// Chromium over Cognito (`e2e/aws-confirm.mjs`): the code form after registering, its
+/// empty-code refusal, sign-in, a preview and a PDF made and downloaded through its presigned
+/// link, a reload that keeps the session, and the code form again after a sign-in that is not
+/// yet confirmed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs moto's server, an S3-compatible store, Chromium (CHROMIUM) and e2e's packages; run by .ci/run"]
+async fn the_web_app_works_over_cognito_in_chromium() {
+    let chromium = crate::required("CHROMIUM", "Debian's Chromium (and e2e's packages)");
+    let e2e = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../e2e");
+    assert!(
+        e2e.join("node_modules/playwright-core").is_dir(),
+        "e2e/ has no packages: run `npm ci` there (.ci/run does)"
+    );
+    let table = TestTable::create().await;
+    let pool = TestUserPool::create("browser").await;
+    let env = [
+        ("FOLIO_INDEX_URL", table.url()),
+        ("FOLIO_OBJECTS_URL", required("FOLIO_TEST_S3_URL")),
+        ("FOLIO_IDENTITY_URL", pool.url()),
+    ];
+    table
+        .around(async move {
+            let runtime = RuntimeApi::serve().await;
+            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let _function = Function::start("api", &runtime.address, &env);
+            let url = gateway(runtime).await;
+            let run = tokio::process::Command::new("node")
+                .arg("aws-confirm.mjs")
+                .arg(&url)
+                .current_dir(&e2e)
+                .env("CHROMIUM", chromium)
+                .output()
+                .await
+                .unwrap_or_else(|e| panic!("cannot run node: {e}"));
+            assert!(
+                run.status.success(),
+                "e2e/aws-confirm.mjs failed:\n{}\n{}",
+                String::from_utf8_lossy(&run.stdout),
+                String::from_utf8_lossy(&run.stderr)
+            );
+        })
+        .await;
+}
+
 /// A request past the function's deadline is answered `render_timeout` in folio's shape, and the
 /// process then ends (Lambda starts a fresh one), so the render still running on its thread
 /// cannot slow the next invocation.
