@@ -27,6 +27,10 @@ pub struct Manifest {
     pub engine: Engine,
     /// Creation time, milliseconds since the Unix epoch.
     pub created_ms: i64,
+    /// The images it was made with: each reference as written → SHA-256 of the bytes it got
+    /// (kept in the owner's space, so the document keeps them after the library changes).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub images: std::collections::BTreeMap<String, String>,
 }
 
 /// The current manifest format.

@@ -25,6 +25,10 @@ pub enum ErrorCode {
     IdempotencyConflict,
     /// The request body is larger than the server takes.
     PayloadTooLarge,
+    /// An upload is not an image folio takes, or not the type it claims.
+    UnsupportedImage,
+    /// An image has more bytes or pixels than folio takes.
+    ImageTooLarge,
     /// Too many requests; `Retry-After` says when to try again.
     RateLimited,
     /// The markdown is larger than the source limit.
@@ -57,6 +61,8 @@ impl ErrorCode {
         Self::Conflict,
         Self::IdempotencyConflict,
         Self::PayloadTooLarge,
+        Self::UnsupportedImage,
+        Self::ImageTooLarge,
         Self::RateLimited,
         Self::SourceTooLarge,
         Self::NestingTooDeep,
@@ -79,6 +85,8 @@ impl ErrorCode {
             Self::Conflict => "conflict",
             Self::IdempotencyConflict => "idempotency_conflict",
             Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedImage => "unsupported_image",
+            Self::ImageTooLarge => "image_too_large",
             Self::RateLimited => "rate_limited",
             Self::SourceTooLarge => "source_too_large",
             Self::NestingTooDeep => "nesting_too_deep",
@@ -110,6 +118,12 @@ impl ErrorCode {
             }
             Self::IdempotencyConflict => "The Idempotency-Key was used before with another body.",
             Self::PayloadTooLarge => "The request body is larger than the server takes.",
+            Self::UnsupportedImage => {
+                "The upload is not a PNG, JPEG, GIF or WebP image, or not the type it claims."
+            }
+            Self::ImageTooLarge => {
+                "The image has more bytes or pixels than folio takes; the message gives the limit."
+            }
             Self::RateLimited => "Too many requests; Retry-After says when to try again.",
             Self::SourceTooLarge => "The markdown is larger than the source limit.",
             Self::NestingTooDeep => "Quotes, lists or inline markup nest too deeply.",
@@ -214,6 +228,14 @@ pub enum Error {
     /// Stored data is not what folio wrote (a corrupt manifest, a foreign object).
     #[error("corrupt data: {0}")]
     Corrupt(String),
+    /// An upload refused for what it is (`unsupported_image`, `image_too_large`).
+    #[error("{message}")]
+    Refused {
+        /// The code.
+        code: ErrorCode,
+        /// Why, for people.
+        message: String,
+    },
 }
 
 impl Error {
@@ -245,6 +267,7 @@ impl Error {
             Self::Render { failure, .. } => failure.code(),
             Self::Unavailable { .. } => ErrorCode::StorageUnavailable,
             Self::Corrupt(_) => ErrorCode::Internal,
+            Self::Refused { code, .. } => *code,
         }
     }
 }

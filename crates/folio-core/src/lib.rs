@@ -17,6 +17,7 @@ pub mod event;
 pub mod failpoint;
 pub mod functions;
 mod ids;
+pub mod images;
 pub mod limits;
 mod memory;
 pub mod options;

@@ -16,6 +16,8 @@ pub struct Settings {
     /// How old a source or manifest without a PDF must be before reconciliation removes it
     /// (default 15 minutes: longer than any create takes).
     pub orphan_grace_ms: i64,
+    /// What an image upload and a document's images may be.
+    pub images: crate::images::ImageLimits,
 }
 
 impl Default for Settings {
@@ -24,6 +26,7 @@ impl Default for Settings {
             download_ttl_secs: 15 * 60,
             max_source_bytes: 512 * 1024,
             orphan_grace_ms: 15 * 60 * 1000,
+            images: crate::images::ImageLimits::default(),
         }
     }
 }

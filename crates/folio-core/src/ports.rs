@@ -416,6 +416,9 @@ pub trait Renderer: Send + Sync + 'static {
     async fn pages(&self, request: RenderRequest) -> Result<RenderedPages>;
     /// The HTML preview of one document.
     async fn html(&self, request: RenderRequest) -> Result<HtmlPreview>;
+    /// The image references of `markdown` as written, in order, without repeats: which images
+    /// a render of it needs (a parse, no layout: cheap and safe in the calling process).
+    fn image_references(&self, markdown: &str) -> Vec<String>;
     /// Readiness and counters.
     fn health(&self) -> RendererHealth {
         RendererHealth::default()
@@ -583,6 +586,9 @@ impl Renderer for NoRenderer {
     }
     async fn html(&self, _: RenderRequest) -> Result<HtmlPreview> {
         Self::refuse()
+    }
+    fn image_references(&self, _: &str) -> Vec<String> {
+        Vec::new()
     }
     fn health(&self) -> RendererHealth {
         RendererHealth { ready: Err("no renderer".to_owned()), ..RendererHealth::default() }

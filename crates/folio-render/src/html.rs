@@ -29,7 +29,7 @@ pub(crate) fn render_html(markdown: &str, options: &RenderOptions) -> Result<Pre
     let arena = Arena::new();
     let root = parse(&arena, markdown);
     options.limits.check_depth(root)?;
-    let mut writer = HtmlWriter::new(root);
+    let mut writer = HtmlWriter::new(root, options.assets.keys().cloned().collect());
     writer.blocks(root);
     let footnotes = std::mem::take(&mut writer.footnote_order);
     if !footnotes.is_empty() {
@@ -52,10 +52,12 @@ struct HtmlWriter<'a> {
     anchors: Anchors,
     footnotes: HashMap<String, &'a AstNode<'a>>,
     footnote_order: Vec<String>,
+    /// The references the caller has images for (the preview shows those).
+    images: std::collections::BTreeSet<String>,
 }
 
 impl<'a> HtmlWriter<'a> {
-    fn new(root: &'a AstNode<'a>) -> Self {
+    fn new(root: &'a AstNode<'a>, images: std::collections::BTreeSet<String>) -> Self {
         let mut footnotes = HashMap::new();
         for node in root.children() {
             if let NodeValue::FootnoteDefinition(def) = &node.data.borrow().value {
@@ -68,6 +70,7 @@ impl<'a> HtmlWriter<'a> {
             anchors: Anchors::collect(root),
             footnotes,
             footnote_order: Vec::new(),
+            images,
         }
     }
 
@@ -310,9 +313,18 @@ impl<'a> HtmlWriter<'a> {
                 }
             },
             NodeValue::Image(link) => {
-                // The preview has no asset URLs to point at; the page preview shows images.
                 let alt = collapse_whitespace(plain_text(node).trim());
-                self.placeholder(if alt.is_empty() { &link.url } else { &alt });
+                if self.images.contains(&link.url) {
+                    // No URL: the page that shows the preview fetches the image with its own
+                    // credentials and sets the source (no token ever appears in a URL).
+                    self.out.push_str("<img class=\"doc-image\" data-image=\"");
+                    self.text(&link.url);
+                    self.out.push_str("\" alt=\"");
+                    self.text(&alt);
+                    self.out.push_str("\">");
+                } else {
+                    self.placeholder(if alt.is_empty() { &link.url } else { &alt });
+                }
             }
             NodeValue::FootnoteReference(reference) => {
                 let number = match self.footnote_order.iter().position(|n| *n == reference.name) {

@@ -102,7 +102,10 @@ pub const fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::NotConfirmed => StatusCode::FORBIDDEN,
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
         ErrorCode::Conflict | ErrorCode::IdempotencyConflict => StatusCode::CONFLICT,
-        ErrorCode::PayloadTooLarge | ErrorCode::SourceTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::PayloadTooLarge | ErrorCode::SourceTooLarge | ErrorCode::ImageTooLarge => {
+            StatusCode::PAYLOAD_TOO_LARGE
+        }
+        ErrorCode::UnsupportedImage => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::NestingTooDeep
         | ErrorCode::PageLimitExceeded
@@ -138,6 +141,7 @@ impl From<folio_core::Error> for ApiError {
             },
             E::Unavailable { message, retryable } => Self::storage_unavailable(message, retryable),
             E::Corrupt(message) => Self::internal(message),
+            E::Refused { message, .. } => Self::new(status_of(code), code, message),
         }
     }
 }

@@ -69,4 +69,8 @@ impl Renderer for InProcessRenderer {
         let preview = on_render_thread(request, folio_render::render_html).await?;
         Ok(HtmlPreview { html: preview.html, warnings: warnings(&preview.warnings) })
     }
+
+    fn image_references(&self, markdown: &str) -> Vec<String> {
+        folio_render::image_references(markdown).into_iter().map(|r| r.url).collect()
+    }
 }

@@ -72,6 +72,12 @@ impl Renderer for WorkerRenderer {
         Ok(HtmlPreview { html: made.html.unwrap_or_default(), warnings: made.warnings })
     }
 
+    /// A parse in this process (comrak is linear in the source, which create and the previews
+    /// have bounded already): the images must be read before a job goes to a worker.
+    fn image_references(&self, markdown: &str) -> Vec<String> {
+        folio_render::image_references(markdown).into_iter().map(|r| r.url).collect()
+    }
+
     fn health(&self) -> RendererHealth {
         let counts = self.0.counts();
         RendererHealth {

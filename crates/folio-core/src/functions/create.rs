@@ -79,13 +79,23 @@ pub async fn create_pdf_with_id(
     request: CreateRequest,
 ) -> Result<Created> {
     let title = validate(pipeline, &request)?;
+    // Images beside a file (the CLI) are handed in; otherwise the references resolve against
+    // the caller's library, and the manifest records which bytes each got.
+    let (assets, images) = if request.assets.is_empty() {
+        let resolved =
+            super::resolve_images(pipeline, caller, &request.markdown, &Default::default(), false)
+                .await?;
+        (resolved.assets, resolved.used)
+    } else {
+        (request.assets.clone(), Default::default())
+    };
     let rendered = pipeline
         .renderer
         .render(RenderRequest {
             markdown: request.markdown.clone(),
             title,
             options: request.options.clone(),
-            assets: request.assets.clone(),
+            assets,
             owner: Some(*caller),
         })
         .await?;
@@ -100,6 +110,7 @@ pub async fn create_pdf_with_id(
         source_sha256: hex(&Sha256::digest(request.markdown.as_bytes())),
         engine: rendered.engine.clone(),
         created_ms,
+        images,
     };
     let manifest_json =
         serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Corrupt(e.to_string()))?;

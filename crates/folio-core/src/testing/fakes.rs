@@ -371,7 +371,13 @@ fn escape(text: &str) -> String {
 impl Renderer for FakeRenderer {
     async fn render(&self, request: RenderRequest) -> Result<RenderedPdf> {
         Self::refuse_empty(&request)?;
-        let pdf = format!("%PDF-1.7\n% fake\n{}\n%%EOF\n", request.markdown).into_bytes();
+        // The images it was handed, by reference and size: what tests of image resolution read.
+        let images: String = request
+            .assets
+            .iter()
+            .map(|(reference, bytes)| format!("% image {reference} {}\n", bytes.len()))
+            .collect();
+        let pdf = format!("%PDF-1.7\n% fake\n{images}{}\n%%EOF\n", request.markdown).into_bytes();
         Ok(RenderedPdf {
             pages: Self::pages(&request),
             pdf,
@@ -393,6 +399,23 @@ impl Renderer for FakeRenderer {
             .collect();
         let lines = vec![Vec::new(); pages.len()];
         Ok(RenderedPages { pages, lines, title: Self::title(&request), warnings: Vec::new() })
+    }
+
+    fn image_references(&self, markdown: &str) -> Vec<String> {
+        // Inline images only (`![alt](reference)`): enough for the functions' tests.
+        let mut found: Vec<String> = Vec::new();
+        for (start, _) in markdown.match_indices("](") {
+            if !markdown[..start].contains("![") {
+                continue;
+            }
+            let rest = &markdown[start + 2..];
+            let reference = rest.split(')').next().unwrap_or_default().trim();
+            let reference = reference.trim_start_matches('<').trim_end_matches('>');
+            if !reference.is_empty() && !found.iter().any(|r| r == reference) {
+                found.push(reference.to_owned());
+            }
+        }
+        found
     }
 
     async fn html(&self, request: RenderRequest) -> Result<HtmlPreview> {

@@ -5,6 +5,7 @@ mod auth;
 mod documents;
 mod files;
 mod health;
+mod images;
 pub mod openapi;
 mod preview;
 mod refusals;
@@ -42,6 +43,10 @@ const DECLARED: &[&refusals::Declared] = &[
     &documents::GET,
     &documents::SOURCE,
     &documents::DELETE,
+    &images::PUT,
+    &images::LIST,
+    &images::GET,
+    &images::DELETE,
     &preview::HTML,
     &preview::PAGES,
     &health::READY,
@@ -68,6 +73,8 @@ fn documented(signs_in: bool) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(documents::create, documents::list))
         .routes(routes!(documents::get, documents::delete))
         .routes(routes!(documents::source))
+        .routes(routes!(images::list))
+        .routes(routes!(images::put, images::get, images::delete))
         .routes(routes!(preview::html))
         .routes(routes!(preview::pages))
         .routes(routes!(health::ready))

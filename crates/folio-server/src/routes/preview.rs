@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use folio_core::ErrorCode;
 use folio_core::options::CreateOptions;
 use folio_core::ports::{LineBox, RenderRequest, Warning};
 use serde::{Deserialize, Serialize};
@@ -28,6 +29,11 @@ pub struct PreviewRequest {
     /// Render options.
     #[serde(default, deserialize_with = "folio_core::options::from_object")]
     options: CreateOptions,
+    /// A document of the caller's whose images come first: a document reopened in the editor
+    /// previews with the images it was made with, even after the library changed.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "01a21100-bafe-77c1-8d20-7f74fb41f1d5")]
+    images_from: Option<String>,
 }
 
 /// The HTML preview.
@@ -59,23 +65,46 @@ async fn admit(
     state: &AppState,
     caller: &folio_auth::Verified,
     request: PreviewRequest,
+    names_only: bool,
 ) -> Result<RenderRequest, ApiError> {
     state.rate_limit(crate::RateLimited::Preview, &caller.identity.to_string()).await?;
     folio_core::functions::check_markdown(&request.markdown)?;
     request.options.check().map_err(ApiError::invalid)?;
     let title = request.title.as_deref().map(folio_core::functions::check_title).transpose()?;
+    let pipeline = &state.services.pipeline;
+    let pinned = match &request.images_from {
+        Some(id) => {
+            let id = id.parse().map_err(|_| ApiError::not_found())?;
+            folio_core::functions::document_images(pipeline, &caller.identity, &id).await?
+        }
+        None => Default::default(),
+    };
+    let images = folio_core::functions::resolve_images(
+        pipeline,
+        &caller.identity,
+        &request.markdown,
+        &pinned,
+        names_only,
+    )
+    .await?;
     Ok(RenderRequest {
         markdown: request.markdown,
         title,
         options: request.options,
-        assets: Default::default(),
+        assets: images.assets,
         owner: Some(caller.identity),
     })
 }
 
 /// The refusals of both previews (a newer preview from the same caller replaces an older one
 /// that is still waiting: 503 `overloaded`).
-const PREVIEW: &[&[Refusal]] = &[JSON_BODY, BEARER, RATE_LIMITED, RENDERING];
+const PREVIEW: &[&[Refusal]] = &[
+    JSON_BODY,
+    BEARER,
+    RATE_LIMITED,
+    RENDERING,
+    &[Refusal::when(ErrorCode::NotFound, "`images_from` names no document of the caller's.")],
+];
 
 /// The HTML preview's refusals.
 pub(super) const HTML: Declared = Declared::new("preview_html", PREVIEW);
@@ -90,7 +119,8 @@ pub async fn html(
     Caller(caller): Caller,
     body: ApiJson<PreviewRequest>,
 ) -> Result<Response, ApiError> {
-    let request = admit(&state, &caller, body.value).await?;
+    // The HTML preview shows images the page fetches itself: it needs their names only.
+    let request = admit(&state, &caller, body.value, true).await?;
     let preview = state.services.pipeline.renderer.html(request).await?;
     Ok(Json(HtmlPreviewBody { html: preview.html, warnings: preview.warnings }).into_response())
 }
@@ -108,7 +138,7 @@ pub async fn pages(
     Caller(caller): Caller,
     body: ApiJson<PreviewRequest>,
 ) -> Result<Response, ApiError> {
-    let request = admit(&state, &caller, body.value).await?;
+    let request = admit(&state, &caller, body.value, false).await?;
     let pages = state.services.pipeline.renderer.pages(request).await?;
     Ok(Json(PagesPreviewBody {
         pages: pages.pages,

@@ -4,6 +4,7 @@
 mod auth;
 mod documents;
 mod fakes;
+mod images;
 mod openapi;
 mod ops;
 mod schema;

@@ -1,0 +1,154 @@
+//! `/api/images`: the caller's image library (upload under a name, list, fetch, delete).
+
+use axum::Json;
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use folio_core::ErrorCode;
+use folio_core::functions::{delete_image, get_image, list_images, put_image};
+use folio_core::images::ImageInfo;
+use serde::Serialize;
+
+use crate::extract::Caller;
+use crate::routes::refusals::{BEARER, Declared, Refusal, STORAGE};
+use crate::{ApiError, AppState};
+
+/// An upload's body: the image's bytes as they are, read up to the image limit (not the JSON
+/// body limit), with the type the client claims.
+pub struct ImageBody {
+    bytes: axum::body::Bytes,
+    claimed: Option<String>,
+}
+
+impl FromRequest<AppState> for ImageBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        let claimed = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let limit = state.services.pipeline.settings.images.max_bytes;
+        let bytes = axum::body::to_bytes(request.into_body(), limit).await.map_err(|_| {
+            ApiError::from(folio_core::Error::Refused {
+                code: ErrorCode::ImageTooLarge,
+                message: format!("the image is larger than {limit} bytes"),
+            })
+        })?;
+        Ok(Self { bytes, claimed })
+    }
+}
+
+/// An image's bytes in the OpenAPI document: a binary string (the handlers read and write the
+/// bytes themselves).
+pub struct ImageBytes;
+
+impl utoipa::PartialSchema for ImageBytes {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ImageBytes {}
+
+/// The caller's images.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ImageList {
+    /// By name.
+    items: Vec<ImageInfo>,
+}
+
+/// upload's refusals.
+pub(super) const PUT: Declared = Declared::new(
+    "put_image",
+    &[
+        BEARER,
+        STORAGE,
+        &[
+            Refusal::when(ErrorCode::InvalidRequest, "The name is not a valid image name."),
+            Refusal::of(ErrorCode::UnsupportedImage),
+            Refusal::of(ErrorCode::ImageTooLarge),
+        ],
+    ],
+);
+
+#[utoipa::path(put, path = "/api/images/{name}", tag = "images", operation_id = "put_image",
+    params(("name" = String, Path, pattern = r"^[^/\\\x00-\x1f\x7f-\x9f]{1,200}$", description = "The image's name in the caller's library: 1–200 characters, no `/`, `\\` or control characters, not `.` or `..`; compared in Unicode NFC, case-sensitively. Markdown refers to it as `![alt](name)` (percent-encoded where needed, e.g. spaces as `%20`).", example = "plot.png")),
+    request_body(content = ImageBytes, content_type = "application/octet-stream", description = "The image's bytes: PNG, JPEG, GIF or WebP (the type is read from the bytes; a `Content-Type` of `image/…` must agree). At most 4 MiB and 40 million pixels."),
+    security(("bearer" = [])),
+    responses((status = 200, description = "Stored (under a new name, or replacing what the name showed: documents made with the old bytes keep them)", body = ImageInfo)))]
+pub async fn put(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(name): Path<String>,
+    body: ImageBody,
+) -> Result<Response, ApiError> {
+    let pipeline = &state.services.pipeline;
+    let claimed = body.claimed.as_deref();
+    let info = put_image(pipeline, &caller.identity, &name, body.bytes, claimed).await?;
+    Ok(Json(info).into_response())
+}
+
+/// list's refusals.
+pub(super) const LIST: Declared = Declared::new("list_images", &[BEARER, STORAGE]);
+
+#[utoipa::path(get, path = "/api/images", tag = "images", operation_id = "list_images", security(("bearer" = [])),
+    responses((status = 200, description = "The caller's images, by name", body = ImageList)))]
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> Result<Response, ApiError> {
+    let items = list_images(&state.services.pipeline, &caller.identity).await?;
+    Ok(Json(ImageList { items }).into_response())
+}
+
+/// The refusals of fetch and delete (a name that is not the caller's is not found).
+const ONE_IMAGE: &[&[Refusal]] = &[BEARER, STORAGE, &[Refusal::of(ErrorCode::NotFound)]];
+
+/// fetch's refusals.
+pub(super) const GET: Declared = Declared::new("get_image", ONE_IMAGE);
+
+/// The image's bytes with the type sniffed at upload, `nosniff` (on every response) and a
+/// sandbox policy, so opening one never runs anything in folio's origin.
+#[utoipa::path(get, path = "/api/images/{name}", tag = "images", operation_id = "get_image",
+    params(("name" = String, Path, description = "The image's name", example = "plot.png")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The bytes, as the type sniffed at upload", content(
+        (ImageBytes = "image/png"), (ImageBytes = "image/jpeg"), (ImageBytes = "image/gif"), (ImageBytes = "image/webp")))))]
+pub async fn get(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let (info, bytes) = get_image(&state.services.pipeline, &caller.identity, &name).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, info.kind.mime()),
+            (header::CONTENT_SECURITY_POLICY, "sandbox; default-src 'none'"),
+            (header::CACHE_CONTROL, "private, no-cache"),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// delete's refusals.
+pub(super) const DELETE: Declared = Declared::new("delete_image", ONE_IMAGE);
+
+#[utoipa::path(delete, path = "/api/images/{name}", tag = "images", operation_id = "delete_image",
+    params(("name" = String, Path, description = "The image's name", example = "plot.png")),
+    security(("bearer" = [])),
+    responses((status = 204, description = "Removed from the library (documents made with it keep it)")))]
+pub async fn delete(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    delete_image(&state.services.pipeline, &caller.identity, &name).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
