@@ -136,17 +136,59 @@ test('search and replace changes every match', async () => {
   await context.close();
 });
 
-test('a pasted image is answered with a clear message until images are supported', async () => {
-  const { context, page, watcher, editor } = await writer('paste@example.com');
-  await setText(page, editor, 'Before the picture.\n');
+/** A 12 × 9 PNG in one colour. */
+const PLOT_PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAwAAAAJCAIAAACJ2loDAAAAE0lEQVR4nGOQqzhBEDGMKiJKEQDH6pOpOk+XHwAAAABJRU5ErkJggg==', 'base64');
+
+test('a pasted image goes into the library: its reference appears, both previews and the PDF show it', async () => {
+  const { context, page, watcher, editor } = await writer('paste@example.com', { acceptDownloads: true });
+  await setText(page, editor, '# Figures\n\nBefore the picture.\n');
+  await page.locator('.cm-content').evaluate((content, bytes) => {
+    const data = new DataTransfer();
+    data.items.add(new File([new Uint8Array(bytes)], 'my plot.png', { type: 'image/png' }));
+    content.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+  }, [...PLOT_PNG]);
+  // The reference the app inserts resolves (the space percent-encoded).
+  await page.waitForFunction(() => document.querySelector('.cm-content')?.textContent.includes('![my plot](my%20plot.png)'));
+  assert.match(await editorText(page), /Before the picture\.\n\n!\[my plot\]\(my%20plot\.png\)/);
+
+  // The text preview shows it from a blob URL (the token never in a URL, the CSP holds).
+  const shown = page.locator('#preview-html img.doc-image');
+  await shown.waitFor();
+  await page.waitForFunction(() => document.querySelector('#preview-html img.doc-image')?.src.startsWith('blob:'));
+  const size = await shown.evaluate((img) => img.decode().then(() => [img.naturalWidth, img.naturalHeight]));
+  assert.deepEqual(size, [12, 9]);
+  // The page preview has it inside the page.
+  await page.getByRole('tab', { name: 'Pages' }).click();
+  await page.locator('#preview-pages img.page').first().waitFor();
+
+  // Pasted again: a second name, not a replacement.
+  await page.locator('.cm-content').evaluate((content, bytes) => {
+    const data = new DataTransfer();
+    data.items.add(new File([new Uint8Array(bytes)], 'my plot.png', { type: 'image/png' }));
+    content.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+  }, [...PLOT_PNG]);
+  await page.waitForFunction(() => document.querySelector('.cm-content')?.textContent.includes('![my plot 2](my%20plot%202.png)'));
+
+  // Create PDF: the download holds the image (12 × 9 pixels).
+  await editor.press('Control+Enter');
+  const made = page.locator('#visit-list li', { hasText: 'Figures' });
+  await made.waitFor();
+  const [download] = await Promise.all([page.waitForEvent('download'), made.getByRole('button', { name: 'Download' }).click()]);
+  const pdf = readFileSync(await download.path()).toString('latin1');
+  assert.match(pdf, /\/Subtype\s*\/Image/);
+  assert.match(pdf, /\/Width\s*12\b/);
+
+  // Something that is not an image is refused with the reason, and nothing is inserted.
+  const before = await editorText(page);
   await page.locator('.cm-content').evaluate((content) => {
     const data = new DataTransfer();
-    data.items.add(new File([new Uint8Array([0x89, 0x50, 0x4e, 0x47])], 'plot.png', { type: 'image/png' }));
+    data.items.add(new File([new TextEncoder().encode('not a picture')], 'fake.png', { type: 'image/png' }));
     content.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
   });
-  await page.getByRole('alert').filter({ hasText: 'Images are not supported in the web app yet' }).filter({ hasText: 'plot.png' }).waitFor();
-  assert.equal(await editorText(page), 'Before the picture.\n', 'nothing was inserted');
-  assert.deepEqual(watcher.problems, []);
+  await page.getByRole('alert').filter({ hasText: 'fake.png' }).filter({ hasText: 'PNG, JPEG, GIF and WebP' }).waitFor();
+  assert.equal(await editorText(page), before, 'nothing was inserted');
+  assert.deepEqual(watcher.problems.filter((p) => !p.includes('415')), [], 'only the refused upload failed');
+  await page.screenshot({ path: join(artifacts, 'editor-images.png') });
   await context.close();
 });
 

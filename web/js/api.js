@@ -98,11 +98,13 @@ async function errorFrom(response) {
   );
 }
 
-async function send(path, { method = 'GET', json, headers = {}, signal, auth = true }) {
+async function send(path, { method = 'GET', json, body, headers = {}, signal, auth = true }) {
   const init = { method, headers: { ...headers }, signal, credentials: 'same-origin' };
   if (json !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(json);
+  } else if (body !== undefined) {
+    init.body = body;
   }
   if (auth && session.token) init.headers.Authorization = `Bearer ${session.token}`;
   try {
@@ -121,8 +123,9 @@ function signedOut() {
 
 /**
  * Calls the API as the signed-in user and returns the parsed JSON (or the text for
- * non-JSON answers, or null for 204). A stale or rejected access token is refreshed once,
- * transparently; when that fails the session has ended.
+ * non-JSON answers, a Blob with `as: 'blob'`, or null for 204). A stale or rejected access
+ * token is refreshed once, transparently; when that fails the session has ended. `body` sends
+ * bytes as they are (with the `Content-Type` in `headers`).
  */
 export async function api(path, options = {}) {
   if (!session.token && !localStorage.getItem(HAD_SESSION)) {
@@ -141,6 +144,7 @@ export async function api(path, options = {}) {
   }
   if (!response.ok) throw await errorFrom(response);
   if (response.status === 204) return null;
+  if (options.as === 'blob') return response.blob();
   const type = response.headers.get('Content-Type') ?? '';
   return type.includes('application/json') ? response.json() : response.text();
 }

@@ -143,7 +143,7 @@ const formatting = [
 ];
 const headingKeys = [0, 1, 2, 3, 4, 5, 6].map((level) => ({ key: `Mod-Alt-${level}`, run: setHeading(level) }));
 
-/** Sends pasted or dropped images to `onImages` (the images issue fills that in). */
+/** Sends pasted or dropped images to `onImages` (images.js stores them in the library). */
 function imageHandlers(onImages) {
   const take = (event, transfer) => {
     const files = [...(transfer?.files ?? [])].filter((file) => file.type.startsWith('image/'));
@@ -251,6 +251,14 @@ export function createMarkdownEditor({ parent, text, labelledBy, describedBy, hi
       ],
     }),
   });
+  // The image button's file chooser (hidden; its files go where pasted ones go).
+  const picker = h('input', { type: 'file', accept: 'image/png,image/jpeg,image/gif,image/webp', multiple: true, hidden: true, id: 'image-picker' });
+  picker.addEventListener('change', () => {
+    const files = [...picker.files];
+    picker.value = '';
+    if (files.length) onImages(files);
+  });
+  parent.append(picker);
   const followScheme = () => view.dispatch({ effects: darkness.reconfigure(EditorView.darkTheme.of(dark.matches)) });
   dark.addEventListener('change', followScheme);
 
@@ -268,6 +276,14 @@ export function createMarkdownEditor({ parent, text, labelledBy, describedBy, hi
       tabindex: '-1',
       onclick: run(command),
     }, shown)),
+    h('button', {
+      type: 'button',
+      class: 'tool tool-image',
+      'aria-label': 'Insert images',
+      title: 'Insert images (or paste or drop them)',
+      tabindex: '-1',
+      onclick: () => picker.click(),
+    }, 'Image'),
     h('button', {
       type: 'button',
       class: 'tool tool-search',
@@ -303,6 +319,18 @@ export function createMarkdownEditor({ parent, text, labelledBy, describedBy, hi
       view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: value } });
     },
     focus: () => view.focus(),
+    /** Inserts `text` as its own paragraph at the cursor (one undoable step). */
+    insert(text) {
+      const { from, to } = view.state.selection.main;
+      const doc = view.state.doc;
+      // A blank line on each side, counting the line breaks already there.
+      const preceding = doc.sliceString(Math.max(0, from - 2), from);
+      const following = doc.sliceString(to, Math.min(doc.length, to + 2));
+      const before = from === 0 || preceding === '\n\n' ? '' : preceding.endsWith('\n') ? '\n' : '\n\n';
+      const after = following === '\n\n' ? '' : following.startsWith('\n') ? '\n' : '\n\n';
+      const insert = `${before}${text}${after}`;
+      view.dispatch({ changes: { from, to, insert }, selection: { anchor: from + insert.length }, scrollIntoView: true });
+    },
     /** Selects line `line` (1-based, clamped), scrolls it to the upper third and focuses. */
     selectLine(line) {
       const target = view.state.doc.line(Math.max(1, Math.min(line, view.state.doc.lines)));

@@ -164,19 +164,16 @@ pub fn inspect(bytes: &[u8], claimed: Option<&str>, limits: &ImageLimits) -> Res
             format!("the image is {} bytes; the limit is {} bytes", bytes.len(), limits.max_bytes),
         ));
     }
-    let kind = match imagesize::image_type(bytes) {
-        Ok(imagesize::ImageType::Png) => ImageType::Png,
-        Ok(imagesize::ImageType::Jpeg) => ImageType::Jpeg,
-        Ok(imagesize::ImageType::Gif) => ImageType::Gif,
-        Ok(imagesize::ImageType::Webp) => ImageType::Webp,
-        _ if looks_like_svg(bytes) => {
+    let kind = match sniff(bytes) {
+        Some(kind) => kind,
+        None if looks_like_svg(bytes) => {
             return Err(refused(
                 ErrorCode::UnsupportedImage,
                 "SVG images are not accepted (they can carry scripts); upload a PNG export"
                     .to_owned(),
             ));
         }
-        _ => {
+        None => {
             return Err(refused(
                 ErrorCode::UnsupportedImage,
                 "the bytes are not a PNG, JPEG, GIF or WebP image".to_owned(),
@@ -212,6 +209,17 @@ pub fn inspect(bytes: &[u8], claimed: Option<&str>, limits: &ImageLimits) -> Res
     let width = u32::try_from(width).unwrap_or(u32::MAX);
     let height = u32::try_from(height).unwrap_or(u32::MAX);
     Ok(Inspected { kind, width, height })
+}
+
+/// The type of `bytes`, from their signature: one of the four folio takes, or `None`.
+pub fn sniff(bytes: &[u8]) -> Option<ImageType> {
+    match imagesize::image_type(bytes) {
+        Ok(imagesize::ImageType::Png) => Some(ImageType::Png),
+        Ok(imagesize::ImageType::Jpeg) => Some(ImageType::Jpeg),
+        Ok(imagesize::ImageType::Gif) => Some(ImageType::Gif),
+        Ok(imagesize::ImageType::Webp) => Some(ImageType::Webp),
+        _ => None,
+    }
 }
 
 fn looks_like_svg(bytes: &[u8]) -> bool {

@@ -4,7 +4,7 @@
 
 import { api } from '../api.js';
 import { confirmDialog, debounce, formatBytes, h, replace, toast } from '../dom.js';
-import { addImages } from '../images.js';
+import { addImages, showPreviewImages } from '../images.js';
 import { createMarkdownEditor } from '../markdown-editor.js';
 import { describe } from '../messages.js';
 import { PreviewFollower } from '../preview-follow.js';
@@ -116,6 +116,8 @@ export function editorView(ctx) {
   let pagesFresh = false;
   let warningsBySource = { html: [], pages: [] };
   let pageUrls = [];
+  // The stored document this draft was opened from (#/write/<id>), whose images come first.
+  let openedFrom = null;
 
   const state = () => ({
     markdown: editor.text(),
@@ -142,6 +144,7 @@ export function editorView(ctx) {
   // ---- previews
   const htmlPreview = previewer('/api/preview', (answer) => {
     htmlPane.innerHTML = answer.html; // sanitized by the server with the PDF's own policy
+    showPreviewImages(htmlPane, answer.images);
     warningsBySource.html = answer.warnings ?? [];
     showWarnings();
     follower.htmlChanged();
@@ -175,12 +178,20 @@ export function editorView(ctx) {
       controller = new AbortController();
       const pane = path.endsWith('pages') ? pagesPane : htmlPane;
       try {
-        const answer = await api(path, { method: 'POST', json: body, signal: controller.signal });
+        // A reopened document previews with the images it was made with.
+      const json = openedFrom ? { ...body, images_from: openedFrom } : body;
+      const answer = await api(path, { method: 'POST', json, signal: controller.signal });
         if (edit !== edits) return;
         pane.classList.remove('stale');
         await apply(answer);
       } catch (err) {
         if (err.name === 'AbortError' || edit !== edits) return;
+        if (err.code === 'not_found' && openedFrom) {
+          // The document it was opened from is gone: the library's images from now on.
+          openedFrom = null;
+          run();
+          return;
+        }
         pane.classList.add('stale');
         status.textContent = `Preview: ${describe(err)}`;
       }
@@ -300,6 +311,7 @@ export function editorView(ctx) {
         return;
       }
       title.value = doc.title;
+      openedFrom = doc.id;
       editor.setText(source); // calls changed()
       toast(`Opened “${doc.title}”. Creating a PDF makes a new document.`);
     } catch (err) {

@@ -96,6 +96,28 @@ async fn read_blob(pipeline: &Pipeline, owner: &IdentityId, sha256: &str) -> Res
     }
 }
 
+/// The caller's image bytes with this SHA-256 (a library image's or a document's, whichever
+/// stored them) and their type: what the text preview shows.
+pub async fn get_image_bytes(
+    pipeline: &Pipeline,
+    caller: &IdentityId,
+    sha256: &str,
+) -> Result<(crate::images::ImageType, Bytes)> {
+    let hex64 =
+        sha256.len() == 64 && sha256.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    if !hex64 {
+        return Err(Error::NotFound);
+    }
+    let bytes = match pipeline.objects.get(&blob_path(caller, sha256)).await {
+        Ok(found) => found.bytes().await.map_err(Error::unavailable)?,
+        Err(object_store::Error::NotFound { .. }) => return Err(Error::NotFound),
+        Err(err) => return Err(Error::unavailable(err)),
+    };
+    let kind = crate::images::sniff(&bytes)
+        .ok_or_else(|| Error::Corrupt(format!("the stored image {sha256} is not an image")))?;
+    Ok((kind, bytes))
+}
+
 /// Removes the caller's image `name` from the library. Documents made with it keep its bytes.
 pub async fn delete_image(pipeline: &Pipeline, caller: &IdentityId, name: &str) -> Result<()> {
     let name = ImageName::parse(name).map_err(|_| Error::NotFound)?;

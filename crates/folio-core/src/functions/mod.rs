@@ -19,8 +19,8 @@ pub use create::{
 pub use documents::{delete_document, download_pdf, get_document, get_source, stored_document};
 pub use idempotent::{IdempotencyKey, create_pdf_once};
 pub use images::{
-    ResolvedImages, delete_image, document_images, get_image, list_images, put_image,
-    resolve_images,
+    ResolvedImages, delete_image, document_images, get_image, get_image_bytes, list_images,
+    put_image, resolve_images,
 };
 pub use indexer::{
     IndexOutcome, QueueMessage, RecordOutcome, index_notification, index_object_event,

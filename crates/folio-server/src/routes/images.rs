@@ -5,7 +5,7 @@ use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use folio_core::ErrorCode;
-use folio_core::functions::{delete_image, get_image, list_images, put_image};
+use folio_core::functions::{delete_image, get_image, get_image_bytes, list_images, put_image};
 use folio_core::images::ImageInfo;
 use serde::Serialize;
 
@@ -126,15 +126,45 @@ pub async fn get(
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     let (info, bytes) = get_image(&state.services.pipeline, &caller.identity, &name).await?;
-    Ok((
+    Ok(image_response(info.kind, bytes, "private, no-cache"))
+}
+
+/// The sandbox and type headers every image answer carries.
+fn image_response(
+    kind: folio_core::images::ImageType,
+    bytes: axum::body::Bytes,
+    cache: &'static str,
+) -> Response {
+    (
         [
-            (header::CONTENT_TYPE, info.kind.mime()),
+            (header::CONTENT_TYPE, kind.mime()),
             (header::CONTENT_SECURITY_POLICY, "sandbox; default-src 'none'"),
-            (header::CACHE_CONTROL, "private, no-cache"),
+            (header::CACHE_CONTROL, cache),
         ],
         bytes,
     )
-        .into_response())
+        .into_response()
+}
+
+/// fetch-by-hash's refusals.
+pub(super) const BYTES: Declared = Declared::new("get_image_bytes", ONE_IMAGE);
+
+/// Bytes by their SHA-256, in the caller's space only: what the text preview shows for each
+/// resolved reference (a library image, or the bytes a reopened document was made with).
+/// Content-addressed, so a browser may keep them.
+#[utoipa::path(get, path = "/api/image-bytes/{sha256}", tag = "images", operation_id = "get_image_bytes",
+    params(("sha256" = String, Path, pattern = "^[0-9a-f]{64}$", description = "SHA-256 of the bytes, lowercase hex (from a preview's `images`)")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The bytes", content(
+        (ImageBytes = "image/png"), (ImageBytes = "image/jpeg"), (ImageBytes = "image/gif"), (ImageBytes = "image/webp")))))]
+pub async fn bytes(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(sha256): Path<String>,
+) -> Result<Response, ApiError> {
+    let (kind, bytes) =
+        get_image_bytes(&state.services.pipeline, &caller.identity, &sha256).await?;
+    Ok(image_response(kind, bytes, "private, max-age=31536000, immutable"))
 }
 
 /// delete's refusals.

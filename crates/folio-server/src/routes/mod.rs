@@ -47,6 +47,7 @@ const DECLARED: &[&refusals::Declared] = &[
     &images::LIST,
     &images::GET,
     &images::DELETE,
+    &images::BYTES,
     &preview::HTML,
     &preview::PAGES,
     &health::READY,
@@ -75,6 +76,7 @@ fn documented(signs_in: bool) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(documents::source))
         .routes(routes!(images::list))
         .routes(routes!(images::put, images::get, images::delete))
+        .routes(routes!(images::bytes))
         .routes(routes!(preview::html))
         .routes(routes!(preview::pages))
         .routes(routes!(health::ready))

@@ -39,10 +39,15 @@ pub struct PreviewRequest {
 /// The HTML preview.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct HtmlPreviewBody {
-    /// Sanitized HTML of the document's body.
+    /// Sanitized HTML of the document's body. An image of the caller's is
+    /// `<img class="doc-image" data-image="REFERENCE" alt="…">` without a source: the page
+    /// fetches its bytes (`images` names them) with its own credentials.
     html: String,
     /// What the renderer changed or could not show.
     warnings: Vec<Warning>,
+    /// Each image reference that resolved → the SHA-256 of its bytes
+    /// (`GET /api/image-bytes/{sha256}`).
+    images: std::collections::BTreeMap<String, String>,
 }
 
 /// The page preview.
@@ -66,7 +71,7 @@ async fn admit(
     caller: &folio_auth::Verified,
     request: PreviewRequest,
     names_only: bool,
-) -> Result<RenderRequest, ApiError> {
+) -> Result<(RenderRequest, std::collections::BTreeMap<String, String>), ApiError> {
     state.rate_limit(crate::RateLimited::Preview, &caller.identity.to_string()).await?;
     folio_core::functions::check_markdown(&request.markdown)?;
     request.options.check().map_err(ApiError::invalid)?;
@@ -87,13 +92,14 @@ async fn admit(
         names_only,
     )
     .await?;
-    Ok(RenderRequest {
+    let render = RenderRequest {
         markdown: request.markdown,
         title,
         options: request.options,
         assets: images.assets,
         owner: Some(caller.identity),
-    })
+    };
+    Ok((render, images.used))
 }
 
 /// The refusals of both previews (a newer preview from the same caller replaces an older one
@@ -120,9 +126,10 @@ pub async fn html(
     body: ApiJson<PreviewRequest>,
 ) -> Result<Response, ApiError> {
     // The HTML preview shows images the page fetches itself: it needs their names only.
-    let request = admit(&state, &caller, body.value, true).await?;
+    let (request, images) = admit(&state, &caller, body.value, true).await?;
     let preview = state.services.pipeline.renderer.html(request).await?;
-    Ok(Json(HtmlPreviewBody { html: preview.html, warnings: preview.warnings }).into_response())
+    Ok(Json(HtmlPreviewBody { html: preview.html, warnings: preview.warnings, images })
+        .into_response())
 }
 
 /// The page preview's refusals.
@@ -138,7 +145,7 @@ pub async fn pages(
     Caller(caller): Caller,
     body: ApiJson<PreviewRequest>,
 ) -> Result<Response, ApiError> {
-    let request = admit(&state, &caller, body.value, false).await?;
+    let (request, _) = admit(&state, &caller, body.value, false).await?;
     let pages = state.services.pipeline.renderer.pages(request).await?;
     Ok(Json(PagesPreviewBody {
         pages: pages.pages,

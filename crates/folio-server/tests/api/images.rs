@@ -111,6 +111,17 @@ async fn an_uploaded_image_is_listed_fetched_referenced_and_rendered_into_the_pd
         "{html}"
     );
     assert!(!html.contains("src="), "{html}");
+    // It names the bytes, which the page fetches with its token (content-addressed).
+    let sha = preview.json["images"]["my%20plot.png"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(sha, stored.json["sha256"].as_str().unwrap_or_default(), "{}", preview.json);
+    let bytes = app.get(&format!("/api/image-bytes/{sha}"), Some(&ada)).await;
+    assert_eq!((bytes.status, &bytes.bytes), (200, &plot));
+    assert!(
+        bytes
+            .headers
+            .get("content-security-policy")
+            .is_some_and(|v| v.to_str().unwrap_or_default().starts_with("sandbox"))
+    );
     // The page preview has it inside the page.
     let pages = app.post("/api/preview/pages", Some(&ada), json!({ "markdown": markdown })).await;
     assert_eq!(pages.status, 200, "{}", pages.json);
@@ -145,6 +156,11 @@ async fn another_persons_image_names_resolve_to_nothing() {
     }
     assert_eq!(app.get("/api/images", Some(&bob)).await.json["items"], json!([]));
     assert_eq!(app.get("/api/images/secret.png", Some(&ada)).await.status, 200, "still Ada's");
+    let sha = stored.json["sha256"].as_str().unwrap_or_default();
+    let by_hash = app.get(&format!("/api/image-bytes/{sha}"), Some(&bob)).await;
+    assert_eq!((by_hash.status, by_hash.code()), (404, "not_found"), "Ada's bytes are not Bob's");
+    assert_eq!(app.get(&format!("/api/image-bytes/{sha}"), Some(&ada)).await.status, 200);
+    assert_eq!(app.get("/api/image-bytes/not-a-hash", Some(&ada)).await.status, 404);
 }
 
 #[tokio::test]
@@ -305,8 +321,12 @@ async fn documents_keep_the_images_they_were_made_with() {
         first,
         "byte-identical after a delete"
     );
-    let still = app.post("/api/preview/pages", Some(&ada), reopened).await;
+    let still = app.post("/api/preview/pages", Some(&ada), reopened.clone()).await;
     assert!(shows(&still, &red), "and it still previews as made");
+    // The text preview names the bytes it was made with, which stay fetchable.
+    let text = app.post("/api/preview", Some(&ada), reopened).await;
+    let sha = text.json["images"]["logo.png"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(app.get(&format!("/api/image-bytes/{sha}"), Some(&ada)).await.bytes, red);
 
     // Another person's document id pins nothing for them: not found.
     let bob = token(&app.user("bob@example.com").await);
