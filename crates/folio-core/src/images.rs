@@ -251,34 +251,46 @@ pub struct ImageInfo {
 
 /// Where an owner's image bytes with this hash are.
 pub(crate) fn blob_path(owner: &IdentityId, sha256: &str) -> Path {
-    Path::from(format!("{UGC_PREFIX}{owner}/images/{sha256}"))
+    Path::from(format!("{UGC_PREFIX}/{owner}/images/{sha256}"))
 }
 
 /// Where an owner's library entry for `name` is.
 pub(crate) fn entry_path(owner: &IdentityId, name: &ImageName) -> Path {
     let hash = hex(&Sha256::digest(name.as_str().as_bytes()));
-    Path::from(format!("{UGC_PREFIX}{owner}/library/{hash}.json"))
+    Path::from(format!("{UGC_PREFIX}/{owner}/library/{hash}.json"))
 }
 
 /// The prefix of an owner's library entries.
 pub(crate) fn library_prefix(owner: &IdentityId) -> Path {
-    Path::from(format!("{UGC_PREFIX}{owner}/library"))
+    Path::from(format!("{UGC_PREFIX}/{owner}/library"))
 }
 
-/// Whether `key` (a path under `ugc/`) is an image's bytes or a library entry, which
-/// reconciliation leaves to the image functions.
-pub fn is_image_key(key: &str) -> bool {
-    let mut parts = key.strip_prefix(UGC_PREFIX).unwrap_or_default().split('/');
-    let (owner, folder, file) = (parts.next(), parts.next(), parts.next());
-    let owned = owner.is_some_and(|o| o.parse::<IdentityId>().is_ok());
-    let hex64 = |s: &str| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit());
-    owned
-        && parts.next().is_none()
-        && match (folder, file) {
-            (Some("images"), Some(file)) => hex64(file),
-            (Some("library"), Some(file)) => file.strip_suffix(".json").is_some_and(hex64),
-            _ => false,
+/// What an image key under `ugc/` names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageKey {
+    /// An owner's bytes with this SHA-256.
+    Bytes(IdentityId, String),
+    /// An owner's library entry.
+    Entry(IdentityId),
+}
+
+impl ImageKey {
+    /// Reads `key`; `None` for every key that is not an image's bytes or a library entry.
+    pub fn parse(key: &str) -> Option<Self> {
+        let mut parts = key.strip_prefix(UGC_PREFIX)?.strip_prefix('/')?.split('/');
+        let (owner, folder, file) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() {
+            return None;
         }
+        let owner: IdentityId = owner.parse().ok()?;
+        let hex64 =
+            |s: &str| s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        match folder {
+            "images" if hex64(file) => Some(Self::Bytes(owner, file.to_owned())),
+            "library" if file.strip_suffix(".json").is_some_and(hex64) => Some(Self::Entry(owner)),
+            _ => None,
+        }
+    }
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
@@ -315,9 +327,22 @@ mod tests {
     fn image_keys_are_known() {
         let owner = IdentityId::derive("https://t", "keys");
         let name = ImageName::parse("plot.png").unwrap_or_else(|e| panic!("{e}"));
-        assert!(is_image_key(entry_path(&owner, &name).as_ref()));
-        assert!(is_image_key(blob_path(&owner, &"a".repeat(64)).as_ref()));
-        assert!(!is_image_key(&format!("ugc/{owner}/images/short")));
-        assert!(!is_image_key(&format!("ugc/{owner}/other/{}", "a".repeat(64))));
+        let sha = "a".repeat(64);
+        assert_eq!(
+            ImageKey::parse(entry_path(&owner, &name).as_ref()),
+            Some(ImageKey::Entry(owner))
+        );
+        assert_eq!(
+            ImageKey::parse(blob_path(&owner, &sha).as_ref()),
+            Some(ImageKey::Bytes(owner, sha))
+        );
+        for other in [
+            format!("ugc/{owner}/images/short"),
+            format!("ugc/{owner}/other/{}", "a".repeat(64)),
+            format!("ugc/{owner}/images/{}/x", "a".repeat(64)),
+            format!("ugc/not-an-id/images/{}", "a".repeat(64)),
+        ] {
+            assert_eq!(ImageKey::parse(&other), None, "{other}");
+        }
     }
 }

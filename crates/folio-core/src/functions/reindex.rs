@@ -4,7 +4,7 @@
 //! ordering rules, does the repair. Sources and manifests left without a PDF by a crash are
 //! removed once they are older than the grace period.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
@@ -14,9 +14,11 @@ use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
 use serde::Serialize;
 
+use crate::Manifest;
 use crate::event::{Change, ObjectEvent, Sequencer};
 use crate::functions::index_object_event;
 use crate::ids::{DocumentId, IdentityId, ObjectKey, ObjectKind, UGC_PREFIX};
+use crate::images::{ImageInfo, ImageKey};
 use crate::ports::{EventPublisher, ObjectChange};
 use crate::{Error, Pipeline, Result};
 
@@ -35,6 +37,11 @@ pub struct ReindexReport {
     pub orphans_removed: usize,
     /// Keys under `ugc/` that are not folio's (left alone).
     pub foreign_keys: usize,
+    /// Stored image bytes (library images and the images documents keep).
+    pub images: usize,
+    /// Image bytes that no library entry and no document named, older than the grace period,
+    /// removed.
+    pub images_removed: usize,
     /// Repairs that cannot succeed (a PDF whose manifest is missing or unreadable), where they
     /// are indexed in process; elsewhere such an event is dead-lettered.
     pub failed_repairs: Vec<FailedRepair>,
@@ -61,9 +68,19 @@ pub async fn reindex(pipeline: &Pipeline) -> Result<ReindexReport> {
     let mut documents: BTreeMap<(IdentityId, DocumentId), Found> = BTreeMap::new();
     let prefix = Path::from(UGC_PREFIX);
     let mut listing = pipeline.objects.list(Some(&prefix));
+    let mut images: BTreeMap<IdentityId, OwnerImages> = BTreeMap::new();
     while let Some(meta) = listing.try_next().await.map_err(Error::unavailable)? {
         let Ok(key) = meta.location.as_ref().parse::<ObjectKey>() else {
-            report.foreign_keys += 1;
+            match ImageKey::parse(meta.location.as_ref()) {
+                Some(ImageKey::Bytes(owner, sha)) => {
+                    let modified = meta.last_modified.timestamp_millis();
+                    images.entry(owner).or_default().bytes.push((sha, meta.location, modified));
+                }
+                Some(ImageKey::Entry(owner)) => {
+                    images.entry(owner).or_default().entries.push(meta.location);
+                }
+                None => report.foreign_keys += 1,
+            }
             continue;
         };
         let found = documents.entry((key.identity, key.document)).or_default();
@@ -99,6 +116,11 @@ pub async fn reindex(pipeline: &Pipeline) -> Result<ReindexReport> {
         }
     }
 
+    for (owner, found) in &images {
+        report.images += found.bytes.len();
+        report.images_removed += collect_images(pipeline, owner, found, &documents, now).await?;
+    }
+
     let mut after = None;
     loop {
         let batch = pipeline.index.scan(after, 500).await?;
@@ -121,6 +143,88 @@ pub async fn reindex(pipeline: &Pipeline) -> Result<ReindexReport> {
         after = Some(last);
     }
     Ok(report)
+}
+
+/// One owner's image objects, as the listing found them.
+#[derive(Default)]
+struct OwnerImages {
+    /// (SHA-256, path, last modified ms) of each stored bytes.
+    bytes: Vec<(String, Path, i64)>,
+    /// Library entries.
+    entries: Vec<Path>,
+}
+
+/// Removes `owner`'s image bytes that no library entry and no document's manifest names, once
+/// they are older than the grace period (an upload stores the bytes before the entry that names
+/// them; a create reads them before its manifest names them). Returns how many it removed.
+async fn collect_images(
+    pipeline: &Pipeline,
+    owner: &IdentityId,
+    found: &OwnerImages,
+    documents: &BTreeMap<(IdentityId, DocumentId), Found>,
+    now: i64,
+) -> Result<usize> {
+    let grace = pipeline.settings.orphan_grace_ms;
+    if found.bytes.iter().all(|(_, _, modified)| now - modified < grace) {
+        return Ok(0);
+    }
+    let named = match images_named(pipeline, owner, found, documents).await {
+        Ok(named) => named,
+        // Something of theirs cannot be read: keep all their bytes rather than guess.
+        Err(Error::Corrupt(why)) => {
+            tracing::warn!(%owner, %why, "image bytes kept: a library entry or manifest is unreadable");
+            return Ok(0);
+        }
+        Err(err) => return Err(err),
+    };
+    let mut removed = 0;
+    for (sha, path, modified) in &found.bytes {
+        if named.contains(sha) || now - modified < grace {
+            continue;
+        }
+        match pipeline.objects.delete(path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => removed += 1,
+            Err(err) => return Err(Error::unavailable(err)),
+        }
+    }
+    Ok(removed)
+}
+
+/// Every SHA-256 `owner`'s library entries and documents name.
+async fn images_named(
+    pipeline: &Pipeline,
+    owner: &IdentityId,
+    found: &OwnerImages,
+    documents: &BTreeMap<(IdentityId, DocumentId), Found>,
+) -> Result<BTreeSet<String>> {
+    let mut named = BTreeSet::new();
+    for entry in &found.entries {
+        if let Some(info) = read_json::<ImageInfo>(pipeline, entry).await? {
+            named.insert(info.sha256);
+        }
+    }
+    let mine = documents.range((*owner, DocumentId::position(uuid::Uuid::nil()))..);
+    for ((identity, id), _) in mine.take_while(|((identity, _), _)| identity == owner) {
+        let manifest = ObjectKey::new(*identity, *id, ObjectKind::Manifest).path();
+        if let Some(manifest) = read_json::<Manifest>(pipeline, &manifest).await? {
+            named.extend(manifest.images.into_values());
+        }
+    }
+    Ok(named)
+}
+
+/// A JSON object of the store; `None` when it is gone (deleted since the listing). One that
+/// cannot be read as `T` is corrupt: the pass stops rather than remove what it may name.
+async fn read_json<T: serde::de::DeserializeOwned>(
+    pipeline: &Pipeline,
+    path: &Path,
+) -> Result<Option<T>> {
+    let bytes = match pipeline.objects.get(path).await {
+        Ok(found) => found.bytes().await.map_err(Error::unavailable)?,
+        Err(object_store::Error::NotFound { .. }) => return Ok(None),
+        Err(err) => return Err(Error::unavailable(err)),
+    };
+    serde_json::from_slice(&bytes).map(Some).map_err(|e| Error::Corrupt(format!("{path}: {e}")))
 }
 
 async fn publish(

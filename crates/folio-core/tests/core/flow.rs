@@ -284,3 +284,48 @@ async fn reindex_in_process_names_a_broken_document_and_repairs_the_rest() {
     expected.sort();
     assert_eq!(listed, expected, "the two whole documents are indexed");
 }
+
+/// Fails the test with the error (any result type).
+fn ok<T>(err: Error) -> T {
+    panic!("{err}")
+}
+
+/// A 2 × 2 PNG of one colour (a header and pixels the intake accepts).
+fn tiny_png(shade: u8) -> bytes::Bytes {
+    let mut png =
+        b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\0\x02\0\0\0\x02\x08\x02\0\0\0\0\0\0\0".to_vec();
+    png.push(shade);
+    bytes::Bytes::from(png)
+}
+
+/// Reconciliation knows image keys: bytes a library entry or a document names stay; bytes
+/// nothing names go once older than the grace period; none are counted as foreign keys.
+#[tokio::test]
+async fn reindex_keeps_named_image_bytes_and_removes_the_rest_after_the_grace_period() {
+    use folio_core::functions::{
+        CreateRequest, create_pdf, delete_image, document_images, get_image, get_image_bytes,
+        put_image,
+    };
+    let (p, clock, _) = pipeline();
+    let me = IdentityId::derive("https://t", "images");
+    put_image(&p, &me, "kept.png", tiny_png(1), Some("image/png")).await.unwrap_or_else(ok);
+    put_image(&p, &me, "used.png", tiny_png(2), None).await.unwrap_or_else(ok);
+    let request =
+        CreateRequest { markdown: "# D\n\n![u](used.png)\n".to_owned(), ..Default::default() };
+    let doc = create_pdf(&p, &me, request).await.unwrap_or_else(ok).document.id;
+    delete_image(&p, &me, "used.png").await.unwrap_or_else(ok);
+    let orphan = put_image(&p, &me, "gone.png", tiny_png(3), None).await.unwrap_or_else(ok);
+    delete_image(&p, &me, "gone.png").await.unwrap_or_else(ok);
+
+    let young = reindex(&p).await.unwrap_or_else(ok);
+    assert_eq!((young.images, young.images_removed, young.foreign_keys), (3, 0, 0), "{young:?}");
+    clock.advance(Duration::from_secs(3600));
+    let old = reindex(&p).await.unwrap_or_else(ok);
+    assert_eq!((old.images, old.images_removed), (3, 1), "{old:?}");
+
+    assert!(get_image(&p, &me, "kept.png").await.is_ok(), "the library's image stays");
+    let pinned = document_images(&p, &me, &doc).await.unwrap_or_else(ok);
+    let used = pinned.get("used.png").cloned().unwrap_or_default();
+    assert!(get_image_bytes(&p, &me, &used).await.is_ok(), "the document's image stays");
+    assert_eq!(get_image_bytes(&p, &me, &orphan.sha256).await.err(), Some(Error::NotFound));
+}
