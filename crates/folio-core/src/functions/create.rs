@@ -79,15 +79,17 @@ pub async fn create_pdf_with_id(
     request: CreateRequest,
 ) -> Result<Created> {
     let title = validate(pipeline, &request)?;
-    // Images beside a file (the CLI) are handed in; otherwise the references resolve against
-    // the caller's library, and the manifest records which bytes each got.
+    // Images beside a file (the CLI) are handed in, and kept in the owner's space like the
+    // library's; otherwise the references resolve against the caller's library. Either way the
+    // manifest records which bytes each reference got.
     let (assets, images) = if request.assets.is_empty() {
         let resolved =
             super::resolve_images(pipeline, caller, &request.markdown, &Default::default(), false)
                 .await?;
         (resolved.assets, resolved.used)
     } else {
-        (request.assets.clone(), Default::default())
+        let kept = super::images::keep_handed_images(pipeline, caller, &request.assets).await?;
+        (request.assets.clone(), kept)
     };
     let rendered = pipeline
         .renderer

@@ -34,20 +34,52 @@ pub async fn put_image(
         sha256,
         uploaded: super::rfc3339(pipeline.clock.now_ms()),
     };
-    let objects = &pipeline.objects;
-    let blob = blob_path(caller, &info.sha256);
     // The bytes first, then the name that points at them: a crash in between leaves bytes that
     // nothing names, which reconciliation removes.
-    match objects.head(&blob).await {
-        Ok(_) => {}
-        Err(object_store::Error::NotFound { .. }) => {
-            objects.put(&blob, PutPayload::from(bytes)).await?;
-        }
-        Err(err) => return Err(Error::unavailable(err)),
-    }
+    store_bytes(pipeline, caller, &info.sha256, bytes).await?;
     let entry = serde_json::to_vec(&info).map_err(|e| Error::Corrupt(e.to_string()))?;
-    objects.put(&entry_path(caller, &info.name), PutPayload::from(entry)).await?;
+    pipeline.objects.put(&entry_path(caller, &info.name), PutPayload::from(entry)).await?;
     Ok(info)
+}
+
+/// Stores image bytes in `owner`'s space under their SHA-256, unless they are there already.
+async fn store_bytes(
+    pipeline: &Pipeline,
+    owner: &IdentityId,
+    sha256: &str,
+    bytes: Bytes,
+) -> Result<()> {
+    let blob = blob_path(owner, sha256);
+    match pipeline.objects.head(&blob).await {
+        Ok(_) => Ok(()),
+        Err(object_store::Error::NotFound { .. }) => pipeline
+            .objects
+            .put(&blob, PutPayload::from(bytes))
+            .await
+            .map(drop)
+            .map_err(Error::from),
+        Err(err) => Err(Error::unavailable(err)),
+    }
+}
+
+/// Keeps the images a caller handed in with a document (the CLI's, read beside the file) in the
+/// owner's space, as the library's are: reference → SHA-256 for the manifest. Bytes the intake
+/// would refuse are not kept (the renderer shows what it can of them).
+pub(crate) async fn keep_handed_images(
+    pipeline: &Pipeline,
+    owner: &IdentityId,
+    assets: &BTreeMap<String, Vec<u8>>,
+) -> Result<BTreeMap<String, String>> {
+    let mut kept = BTreeMap::new();
+    for (reference, bytes) in assets {
+        if inspect(bytes, None, &pipeline.settings.images).is_err() {
+            continue;
+        }
+        let sha256 = hex(&Sha256::digest(bytes));
+        store_bytes(pipeline, owner, &sha256, Bytes::from(bytes.clone())).await?;
+        kept.insert(reference.clone(), sha256);
+    }
+    Ok(kept)
 }
 
 /// The caller's images, by name.

@@ -4,7 +4,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use folio_core::Settings;
-use folio_core::functions::{CreateRequest, QueryParams, create_pdf, query_documents};
+use folio_core::functions::{CreateRequest, QueryParams, create_pdf, put_image, query_documents};
+use folio_core::images::ImageName;
 use folio_core::ports::NoRenderer;
 use folio_workers::InProcessRenderer;
 
@@ -80,8 +81,22 @@ async fn import_one(
         .to_owned();
     let base = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let (assets, _) = load_images(&markdown, base);
+    let pipeline = &data.services.pipeline;
+    // The images beside it go into the owner's library too, named by their file name, so the
+    // web app can show and reuse them (the document keeps its own copy either way).
+    for (reference, bytes) in &assets {
+        let file_name = reference.rsplit('/').next().unwrap_or(reference);
+        let Some(label) = ImageName::from_reference(file_name) else { continue };
+        let added = put_image(pipeline, identity, label.as_str(), bytes.clone().into(), None).await;
+        match added {
+            Ok(info) => eprintln!("{name}: image {:?} is in the library", info.name.as_str()),
+            Err(err) => eprintln!(
+                "warning: {name}: the image {reference:?} was not added to the library: {err}"
+            ),
+        }
+    }
     let request = CreateRequest { markdown, assets, ..Default::default() };
-    let created = create_pdf(&data.services.pipeline, identity, request)
+    let created = create_pdf(pipeline, identity, request)
         .await
         .map_err(|e| Failure::document(format!("{name}: {e}")))?;
     for warning in &created.warnings {

@@ -157,3 +157,32 @@ fn poison_events_are_parked_and_replayed() {
     run(&["events", "retry", "--data-dir", "data"], dir.path());
     assert!(run(&["events", "dead", "--data-dir", "data", "--json"], dir.path()).trim() == "[]");
 }
+
+/// `docs import` takes the images a document references from beside it into the owner's
+/// library (named by their file names) and the document keeps its own copy.
+#[test]
+fn import_takes_the_images_beside_a_document_into_the_library() {
+    let dir = temp();
+    fs::create_dir_all(dir.path().join("figures")).unwrap_or_default();
+    // A 2 × 2 PNG header and pixels, as the intake reads them.
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\0\x02\0\0\0\x02\x08\x02\0\0\0\0\0\0\0";
+    fs::write(dir.path().join("figures/my plot.png"), png).unwrap_or_default();
+    fs::write(dir.path().join("notes.md"), "# Notes\n\n![Plot](figures/my%20plot.png)\n")
+        .unwrap_or_default();
+    let out = folio_env(
+        &["docs", "import", "--data-dir", "data", "--subject", "ada", "notes.md"],
+        dir.path(),
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("image \"my plot.png\" is in the library"), "{}", stderr(&out));
+    let files = objects(dir.path());
+    let images = files.iter().filter(|f| f.contains("/images/")).count();
+    let entries = files.iter().filter(|f| f.contains("/library/")).count();
+    assert_eq!((images, entries), (1, 1), "one copy of the bytes, one name: {files:?}");
+    let manifest = files.iter().find(|f| f.ends_with(".json") && !f.contains("/library/"));
+    let manifest =
+        fs::read_to_string(dir.path().join("data/objects").join(manifest.map_or("", |m| m)))
+            .unwrap_or_default();
+    assert!(manifest.contains("\"figures/my%20plot.png\""), "the document keeps it: {manifest}");
+}
