@@ -133,9 +133,10 @@ fn pdf_standards(
         });
         if let Some((c, line)) = missing.first() {
             return Err(RenderError::StandardUnmet(format!(
-                "{} needs every character drawn, and no font has \u{201c}{c}\u{201d} (U+{:04X}, line {line}){}; add a font that has it (folio render --font-dir)",
+                "{} needs every character drawn, and no font has \u{201c}{c}\u{201d} (U+{:04X}{}, line {line}){}; add a font that has it (folio render --font-dir)",
                 options.standards.iter().map(|s| s.name()).collect::<Vec<_>>().join(" + "),
                 u32::from(*c),
+                writing_system(*c).map(|name| format!(", {name}")).unwrap_or_default(),
                 if missing.len() > 1 {
                     format!(" or {} other characters", missing.len() - 1)
                 } else {
@@ -446,8 +447,9 @@ fn coverage_warnings(translation: &Translation, fonts: &FontSet) -> Vec<Warning>
             line: *line,
             kind: WarningKind::MissingGlyph,
             message: format!(
-                "no font can draw \u{201c}{c}\u{201d} (U+{:04X}); add a font that has it (folio render --font-dir)",
-                u32::from(*c)
+                "no font can draw \u{201c}{c}\u{201d} (U+{:04X}{}); add a folder of fonts that have it: `folio render --font-dir DIR`, and for the server `--font-dir`, `FOLIO_FONT_DIR` or `[render] font_dir`",
+                u32::from(*c),
+                writing_system(*c).map(|name| format!(", {name}")).unwrap_or_default(),
             ),
         })
         .collect();
@@ -462,6 +464,18 @@ fn coverage_warnings(translation: &Translation, fonts: &FontSet) -> Vec<Warning>
         });
     }
     warnings
+}
+
+/// What a character is written in, for a person choosing a font: `Han script`, `emoji`; `None`
+/// for the characters every script shares (punctuation, symbols), where no name helps.
+fn writing_system(c: char) -> Option<String> {
+    use unicode_script::{Script, UnicodeScript};
+    let emoji = matches!(u32::from(c), 0x1F000..=0x1FAFF | 0x2600..=0x27BF | 0x2B00..=0x2BFF);
+    match c.script() {
+        Script::Common if emoji => Some("emoji".to_owned()),
+        Script::Common | Script::Inherited | Script::Unknown => None,
+        script => Some(format!("{} script", script.full_name().replace('_', " "))),
+    }
 }
 
 thread_local! {

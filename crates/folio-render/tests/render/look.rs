@@ -236,6 +236,19 @@ fn characters_no_font_can_draw_are_named_with_their_line() {
     assert!(missing.iter().all(|w| w.line == 5));
     assert!(missing[0].message.contains('漢') && missing[0].message.contains("U+6F22"));
     assert!(missing[1].message.contains('字'));
+    // The warning names the script and says how to add a font, for the CLI and the server.
+    assert!(missing[0].message.contains("Han script"), "{}", missing[0].message);
+    assert!(missing[0].message.contains("--font-dir"), "{}", missing[0].message);
+    assert!(missing[0].message.contains("FOLIO_FONT_DIR"), "{}", missing[0].message);
+    let kana = render("かな and 한글 and 👍\n");
+    let named: Vec<&str> = kana
+        .warnings
+        .iter()
+        .filter(|w| w.kind == WarningKind::MissingGlyph)
+        .map(|w| w.message.as_str())
+        .collect();
+    assert!(named.iter().any(|m| m.contains("Hiragana script")), "{named:?}");
+    assert!(named.iter().any(|m| m.contains("Hangul script")), "{named:?}");
     // Every embedded script is covered: no false alarms.
     let clean = render("Ελληνικά кириллица — “quotes” • ünïcödé ∑ → ✓\n\n```\ncode ─┼─\n```\n");
     assert!(
