@@ -112,6 +112,8 @@ test('a person writes, previews, creates, finds, reopens and deletes a document'
   await page.getByRole('navigation').getByRole('link', { name: 'Library' }).click();
   const row = page.locator('#library-list li', { hasText: 'Quarterly report' });
   await row.waitFor();
+  // What the documents take of the storage quota (1 GiB by default).
+  await page.locator('#storage-usage', { hasText: /^Your documents and images take \d+(\.\d)? KB of 1\.0 GB\.$/ }).waitFor();
   await page.screenshot({ path: join(artifacts, 'library.png'), fullPage: true });
 
   // Open its source in the editor: the draft differs, so the app asks first.

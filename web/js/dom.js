@@ -49,7 +49,7 @@ export function debounce(fn, ms) {
   return debounced;
 }
 
-const sizeUnits = ['bytes', 'KB', 'MB'];
+const sizeUnits = ['bytes', 'KB', 'MB', 'GB'];
 
 /** `123456` → `121 KB`. */
 export function formatBytes(bytes) {

@@ -10,6 +10,7 @@ const sentences = {
   payload_too_large: 'The document is too large to send. Make it shorter, or split it in two.',
   unsupported_image: 'folio takes PNG, JPEG, GIF and WebP images. Export the picture in one of those.',
   image_too_large: 'The image is too large.',
+  quota_exceeded: 'Your library is full.',
   source_too_large: 'The markdown is longer than folio accepts (512 KiB). Split it into smaller documents.',
   nesting_too_deep: 'Lists or quotes are nested too deeply to lay out. Flatten the deepest part.',
   page_limit_exceeded: 'The PDF would have more pages than folio allows. Split the document into parts.',
@@ -30,6 +31,7 @@ export function describe(error) {
     case 'invalid_request':
     case 'document_too_complex':
     case 'image_too_large':
+    case 'quota_exceeded':
       return `${capitalise(error.message)}.`.replace(/\.\.$/, '.');
     case 'rate_limited':
       return error.retryAfter

@@ -6,6 +6,7 @@ mod lease;
 mod rate_limits;
 mod secrets;
 pub(crate) mod testing;
+mod usage;
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -17,6 +18,7 @@ pub use index::DynamoIndex;
 pub use lease::DynamoLease;
 pub use rate_limits::DynamoRateLimits;
 pub use secrets::DynamoSecrets;
+pub use usage::DynamoUsage;
 
 /// Where the table is: `dynamodb://TABLE[?endpoint=URL][&region=NAME]`. Credentials are not part
 /// of it: they come from the usual AWS chain (a Lambda function's role, or the variables).

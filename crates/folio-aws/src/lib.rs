@@ -21,7 +21,7 @@ pub use cognito::{CognitoOptions, CognitoSignIn};
 #[cfg(feature = "dynamodb")]
 pub use dynamodb::{
     Dynamo, DynamoIdempotency, DynamoIndex, DynamoLease, DynamoOptions, DynamoRateLimits,
-    DynamoSecrets,
+    DynamoSecrets, DynamoUsage,
 };
 #[cfg(feature = "dynamodb")]
 pub use shape::{Aws, AwsUrls, BucketNotifies};

@@ -13,7 +13,7 @@ use folio_s3::S3Options;
 
 use crate::{
     Dynamo, DynamoIdempotency, DynamoIndex, DynamoLease, DynamoOptions, DynamoRateLimits,
-    DynamoSecrets,
+    DynamoSecrets, DynamoUsage,
 };
 
 /// Where the AWS shape's state lives: the two URLs its functions are configured with.
@@ -88,6 +88,7 @@ impl Aws {
             renderer,
             signer,
             clock: Arc::new(SystemClock),
+            usage: Arc::new(DynamoUsage::new(self.db.clone())),
             settings,
         })
     }

@@ -10,7 +10,7 @@ use folio_aws::{
 };
 use folio_core::testing::{
     check_document_index, check_idempotency_store, check_lease, check_rate_limits,
-    check_secret_store,
+    check_secret_store, check_usage_counter,
 };
 
 #[test]
@@ -58,7 +58,8 @@ async fn the_shared_state_contracts_pass_on_dynamodb() {
             check_idempotency_store(Arc::new(DynamoIdempotency::new(db.clone()))).await;
             check_secret_store(Arc::new(DynamoSecrets::new(db.clone()))).await;
             check_rate_limits(Arc::new(DynamoRateLimits::new(db.clone()))).await;
-            check_lease(Arc::new(DynamoLease::new(db))).await;
+            check_lease(Arc::new(DynamoLease::new(db.clone()))).await;
+            check_usage_counter(Arc::new(folio_aws::DynamoUsage::new(db))).await;
         })
         .await;
 }

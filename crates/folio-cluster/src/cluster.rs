@@ -12,7 +12,7 @@ use object_store::ObjectStore;
 
 use crate::{
     Downloads, NatsEventLog, NatsOptions, PgAccounts, PgIdempotency, PgIndex, PgKeyRing, PgLease,
-    PgRateLimits, PgSecrets, Postgres, PostgresOptions, S3Options,
+    PgRateLimits, PgSecrets, PgUsage, Postgres, PostgresOptions, S3Options,
 };
 
 /// Where a cluster's state lives, as the three backend URLs of `[backends]`.
@@ -88,6 +88,7 @@ impl Cluster {
                 renderer,
                 signer: Arc::clone(&self.downloads.signer),
                 clock: Arc::clone(&self.clock),
+                usage: Arc::new(PgUsage::new(self.db.clone())),
                 settings,
             },
             event_queue: Some(self.events.clone()),

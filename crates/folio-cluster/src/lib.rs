@@ -23,8 +23,8 @@ pub use nats::{NatsEventLog, NatsOptions};
 
 #[cfg(feature = "postgres")]
 pub use postgres::{
-    PgAccounts, PgIdempotency, PgIndex, PgKeyRing, PgLease, PgRateLimits, PgSecrets, Postgres,
-    PostgresOptions,
+    PgAccounts, PgIdempotency, PgIndex, PgKeyRing, PgLease, PgRateLimits, PgSecrets, PgUsage,
+    Postgres, PostgresOptions,
 };
 
 /// Throwaway databases and streams for tests of this crate and of the binary's cluster shape.

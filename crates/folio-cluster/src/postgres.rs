@@ -7,6 +7,7 @@ mod keyring;
 mod lease;
 mod rate_limits;
 mod secrets;
+mod usage;
 
 use std::time::Duration;
 
@@ -20,6 +21,7 @@ pub use keyring::PgKeyRing;
 pub use lease::PgLease;
 pub use rate_limits::PgRateLimits;
 pub use secrets::PgSecrets;
+pub use usage::PgUsage;
 
 /// The schema, one entry per version, applied in order. Each is additive (new tables, new
 /// columns with defaults), so an instance of the previous release keeps working against a
@@ -100,6 +102,13 @@ CREATE TABLE signing_keys (
     seed       bytea NOT NULL UNIQUE,
     created_ms bigint NOT NULL,
     retired_ms bigint
+);
+"#,
+    // Storage usage per identity (the quota's measure).
+    r#"
+CREATE TABLE usage_bytes (
+    identity text PRIMARY KEY,
+    bytes    bigint NOT NULL
 );
 "#,
 ];

@@ -18,14 +18,15 @@ use folio_cluster::{
 use folio_core::ports::{Counter, Lease, RateLimits};
 use folio_core::testing::{
     check_document_index, check_idempotency_store, check_lease, check_rate_limits,
-    check_secret_store,
+    check_secret_store, check_usage_counter,
 };
 
 #[tokio::test]
 #[ignore = "needs PostgreSQL (FOLIO_TEST_POSTGRES_URL); run by .ci/run"]
 async fn every_contract_suite_passes_on_postgres() {
     // One database per suite: each suite takes a fresh, empty adapter.
-    for suite in ["index", "secrets", "idempotency", "rate limits", "lease", "accounts", "key ring"]
+    for suite in
+        ["index", "secrets", "idempotency", "rate limits", "lease", "usage", "accounts", "key ring"]
     {
         let database = TestDatabase::create().await;
         let db = database.connect().await;
@@ -39,6 +40,7 @@ async fn every_contract_suite_passes_on_postgres() {
                     }
                     "rate limits" => check_rate_limits(Arc::new(PgRateLimits::new(db))).await,
                     "lease" => check_lease(Arc::new(PgLease::new(db))).await,
+                    "usage" => check_usage_counter(Arc::new(folio_cluster::PgUsage::new(db))).await,
                     "accounts" => check_account_store(Arc::new(PgAccounts::new(db))).await,
                     _ => check_key_ring(Arc::new(PgKeyRing::new(db))).await,
                 }

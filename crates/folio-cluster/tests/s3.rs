@@ -134,6 +134,7 @@ async fn the_whole_flow_runs_on_the_cluster_backends() {
         renderer: Arc::new(FakeRenderer),
         signer: Arc::new(HmacSigner::new(secret, "http://127.0.0.1:8080")),
         clock,
+        usage: Arc::new(folio_core::MemoryUsage::default()),
         settings: Default::default(),
     };
     database
@@ -251,6 +252,7 @@ async fn an_event_deleted_from_the_stream_and_one_parked_are_repaired_by_the_rec
         renderer: Arc::new(FakeRenderer),
         signer: Arc::new(HmacSigner::new(b"test".to_vec(), "")),
         clock,
+        usage: Arc::new(folio_core::MemoryUsage::default()),
         settings: Default::default(),
     };
     let lease = PgLease::new(db);

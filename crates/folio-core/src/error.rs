@@ -29,6 +29,8 @@ pub enum ErrorCode {
     UnsupportedImage,
     /// An image has more bytes or pixels than folio takes.
     ImageTooLarge,
+    /// Storing this would take the identity past its storage quota.
+    QuotaExceeded,
     /// Too many requests; `Retry-After` says when to try again.
     RateLimited,
     /// The markdown is larger than the source limit.
@@ -63,6 +65,7 @@ impl ErrorCode {
         Self::PayloadTooLarge,
         Self::UnsupportedImage,
         Self::ImageTooLarge,
+        Self::QuotaExceeded,
         Self::RateLimited,
         Self::SourceTooLarge,
         Self::NestingTooDeep,
@@ -87,6 +90,7 @@ impl ErrorCode {
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedImage => "unsupported_image",
             Self::ImageTooLarge => "image_too_large",
+            Self::QuotaExceeded => "quota_exceeded",
             Self::RateLimited => "rate_limited",
             Self::SourceTooLarge => "source_too_large",
             Self::NestingTooDeep => "nesting_too_deep",
@@ -123,6 +127,9 @@ impl ErrorCode {
             }
             Self::ImageTooLarge => {
                 "The image has more bytes or pixels than folio takes; the message gives the limit."
+            }
+            Self::QuotaExceeded => {
+                "Storing this would pass your storage quota; the message gives your usage. Delete documents or images first."
             }
             Self::RateLimited => "Too many requests; Retry-After says when to try again.",
             Self::SourceTooLarge => "The markdown is larger than the source limit.",

@@ -36,7 +36,7 @@ pub use dispatcher::{
 pub use document::{DocumentRecord, Engine, MANIFEST_VERSION, Manifest};
 pub use error::{Error, ErrorCode, RenderFailure, Result};
 pub use ids::{DocumentId, IdentityId, ObjectKey, ObjectKind, UGC_PREFIX};
-pub use memory::{MemoryLease, MemoryRateLimits};
+pub use memory::{MemoryLease, MemoryRateLimits, MemoryUsage};
 pub use pipeline::{Pipeline, Settings};
 pub use publishing::{EventFilter, PublishingStore};
 pub use services::{

@@ -7,8 +7,9 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
+use crate::IdentityId;
 use crate::Result;
-use crate::ports::{Counter, Lease, RateLimits};
+use crate::ports::{Counter, Lease, RateLimits, UsageCounter};
 
 /// Rate-limit counters in memory.
 #[derive(Debug, Default)]
@@ -88,6 +89,31 @@ impl Lease for MemoryLease {
         if held.get(name).is_some_and(|(current, _)| current == holder) {
             held.remove(name);
         }
+        Ok(())
+    }
+}
+
+/// Storage usage in this process's memory: one process (the fakes, and tests).
+#[derive(Debug, Default)]
+pub struct MemoryUsage(Mutex<HashMap<IdentityId, u64>>);
+
+#[async_trait]
+impl UsageCounter for MemoryUsage {
+    async fn get(&self, identity: &IdentityId) -> Result<u64> {
+        let totals = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        Ok(totals.get(identity).copied().unwrap_or(0))
+    }
+
+    async fn add(&self, identity: &IdentityId, delta: i64) -> Result<u64> {
+        let mut totals = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let total = totals.entry(*identity).or_insert(0);
+        *total = total.saturating_add_signed(delta);
+        Ok(*total)
+    }
+
+    async fn set(&self, identity: &IdentityId, bytes: u64) -> Result<()> {
+        let mut totals = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        totals.insert(*identity, bytes);
         Ok(())
     }
 }

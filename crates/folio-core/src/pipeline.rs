@@ -18,6 +18,9 @@ pub struct Settings {
     pub orphan_grace_ms: i64,
     /// What an image upload and a document's images may be.
     pub images: crate::images::ImageLimits,
+    /// How many bytes one identity may store (`None`: no limit; default 1 GiB). What counts:
+    /// see [`crate::ports::UsageCounter`].
+    pub quota_bytes: Option<u64>,
 }
 
 impl Default for Settings {
@@ -27,6 +30,7 @@ impl Default for Settings {
             max_source_bytes: 512 * 1024,
             orphan_grace_ms: 15 * 60 * 1000,
             images: crate::images::ImageLimits::default(),
+            quota_bytes: Some(1 << 30),
         }
     }
 }
@@ -43,6 +47,8 @@ pub struct Pipeline {
     pub events: Arc<dyn EventPublisher>,
     /// The renderer.
     pub renderer: Arc<dyn Renderer>,
+    /// What each identity stores (the quota's measure).
+    pub usage: Arc<dyn crate::ports::UsageCounter>,
     /// Signs download URLs.
     pub signer: Arc<dyn UrlSigner>,
     /// The time.

@@ -252,6 +252,23 @@ pub trait DownloadVerifier: Send + Sync + 'static {
     fn verify(&self, request: &DownloadRequest<'_>, now_unix: i64) -> Result<(), DownloadRefused>;
 }
 
+/// How many bytes each identity stores: what the storage quota measures. Every object under
+/// the identity's `ugc/<identity>/` counts its size — a document's source, manifest and PDF,
+/// each image's bytes once (however many documents keep them), each library entry.
+///
+/// Contract: `add` is atomic (concurrent adds all count) and answers the new total; a total
+/// never goes below zero; an identity never seen has 0; `set` replaces the total
+/// (reconciliation's exact count); identities are independent.
+#[async_trait]
+pub trait UsageCounter: Send + Sync + 'static {
+    /// The identity's total in bytes.
+    async fn get(&self, identity: &IdentityId) -> Result<u64>;
+    /// Adds `delta` (negative to subtract) and answers the new total.
+    async fn add(&self, identity: &IdentityId, delta: i64) -> Result<u64>;
+    /// Replaces the total.
+    async fn set(&self, identity: &IdentityId, bytes: u64) -> Result<()>;
+}
+
 /// Secrets shared by all processes of a deployment (signing keys, the URL secret).
 ///
 /// Contract: `get_or_create` returns the same bytes for a name forever; concurrent first calls

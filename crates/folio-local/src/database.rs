@@ -117,6 +117,8 @@ CREATE TABLE signing_keys (
 "#,
     // Sign-in throttles moved to the rate-limits port (shared with the request budgets).
     "DROP TABLE throttle;",
+    // Storage usage per identity (the quota's measure).
+    "CREATE TABLE usage (identity TEXT PRIMARY KEY, bytes INTEGER NOT NULL);",
 ];
 
 /// A connection pool to `folio.db`.

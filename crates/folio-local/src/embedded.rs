@@ -124,6 +124,7 @@ impl Embedded {
             renderer,
             signer: self.signer.clone(),
             clock: Arc::clone(&self.clock),
+            usage: Arc::new(crate::SqliteUsage::new(self.database.clone())),
             settings,
         }
     }

@@ -17,6 +17,7 @@ mod keyring;
 pub mod permissions;
 mod secrets;
 mod synced;
+mod usage;
 
 pub use accounts::SqliteAccounts;
 pub use database::{Database, Durability};
@@ -27,3 +28,4 @@ pub use index::SqliteIndex;
 pub use keyring::SqliteKeyRing;
 pub use secrets::SqliteSecrets;
 pub use synced::SyncedStore;
+pub use usage::SqliteUsage;

@@ -102,9 +102,10 @@ pub const fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::NotConfirmed => StatusCode::FORBIDDEN,
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
         ErrorCode::Conflict | ErrorCode::IdempotencyConflict => StatusCode::CONFLICT,
-        ErrorCode::PayloadTooLarge | ErrorCode::SourceTooLarge | ErrorCode::ImageTooLarge => {
-            StatusCode::PAYLOAD_TOO_LARGE
-        }
+        ErrorCode::PayloadTooLarge
+        | ErrorCode::SourceTooLarge
+        | ErrorCode::ImageTooLarge
+        | ErrorCode::QuotaExceeded => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorCode::UnsupportedImage => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::NestingTooDeep

@@ -89,6 +89,14 @@ pub struct ApiArgs {
         value_name = "SECS"
     )]
     pub render_deadline_secs: u64,
+    /// What one identity may store, in MiB (`0`: no quota).
+    #[arg(
+        long = "storage-quota-mib",
+        env = "FOLIO_STORAGE_QUOTA_MIB",
+        default_value_t = 1024,
+        value_name = "MIB"
+    )]
+    pub storage_quota_mib: u64,
 }
 
 /// Where an AWS function's state is (the template sets both variables).

@@ -202,6 +202,17 @@ pub struct LimitsSection {
     /// after this long without one.
     #[arg(long, env = "FOLIO_SIGNIN_BACKOFF_MAX_SECS", default_value_t = 900, value_name = "SECS")]
     pub signin_backoff_max_secs: u64,
+    /// What one identity may store, in MiB: documents (source, manifest, PDF) and images (each
+    /// stored once); `0`: no quota. Beyond it, 413 `quota_exceeded`.
+    #[arg(long, env = "FOLIO_STORAGE_QUOTA_MIB", default_value_t = 1024, value_name = "MIB")]
+    pub storage_quota_mib: u64,
+}
+
+impl LimitsSection {
+    /// The quota in bytes (`None`: none).
+    pub fn quota_bytes(&self) -> Option<u64> {
+        (self.storage_quota_mib > 0).then(|| self.storage_quota_mib.saturating_mul(1 << 20))
+    }
 }
 
 impl LimitsSection {

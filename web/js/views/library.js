@@ -12,6 +12,7 @@ export function libraryView(ctx) {
   const list = h('ul', { class: 'doc-list', id: 'library-list', 'aria-live': 'polite', 'aria-busy': 'true' });
   const more = h('button', { type: 'button', class: 'button', id: 'load-more', hidden: true, text: 'Load more' });
   const message = h('div', { class: 'library-message', id: 'library-message' });
+  const usage = h('p', { class: 'hint', id: 'storage-usage' });
 
   ctx.root.append(h('section', { class: 'library' },
     h('div', { class: 'library-head' },
@@ -19,9 +20,17 @@ export function libraryView(ctx) {
       h('label', { class: 'visually-hidden', for: 'filter', text: 'Filter by title' }),
       filter,
       h('a', { class: 'button primary', href: '#/write', text: 'New document' })),
+    usage,
     message,
     list,
     more));
+
+  // What the documents and images take of the storage quota.
+  api('/api/usage').then((used) => {
+    usage.textContent = used.quota
+      ? `Your documents and images take ${formatBytes(used.bytes)} of ${formatBytes(used.quota)}.`
+      : `Your documents and images take ${formatBytes(used.bytes)}.`;
+  }).catch(() => {});
 
   let cursor = null;
   let generation = 0; // a new filter starts a new listing; late pages of the old one are dropped

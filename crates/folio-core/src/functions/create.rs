@@ -67,7 +67,7 @@ pub async fn create_pdf(
     caller: &IdentityId,
     request: CreateRequest,
 ) -> Result<Created> {
-    create_pdf_with_id(pipeline, caller, DocumentId::new(), request).await
+    create(pipeline, caller, DocumentId::new(), request, true).await
 }
 
 /// [`create_pdf`] with a given document id (idempotent retries reuse the id they recorded:
@@ -77,6 +77,17 @@ pub async fn create_pdf_with_id(
     caller: &IdentityId,
     id: DocumentId,
     request: CreateRequest,
+) -> Result<Created> {
+    create(pipeline, caller, id, request, false).await
+}
+
+/// `fresh`: the id is new, so no earlier objects of it are replaced (and none need counting).
+async fn create(
+    pipeline: &Pipeline,
+    caller: &IdentityId,
+    id: DocumentId,
+    request: CreateRequest,
+    fresh: bool,
 ) -> Result<Created> {
     let title = validate(pipeline, &request)?;
     // Images beside a file (the CLI) are handed in, and kept in the owner's space like the
@@ -125,13 +136,32 @@ pub async fn create_pdf_with_id(
         &rendered.title,
     )
     .await?;
+    // Counted against the quota before anything is stored (less what a retry replaces).
+    let mut replaced = 0;
+    if !fresh {
+        for kind in [ObjectKind::Source, ObjectKind::Manifest, ObjectKind::Pdf] {
+            replaced += super::size_of(pipeline, &key(kind)).await?;
+        }
+    }
+    let stored = (request.markdown.len() + manifest_json.len() + rendered.pdf.len()) as u64;
+    super::reserve(pipeline, caller, stored.saturating_sub(replaced)).await?;
     let objects = &pipeline.objects;
-    objects.put(&key(ObjectKind::Source), PutPayload::from(request.markdown.into_bytes())).await?;
-    failpoint("create.after-source");
-    objects.put(&key(ObjectKind::Manifest), PutPayload::from(manifest_json)).await?;
-    failpoint("create.after-manifest");
-    objects.put(&key(ObjectKind::Pdf), PutPayload::from(rendered.pdf)).await?;
-    failpoint("create.after-pdf");
+    let written = async {
+        objects
+            .put(&key(ObjectKind::Source), PutPayload::from(request.markdown.into_bytes()))
+            .await?;
+        failpoint("create.after-source");
+        objects.put(&key(ObjectKind::Manifest), PutPayload::from(manifest_json)).await?;
+        failpoint("create.after-manifest");
+        objects.put(&key(ObjectKind::Pdf), PutPayload::from(rendered.pdf)).await?;
+        failpoint("create.after-pdf");
+        Ok::<_, Error>(())
+    }
+    .await;
+    if let Err(err) = written {
+        super::release(pipeline, caller, stored.saturating_sub(replaced)).await;
+        return Err(err);
+    }
 
     let record =
         crate::DocumentRecord::from_manifest(&manifest, crate::event::Sequencer::from_number(0));

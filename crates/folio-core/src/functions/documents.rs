@@ -62,14 +62,19 @@ pub async fn delete_document(
     id: &DocumentId,
 ) -> Result<()> {
     let pdf = ObjectKey::new(*caller, *id, ObjectKind::Pdf);
-    pipeline.objects.head(&pdf.path()).await?;
+    let pdf_size = pipeline.objects.head(&pdf.path()).await?.size;
     pipeline.objects.delete(&pdf.path()).await?;
+    let mut freed = pdf_size;
     for kind in [ObjectKind::Manifest, ObjectKind::Source] {
-        match pipeline.objects.delete(&pdf.with_kind(kind).path()).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+        let path = pdf.with_kind(kind).path();
+        let size = super::size_of(pipeline, &path).await?;
+        match pipeline.objects.delete(&path).await {
+            Ok(()) => freed += size,
+            Err(object_store::Error::NotFound { .. }) => {}
             Err(err) => return Err(Error::unavailable(err)),
         }
     }
+    super::release(pipeline, caller, freed).await;
     Ok(())
 }
 

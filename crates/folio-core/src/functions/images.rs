@@ -34,11 +34,29 @@ pub async fn put_image(
         sha256,
         uploaded: super::rfc3339(pipeline.clock.now_ms()),
     };
+    let entry = serde_json::to_vec(&info).map_err(|e| Error::Corrupt(e.to_string()))?;
+    let entry_at = entry_path(caller, &info.name);
+    // Counted before anything is stored: the bytes unless this owner has them already, and
+    // the entry in place of the one it replaces.
+    let new_bytes = match pipeline.objects.head(&blob_path(caller, &info.sha256)).await {
+        Ok(_) => 0,
+        Err(object_store::Error::NotFound { .. }) => bytes.len() as u64,
+        Err(err) => return Err(Error::unavailable(err)),
+    };
+    let replaced = super::size_of(pipeline, &entry_at).await?;
+    let added = (new_bytes + entry.len() as u64).saturating_sub(replaced);
+    super::reserve(pipeline, caller, added).await?;
     // The bytes first, then the name that points at them: a crash in between leaves bytes that
     // nothing names, which reconciliation removes.
-    store_bytes(pipeline, caller, &info.sha256, bytes).await?;
-    let entry = serde_json::to_vec(&info).map_err(|e| Error::Corrupt(e.to_string()))?;
-    pipeline.objects.put(&entry_path(caller, &info.name), PutPayload::from(entry)).await?;
+    let stored = async {
+        store_bytes(pipeline, caller, &info.sha256, bytes).await?;
+        pipeline.objects.put(&entry_at, PutPayload::from(entry)).await.map_err(Error::from)
+    }
+    .await;
+    if let Err(err) = stored {
+        super::release(pipeline, caller, added).await;
+        return Err(err);
+    }
     Ok(info)
 }
 
@@ -76,7 +94,11 @@ pub(crate) async fn keep_handed_images(
             continue;
         }
         let sha256 = hex(&Sha256::digest(bytes));
-        store_bytes(pipeline, owner, &sha256, Bytes::from(bytes.clone())).await?;
+        let blob = blob_path(owner, &sha256);
+        if super::size_of(pipeline, &blob).await? == 0 {
+            super::reserve(pipeline, owner, bytes.len() as u64).await?;
+            store_bytes(pipeline, owner, &sha256, Bytes::from(bytes.clone())).await?;
+        }
         kept.insert(reference.clone(), sha256);
     }
     Ok(kept)
@@ -154,8 +176,13 @@ pub async fn get_image_bytes(
 pub async fn delete_image(pipeline: &Pipeline, caller: &IdentityId, name: &str) -> Result<()> {
     let name = ImageName::parse(name).map_err(|_| Error::NotFound)?;
     let path = entry_path(caller, &name);
+    // The bytes stay while documents keep them; reconciliation removes (and uncounts) them.
     match pipeline.objects.head(&path).await {
-        Ok(_) => pipeline.objects.delete(&path).await.map_err(Error::from),
+        Ok(meta) => {
+            pipeline.objects.delete(&path).await?;
+            super::release(pipeline, caller, meta.size).await;
+            Ok(())
+        }
         Err(object_store::Error::NotFound { .. }) => Err(Error::NotFound),
         Err(err) => Err(Error::unavailable(err)),
     }

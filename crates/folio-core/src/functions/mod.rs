@@ -77,3 +77,71 @@ pub fn rfc3339(ms: i64) -> String {
         .and_then(|t| t.format(&format).ok())
         .unwrap_or_else(|| "1970-01-01T00:00:00.000Z".to_owned())
 }
+
+/// Counts `bytes` more against `owner`'s quota before they are stored: refused, and nothing
+/// counted, when the total would pass it. Counting first makes concurrent writes safe: each
+/// sees the others' bytes.
+pub(crate) async fn reserve(
+    pipeline: &Pipeline,
+    owner: &crate::IdentityId,
+    bytes: u64,
+) -> crate::Result<()> {
+    let delta = i64::try_from(bytes).unwrap_or(i64::MAX);
+    let total = pipeline.usage.add(owner, delta).await?;
+    match pipeline.settings.quota_bytes {
+        Some(quota) if total > quota => {
+            let before = total.saturating_sub(bytes);
+            release(pipeline, owner, bytes).await;
+            Err(crate::Error::Refused {
+                code: crate::ErrorCode::QuotaExceeded,
+                message: format!(
+                    "this needs {bytes} more bytes; you store {before} of your {quota}"
+                ),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Counts `bytes` less for `owner` (stored bytes deleted, or a reservation not used). A failure
+/// is logged, not returned: reconciliation recounts every total.
+pub(crate) async fn release(pipeline: &Pipeline, owner: &crate::IdentityId, bytes: u64) {
+    let delta = -i64::try_from(bytes).unwrap_or(i64::MAX);
+    if let Err(err) = pipeline.usage.add(owner, delta).await {
+        tracing::warn!(%owner, bytes, error = %err, "usage not lowered; reconciliation recounts it");
+    }
+}
+
+/// Size of the object at `path`, 0 when there is none.
+pub(crate) async fn size_of(
+    pipeline: &Pipeline,
+    path: &object_store::path::Path,
+) -> crate::Result<u64> {
+    use object_store::ObjectStoreExt;
+    match pipeline.objects.head(path).await {
+        Ok(meta) => Ok(meta.size),
+        Err(object_store::Error::NotFound { .. }) => Ok(0),
+        Err(err) => Err(crate::Error::unavailable(err)),
+    }
+}
+
+/// What an identity stores against its quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StorageUsage {
+    /// Bytes stored: documents (source, manifest, PDF) and images (each stored once).
+    pub bytes: u64,
+    /// The quota in bytes (`null`: none).
+    pub quota: Option<u64>,
+}
+
+/// The caller's storage usage and quota.
+pub async fn storage_usage(
+    pipeline: &Pipeline,
+    caller: &crate::IdentityId,
+) -> crate::Result<StorageUsage> {
+    Ok(StorageUsage {
+        bytes: pipeline.usage.get(caller).await?,
+        quota: pipeline.settings.quota_bytes,
+    })
+}

@@ -42,6 +42,8 @@ pub struct ReindexReport {
     /// Image bytes that no library entry and no document named, older than the grace period,
     /// removed.
     pub images_removed: usize,
+    /// Identities whose storage usage was set to what the store holds for them.
+    pub usage_recounted: usize,
     /// Repairs that cannot succeed (a PDF whose manifest is missing or unreadable), where they
     /// are indexed in process; elsewhere such an event is dead-lettered.
     pub failed_repairs: Vec<FailedRepair>,
@@ -59,7 +61,8 @@ pub struct FailedRepair {
 #[derive(Default)]
 struct Found {
     pdf: Option<u64>,
-    others: Vec<(Path, i64)>,
+    /// (path, last modified ms, size) of the source and the manifest.
+    others: Vec<(Path, i64, u64)>,
 }
 
 /// Reconciles the index with the object store.
@@ -69,24 +72,33 @@ pub async fn reindex(pipeline: &Pipeline) -> Result<ReindexReport> {
     let prefix = Path::from(UGC_PREFIX);
     let mut listing = pipeline.objects.list(Some(&prefix));
     let mut images: BTreeMap<IdentityId, OwnerImages> = BTreeMap::new();
+    // What each identity stores, as listed (less what this pass removes): the usage counter's
+    // exact value.
+    let mut usage: BTreeMap<IdentityId, u64> = BTreeMap::new();
     while let Some(meta) = listing.try_next().await.map_err(Error::unavailable)? {
         let Ok(key) = meta.location.as_ref().parse::<ObjectKey>() else {
             match ImageKey::parse(meta.location.as_ref()) {
                 Some(ImageKey::Bytes(owner, sha)) => {
                     let modified = meta.last_modified.timestamp_millis();
-                    images.entry(owner).or_default().bytes.push((sha, meta.location, modified));
+                    *usage.entry(owner).or_default() += meta.size;
+                    let found = images.entry(owner).or_default();
+                    found.bytes.push((sha, meta.location, modified, meta.size));
                 }
                 Some(ImageKey::Entry(owner)) => {
+                    *usage.entry(owner).or_default() += meta.size;
                     images.entry(owner).or_default().entries.push(meta.location);
                 }
                 None => report.foreign_keys += 1,
             }
             continue;
         };
+        *usage.entry(key.identity).or_default() += meta.size;
         let found = documents.entry((key.identity, key.document)).or_default();
         match key.kind {
             ObjectKind::Pdf => found.pdf = Some(meta.size),
-            _ => found.others.push((meta.location, meta.last_modified.timestamp_millis())),
+            _ => {
+                found.others.push((meta.location, meta.last_modified.timestamp_millis(), meta.size))
+            }
         }
     }
 
@@ -102,11 +114,14 @@ pub async fn reindex(pipeline: &Pipeline) -> Result<ReindexReport> {
                 }
             }
             None => {
-                for (path, modified) in &found.others {
+                for (path, modified, size) in &found.others {
                     if now - modified >= pipeline.settings.orphan_grace_ms {
                         match pipeline.objects.delete(path).await {
                             Ok(()) | Err(object_store::Error::NotFound { .. }) => {
-                                report.orphans_removed += 1
+                                report.orphans_removed += 1;
+                                if let Some(total) = usage.get_mut(identity) {
+                                    *total = total.saturating_sub(*size);
+                                }
                             }
                             Err(err) => return Err(Error::unavailable(err)),
                         }
@@ -118,7 +133,15 @@ pub async fn reindex(pipeline: &Pipeline) -> Result<ReindexReport> {
 
     for (owner, found) in &images {
         report.images += found.bytes.len();
-        report.images_removed += collect_images(pipeline, owner, found, &documents, now).await?;
+        let (removed, freed) = collect_images(pipeline, owner, found, &documents, now).await?;
+        report.images_removed += removed;
+        if let Some(total) = usage.get_mut(owner) {
+            *total = total.saturating_sub(freed);
+        }
+    }
+    for (identity, bytes) in &usage {
+        pipeline.usage.set(identity, *bytes).await?;
+        report.usage_recounted += 1;
     }
 
     let mut after = None;
@@ -148,46 +171,50 @@ pub async fn reindex(pipeline: &Pipeline) -> Result<ReindexReport> {
 /// One owner's image objects, as the listing found them.
 #[derive(Default)]
 struct OwnerImages {
-    /// (SHA-256, path, last modified ms) of each stored bytes.
-    bytes: Vec<(String, Path, i64)>,
+    /// (SHA-256, path, last modified ms, size) of each stored bytes.
+    bytes: Vec<(String, Path, i64, u64)>,
     /// Library entries.
     entries: Vec<Path>,
 }
 
 /// Removes `owner`'s image bytes that no library entry and no document's manifest names, once
 /// they are older than the grace period (an upload stores the bytes before the entry that names
-/// them; a create reads them before its manifest names them). Returns how many it removed.
+/// them; a create reads them before its manifest names them). Returns how many it removed, and
+/// their bytes.
 async fn collect_images(
     pipeline: &Pipeline,
     owner: &IdentityId,
     found: &OwnerImages,
     documents: &BTreeMap<(IdentityId, DocumentId), Found>,
     now: i64,
-) -> Result<usize> {
+) -> Result<(usize, u64)> {
     let grace = pipeline.settings.orphan_grace_ms;
-    if found.bytes.iter().all(|(_, _, modified)| now - modified < grace) {
-        return Ok(0);
+    if found.bytes.iter().all(|(_, _, modified, _)| now - modified < grace) {
+        return Ok((0, 0));
     }
     let named = match images_named(pipeline, owner, found, documents).await {
         Ok(named) => named,
         // Something of theirs cannot be read: keep all their bytes rather than guess.
         Err(Error::Corrupt(why)) => {
             tracing::warn!(%owner, %why, "image bytes kept: a library entry or manifest is unreadable");
-            return Ok(0);
+            return Ok((0, 0));
         }
         Err(err) => return Err(err),
     };
-    let mut removed = 0;
-    for (sha, path, modified) in &found.bytes {
+    let (mut removed, mut freed) = (0, 0);
+    for (sha, path, modified, size) in &found.bytes {
         if named.contains(sha) || now - modified < grace {
             continue;
         }
         match pipeline.objects.delete(path).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => removed += 1,
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {
+                removed += 1;
+                freed += size;
+            }
             Err(err) => return Err(Error::unavailable(err)),
         }
     }
-    Ok(removed)
+    Ok((removed, freed))
 }
 
 /// Every SHA-256 `owner`'s library entries and documents name.

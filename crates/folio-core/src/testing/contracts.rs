@@ -19,7 +19,7 @@ use crate::pipeline::Pipeline;
 use crate::ports::{
     Admission, Applied, Counter, DocumentIndex, DownloadRefused, DownloadRequest, DownloadVerifier,
     EventLog, EventPublisher, EventQueue, IdempotencyRecord, IdempotencyStore, IndexChange,
-    IndexQuery, Lease, ObjectChange, RateBudget, RateLimits, SecretStore, UrlSigner,
+    IndexQuery, Lease, ObjectChange, RateBudget, RateLimits, SecretStore, UrlSigner, UsageCounter,
 };
 use crate::{Error, Result};
 
@@ -627,4 +627,31 @@ pub async fn check_lease(lease: Arc<dyn Lease>) {
     });
     let granted = futures::future::join_all(tries).await.into_iter().filter(|g| *g).count();
     assert_eq!(granted, 1, "exactly one of eight concurrent holders wins");
+}
+
+/// The [`UsageCounter`] contract: totals start at 0, adds are atomic and never go below zero,
+/// `set` replaces, identities are independent.
+pub async fn check_usage_counter(usage: Arc<dyn UsageCounter>) {
+    let alice = IdentityId::derive("https://contract.test", "usage-alice");
+    let bob = IdentityId::derive("https://contract.test", "usage-bob");
+    assert_eq!(ok(usage.get(&alice).await), 0, "never seen: 0");
+    assert_eq!(ok(usage.add(&alice, 1000).await), 1000);
+    assert_eq!(ok(usage.add(&alice, -300).await), 700);
+    assert_eq!(ok(usage.get(&alice).await), 700);
+    assert_eq!(ok(usage.get(&bob).await), 0, "identities are independent");
+    assert_eq!(ok(usage.add(&alice, -5000).await), 0, "never below zero");
+    ok(usage.set(&alice, 4096).await);
+    assert_eq!(ok(usage.get(&alice).await), 4096, "set replaces");
+    ok(usage.set(&bob, 0).await);
+    assert_eq!(ok(usage.get(&bob).await), 0);
+    // Concurrent adds all count.
+    let adds = (0..20).map(|_| {
+        let usage = Arc::clone(&usage);
+        tokio::spawn(async move { usage.add(&bob, 10).await })
+    });
+    for add in futures::future::join_all(adds).await {
+        assert!(matches!(add, Ok(Ok(_))), "{add:?}");
+    }
+    assert_eq!(ok(usage.get(&bob).await), 200, "twenty concurrent adds of 10");
+    assert_eq!(ok(usage.get(&alice).await), 4096);
 }

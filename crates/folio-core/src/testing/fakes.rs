@@ -445,6 +445,7 @@ pub fn memory_pipeline(clock: Arc<dyn Clock>) -> (Pipeline, Arc<MemoryEventLog>)
         renderer: Arc::new(FakeRenderer),
         signer: Arc::new(crate::downloads::HmacSigner::new(TEST_URL_SECRET.to_vec(), "")),
         clock,
+        usage: Arc::new(crate::MemoryUsage::default()),
         settings: Settings::default(),
     };
     (pipeline, log)

@@ -8,7 +8,7 @@ mod fed;
 pub use contracts::{
     check_document_index, check_event_log, check_idempotency_store, check_lease,
     check_pipeline_flow, check_publishing_store, check_rate_limits, check_secret_store,
-    check_signed_downloads,
+    check_signed_downloads, check_usage_counter,
 };
 pub use fakes::{
     FakeRenderer, ManualClock, MemoryEventLog, MemoryIdempotency, MemoryIndex, MemorySecrets,

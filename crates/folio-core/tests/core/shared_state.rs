@@ -11,7 +11,7 @@ use folio_core::downloads::HmacSigner;
 use folio_core::ports::{Counter, IdempotencyRecord, IdempotencyStore, Lease, RateLimits};
 use folio_core::testing::{
     MemoryIdempotency, MemorySecrets, check_idempotency_store, check_lease, check_rate_limits,
-    check_secret_store, check_signed_downloads,
+    check_secret_store, check_signed_downloads, check_usage_counter,
 };
 use folio_core::{IdentityId, MemoryLease, MemoryRateLimits, Result};
 
@@ -21,6 +21,7 @@ async fn the_in_memory_adapters_pass_their_suites() {
     check_secret_store(Arc::new(MemorySecrets::default())).await;
     check_rate_limits(Arc::new(MemoryRateLimits::default())).await;
     check_lease(Arc::new(MemoryLease::default())).await;
+    check_usage_counter(Arc::new(folio_core::MemoryUsage::default())).await;
     let signer = HmacSigner::new(b"contract".to_vec(), "https://folio.example");
     check_signed_downloads(&signer, &signer).await;
 }

@@ -10,6 +10,7 @@ use folio_core::ports::{Clock, EventQueue, SecretStore, SystemClock};
 use folio_core::testing::{
     FakeRenderer, ManualClock, check_document_index, check_event_log, check_idempotency_store,
     check_pipeline_flow, check_publishing_store, check_secret_store, check_signed_downloads,
+    check_usage_counter,
 };
 use folio_core::{EventFilter, IdentityId, PublishingStore, RetryPolicy, Settings, dispatch_due};
 use folio_local::{
@@ -74,11 +75,12 @@ async fn sqlite_key_ring_passes_the_key_ring_contract() {
 }
 
 #[tokio::test]
-async fn sqlite_idempotency_and_secrets_pass_their_contracts() {
+async fn sqlite_idempotency_secrets_and_usage_pass_their_contracts() {
     let dir = temp();
     let database = database(&dir).await;
     check_idempotency_store(Arc::new(SqliteIdempotency::new(database.clone()))).await;
-    check_secret_store(Arc::new(SqliteSecrets::new(database))).await;
+    check_secret_store(Arc::new(SqliteSecrets::new(database.clone()))).await;
+    check_usage_counter(Arc::new(folio_local::SqliteUsage::new(database))).await;
 }
 
 #[tokio::test]

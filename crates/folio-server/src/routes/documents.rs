@@ -38,7 +38,7 @@ pub(super) const CREATE: Declared = Declared::new(
         RATE_LIMITED,
         RENDERING,
         STORAGE,
-        &[Refusal::of(ErrorCode::IdempotencyConflict)],
+        &[Refusal::of(ErrorCode::IdempotencyConflict), Refusal::of(ErrorCode::QuotaExceeded)],
     ],
 );
 

@@ -5,7 +5,9 @@ use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use folio_core::ErrorCode;
-use folio_core::functions::{delete_image, get_image, get_image_bytes, list_images, put_image};
+use folio_core::functions::{
+    StorageUsage, delete_image, get_image, get_image_bytes, list_images, put_image, storage_usage,
+};
 use folio_core::images::ImageInfo;
 use serde::Serialize;
 
@@ -73,6 +75,7 @@ pub(super) const PUT: Declared = Declared::new(
             Refusal::when(ErrorCode::InvalidRequest, "The name is not a valid image name."),
             Refusal::of(ErrorCode::UnsupportedImage),
             Refusal::of(ErrorCode::ImageTooLarge),
+            Refusal::of(ErrorCode::QuotaExceeded),
         ],
     ],
 );
@@ -181,4 +184,19 @@ pub async fn delete(
 ) -> Result<Response, ApiError> {
     delete_image(&state.services.pipeline, &caller.identity, &name).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// usage's refusals.
+pub(super) const USAGE: Declared = Declared::new("get_usage", &[BEARER, STORAGE]);
+
+/// What the caller stores against the storage quota: documents (source, manifest, PDF) and
+/// images (each stored once, however many documents keep it). Creates and uploads that would
+/// pass the quota are refused with 413 `quota_exceeded`.
+#[utoipa::path(get, path = "/api/usage", tag = "images", operation_id = "get_usage", security(("bearer" = [])),
+    responses((status = 200, description = "Bytes stored and the quota (`null`: none)", body = StorageUsage)))]
+pub async fn usage(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> Result<Response, ApiError> {
+    Ok(Json(storage_usage(&state.services.pipeline, &caller.identity).await?).into_response())
 }

@@ -48,6 +48,7 @@ const DECLARED: &[&refusals::Declared] = &[
     &images::GET,
     &images::DELETE,
     &images::BYTES,
+    &images::USAGE,
     &preview::HTML,
     &preview::PAGES,
     &health::READY,
@@ -77,6 +78,7 @@ fn documented(signs_in: bool) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(images::list))
         .routes(routes!(images::put, images::get, images::delete))
         .routes(routes!(images::bytes))
+        .routes(routes!(images::usage))
         .routes(routes!(preview::html))
         .routes(routes!(preview::pages))
         .routes(routes!(health::ready))

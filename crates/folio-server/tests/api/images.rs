@@ -335,3 +335,69 @@ async fn documents_keep_the_images_they_were_made_with() {
         .await;
     assert_eq!((theirs.status, theirs.code()), (404, "not_found"));
 }
+
+async fn usage(app: &TestApp, token: &str) -> Value {
+    app.send(app.http.get(format!("{}/api/usage", app.url)).bearer_auth(token)).await.json
+}
+
+/// The storage quota: what a person stores (documents and images, each image's bytes once) is
+/// counted as it is stored and freed as it is deleted; a create or an upload past the quota is
+/// refused with `quota_exceeded` and stores nothing; `/api/usage` says where one stands.
+#[tokio::test]
+async fn the_storage_quota_counts_documents_and_images_and_refuses_past_it() {
+    let quota: u64 = 200_000;
+    let settings = folio_core::Settings { quota_bytes: Some(quota), ..Default::default() };
+    let app = TestApp::spawn_configured(Vec::new(), settings).await;
+    let ada = token(&app.user("ada@example.com").await);
+    assert_eq!(usage(&app, &ada).await, json!({ "bytes": 0, "quota": quota }));
+
+    let photo = png(64, 64, [10, 20, 30]);
+    let stored = upload(&app, &ada, "photo.png", photo.clone(), "image/png").await;
+    assert_eq!(stored.status, 200, "{}", stored.json);
+    let after_upload = usage(&app, &ada).await["bytes"].as_u64().unwrap_or_default();
+    assert!(after_upload > photo.len() as u64, "the bytes and the entry: {after_upload}");
+    // The same bytes under a second name count once (only the new entry is added).
+    assert_eq!(upload(&app, &ada, "again.png", photo.clone(), "image/png").await.status, 200);
+    let twice = usage(&app, &ada).await["bytes"].as_u64().unwrap_or_default();
+    assert!(twice - after_upload < 1000, "{after_upload} then {twice}");
+
+    let created = app
+        .post("/api/documents", Some(&ada), json!({ "markdown": "# Kept\n\n![p](photo.png)\n" }))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.json);
+    let with_document = usage(&app, &ada).await["bytes"].as_u64().unwrap_or_default();
+    assert!(
+        with_document > twice + created.json["bytes"].as_u64().unwrap_or_default(),
+        "source, manifest and PDF count"
+    );
+
+    // Past the quota: refused with the usage in the message, nothing stored.
+    let big = {
+        let mut bytes = png(16, 16, [1, 1, 1]);
+        bytes.resize(quota as usize, 0);
+        bytes
+    };
+    let refused = upload(&app, &ada, "big.png", big, "image/png").await;
+    assert_eq!((refused.status, refused.code()), (413, "quota_exceeded"), "{}", refused.json);
+    assert!(
+        refused.json["error"]["message"].as_str().unwrap_or_default().contains(&quota.to_string())
+    );
+    assert_eq!(app.get("/api/images/big.png", Some(&ada)).await.status, 404);
+    assert_eq!(usage(&app, &ada).await["bytes"].as_u64(), Some(with_document), "nothing counted");
+    let long = "word ".repeat(40_000);
+    let too_much = app
+        .post("/api/documents", Some(&ada), json!({ "markdown": format!("# Long\n\n{long}") }))
+        .await;
+    assert_eq!((too_much.status, too_much.code()), (413, "quota_exceeded"), "{}", too_much.json);
+    assert_eq!(app.library(&ada, 1).await["items"].as_array().map(Vec::len), Some(1));
+
+    // Deleting frees what was counted.
+    let id = created.json["id"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(app.delete(&format!("/api/documents/{id}"), &ada).await.status, 204);
+    assert_eq!(usage(&app, &ada).await["bytes"].as_u64(), Some(twice));
+
+    // Another person's usage is their own.
+    let bob = token(&app.user("bob@example.com").await);
+    let theirs = app.send(app.http.get(format!("{}/api/usage", app.url)).bearer_auth(&bob)).await;
+    assert_eq!(theirs.json["bytes"], json!(0));
+}

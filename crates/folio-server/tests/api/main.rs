@@ -69,13 +69,18 @@ impl TestApp {
 
     /// A server that also trusts `issuers`.
     pub(crate) async fn spawn_with(issuers: Vec<IssuerConfig>) -> Self {
+        Self::spawn_configured(issuers, Settings::default()).await
+    }
+
+    /// A server whose functions run with `settings` (a quota, say).
+    pub(crate) async fn spawn_configured(issuers: Vec<IssuerConfig>, settings: Settings) -> Self {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let clock = Arc::new(ManualClock::at(SystemClock.now_ms()));
         // The embedded shape's builder, as `folio serve` calls it.
         let embedded = Embedded::open(dir.path(), Durability::Relaxed, clock.clone())
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        let services = embedded.services(Arc::new(InProcessRenderer), Settings::default());
+        let services = embedded.services(Arc::new(InProcessRenderer), settings);
         // The ring's first key is the test seed, so tests can sign their own tokens.
         let schedule = KeySchedule {
             overlap: Duration::from_millis(KEY_OVERLAP_MS.unsigned_abs()),

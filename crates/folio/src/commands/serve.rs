@@ -25,7 +25,7 @@ pub async fn run(settings: ServeSettings) -> Result<(), Failure> {
     let deployment = Deployment::open(
         &settings.store,
         Arc::new(WorkerRenderer(Arc::clone(&workers))),
-        Settings::default(),
+        Settings { quota_bytes: settings.limits.quota_bytes(), ..Settings::default() },
     )
     .await?;
     if deployment.shape.runs_as_functions() {

@@ -140,8 +140,13 @@ pub async fn api(args: &ApiArgs) -> Result<(), Failure> {
         return Err(Failure::usage("--render-deadline-secs must be at least 1"));
     }
     let deadline = Duration::from_secs(args.render_deadline_secs);
+    let quota =
+        (args.storage_quota_mib > 0).then(|| args.storage_quota_mib.saturating_mul(1 << 20));
     let services = aws
-        .services(Arc::new(InProcessRenderer), Settings::default())
+        .services(
+            Arc::new(InProcessRenderer),
+            Settings { quota_bytes: quota, ..Settings::default() },
+        )
         .map_err(|e| Failure::usage(e.to_string()))?;
     let verifier = Verifier::with_issuers(
         vec![cognito.trusted_issuer()],
