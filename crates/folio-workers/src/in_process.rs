@@ -11,17 +11,40 @@ use crate::options::{engine, line_boxes, render_error, render_options, warnings}
 /// level, and tokio's blocking threads have 2 MiB.
 const RENDER_STACK_BYTES: usize = 64 << 20;
 
-/// Renders in this process, each document on a thread of its own.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct InProcessRenderer;
+/// Renders in this process, each document on a thread of its own, with the embedded fonts and
+/// any loaded once beforehand ([`InProcessRenderer::with_fonts`]).
+#[derive(Debug, Default, Clone)]
+pub struct InProcessRenderer {
+    fonts: Option<std::sync::Arc<folio_render::FontSet>>,
+}
 
-/// Renders `request` with `work` on a thread of its own and waits for it.
+impl InProcessRenderer {
+    /// Renders with the embedded fonts and `fonts` (a font folder loaded at start: rendering
+    /// still reads no file).
+    pub fn with_fonts(fonts: std::sync::Arc<folio_render::FontSet>) -> Self {
+        Self { fonts: Some(fonts) }
+    }
+
+    /// Renders `request` with `work` on a thread of its own and waits for it.
+    async fn on_render_thread<T: Send + 'static>(
+        &self,
+        request: RenderRequest,
+        work: fn(&str, &folio_render::RenderOptions) -> Result<T, folio_render::RenderError>,
+    ) -> Result<T> {
+        let options = folio_render::RenderOptions {
+            fonts: self.fonts.clone(),
+            ..render_options(request.title, &request.options, request.assets)
+        };
+        on_render_thread(request.markdown, options, work).await
+    }
+}
+
+/// Renders `markdown` with `work` on a thread of its own and waits for it.
 async fn on_render_thread<T: Send + 'static>(
-    request: RenderRequest,
+    markdown: String,
+    options: folio_render::RenderOptions,
     work: fn(&str, &folio_render::RenderOptions) -> Result<T, folio_render::RenderError>,
 ) -> Result<T> {
-    let options = render_options(request.title, &request.options, request.assets);
-    let markdown = request.markdown;
     let (done, result) = tokio::sync::oneshot::channel();
     std::thread::Builder::new()
         .name("render".to_owned())
@@ -45,7 +68,7 @@ async fn on_render_thread<T: Send + 'static>(
 #[async_trait]
 impl Renderer for InProcessRenderer {
     async fn render(&self, request: RenderRequest) -> Result<RenderedPdf> {
-        let rendered = on_render_thread(request, folio_render::render_pdf).await?;
+        let rendered = self.on_render_thread(request, folio_render::render_pdf).await?;
         Ok(RenderedPdf {
             pages: u32::try_from(rendered.pages).unwrap_or(u32::MAX),
             pdf: rendered.pdf,
@@ -56,7 +79,7 @@ impl Renderer for InProcessRenderer {
     }
 
     async fn pages(&self, request: RenderRequest) -> Result<RenderedPages> {
-        let rendered = on_render_thread(request, folio_render::render_pages_svg).await?;
+        let rendered = self.on_render_thread(request, folio_render::render_pages_svg).await?;
         Ok(RenderedPages {
             lines: line_boxes(&rendered.lines),
             pages: rendered.pages,
@@ -66,7 +89,7 @@ impl Renderer for InProcessRenderer {
     }
 
     async fn html(&self, request: RenderRequest) -> Result<HtmlPreview> {
-        let preview = on_render_thread(request, folio_render::render_html).await?;
+        let preview = self.on_render_thread(request, folio_render::render_html).await?;
         Ok(HtmlPreview { html: preview.html, warnings: warnings(&preview.warnings) })
     }
 

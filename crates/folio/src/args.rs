@@ -109,6 +109,10 @@ pub struct LambdaArgs {
     /// The bucket: `s3://BUCKET[?endpoint=…&region=…]`.
     #[arg(long = "objects-url", env = "FOLIO_OBJECTS_URL", value_name = "URL")]
     pub objects_url: String,
+    /// Extra fonts for the functions that render (api, create): a folder of .ttf/.otf/.ttc
+    /// files (a fonts layer's `/opt/fonts`), loaded once at the cold start.
+    #[arg(long = "font-dir", env = "FOLIO_FONT_DIR", value_name = "DIR")]
+    pub font_dir: Option<PathBuf>,
 }
 
 /// `folio keys …`

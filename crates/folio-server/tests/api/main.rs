@@ -80,7 +80,7 @@ impl TestApp {
         let embedded = Embedded::open(dir.path(), Durability::Relaxed, clock.clone())
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        let services = embedded.services(Arc::new(InProcessRenderer), settings);
+        let services = embedded.services(Arc::new(InProcessRenderer::default()), settings);
         // The ring's first key is the test seed, so tests can sign their own tokens.
         let schedule = KeySchedule {
             overlap: Duration::from_millis(KEY_OVERLAP_MS.unsigned_abs()),

@@ -46,8 +46,12 @@ pub async fn list(args: &DocsListArgs) -> Result<(), Failure> {
 
 /// Renders and stores each file through create-pdf, then indexes them; prints each id.
 pub async fn import(args: &DocsImportArgs) -> Result<(), Failure> {
-    let data =
-        Deployment::open(&args.settings, Arc::new(InProcessRenderer), Settings::default()).await?;
+    let data = Deployment::open(
+        &args.settings,
+        Arc::new(InProcessRenderer::default()),
+        Settings::default(),
+    )
+    .await?;
     let identity = data.identity(args.who.identity.as_deref(), args.who.subject.as_deref()).await?;
     eprintln!("importing as identity {identity}");
     let mut failed = 0;

@@ -864,6 +864,59 @@ async fn the_web_app_works_over_cognito_in_chromium() {
         .await;
 }
 
+/// With a fonts layer (`FOLIO_FONT_DIR`), the api function renders Japanese without a
+/// missing-glyph warning; without it, the warning names the script and how to add a font.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs moto's server, an S3-compatible store and a CJK font folder; run by .ci/run"]
+async fn the_api_function_renders_with_its_fonts_layer() {
+    let fonts =
+        crate::required("FOLIO_CJK_FONT_DIR", "a CJK font folder (Debian's fonts-droid-fallback)");
+    let table = TestTable::create().await;
+    let pool = TestUserPool::create("fonts").await;
+    let base = [
+        ("FOLIO_INDEX_URL", table.url()),
+        ("FOLIO_OBJECTS_URL", required("FOLIO_TEST_S3_URL")),
+        ("FOLIO_IDENTITY_URL", pool.url()),
+    ];
+    table
+        .around(async move {
+            let mut found = Vec::new();
+            for (n, with_fonts) in [true, false].into_iter().enumerate() {
+                let mut env: Vec<(&str, &str)> =
+                    base.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                if with_fonts {
+                    env.push(("FOLIO_FONT_DIR", fonts.as_str()));
+                }
+                let mut runtime = RuntimeApi::serve().await;
+                let _function = Function::start("api", &runtime.address, &env);
+                let (token, _, _) =
+                    web_sign_in(&mut runtime, &format!("kana{n}@example.com")).await;
+                let markdown = json!({ "markdown": "# 日本語\n\n吾輩は猫である。\n" });
+                let pages = send(
+                    &mut runtime,
+                    Request::new("POST", "/api/preview/pages").bearer(&token).json(markdown),
+                )
+                .await;
+                assert_eq!(pages.status, 200, "{}", pages.json());
+                let missing: Vec<String> = pages.json()["warnings"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|w| w["kind"] == "missing_glyph")
+                    .map(|w| w["message"].as_str().unwrap_or_default().to_owned())
+                    .collect();
+                found.push(missing);
+            }
+            assert_eq!(found[0], Vec::<String>::new(), "with the layer every character is drawn");
+            assert!(
+                found[1].iter().any(|m| m.contains("Han script") && m.contains("FOLIO_FONT_DIR")),
+                "{:?}",
+                found[1]
+            );
+        })
+        .await;
+}
+
 /// A request past the function's deadline is answered `render_timeout` in folio's shape, and the
 /// process then ends (Lambda starts a fresh one), so the render still running on its thread
 /// cannot slow the next invocation.
@@ -1371,10 +1424,13 @@ async fn folio_events_lists_and_retries_the_dead_letter_queue() {
 fn the_api_function_refuses_wrong_settings_and_a_missing_runtime() {
     let table = "dynamodb://folio-docs?endpoint=http://127.0.0.1:9&region=eu-west-1";
     let pool = "cognito://eu-west-1_AbC123?client_id=abc&endpoint=http://127.0.0.1:9";
-    for (identity, deadline, runtime, says) in [
-        ("cognito://nopool?client_id=abc", "25", true, "not a user pool id"),
-        (pool, "0", true, "--render-deadline-secs must be at least 1"),
-        (pool, "25", false, "AWS_LAMBDA_RUNTIME_API"),
+    let empty = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let no_fonts = empty.path().display().to_string();
+    for (identity, deadline, fonts, runtime, says) in [
+        ("cognito://nopool?client_id=abc", "25", None, true, "not a user pool id"),
+        (pool, "0", None, true, "--render-deadline-secs must be at least 1"),
+        (pool, "25", Some(no_fonts.as_str()), true, "FOLIO_FONT_DIR"),
+        (pool, "25", None, false, "AWS_LAMBDA_RUNTIME_API"),
     ] {
         let mut command = Command::new(env!("CARGO_BIN_EXE_folio"));
         command
@@ -1383,7 +1439,11 @@ fn the_api_function_refuses_wrong_settings_and_a_missing_runtime() {
             .env("FOLIO_OBJECTS_URL", "s3://folio?endpoint=http://127.0.0.1:9&region=eu-west-1")
             .env("FOLIO_IDENTITY_URL", identity)
             .env("FOLIO_RENDER_DEADLINE_SECS", deadline)
+            .env_remove("FOLIO_FONT_DIR")
             .env_remove("AWS_LAMBDA_RUNTIME_API");
+        if let Some(dir) = fonts {
+            command.env("FOLIO_FONT_DIR", dir);
+        }
         if runtime {
             // A Runtime API nobody serves: the settings are refused before it is asked.
             command.env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9");

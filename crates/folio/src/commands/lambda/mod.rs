@@ -144,7 +144,7 @@ pub async fn api(args: &ApiArgs) -> Result<(), Failure> {
         (args.storage_quota_mib > 0).then(|| args.storage_quota_mib.saturating_mul(1 << 20));
     let services = aws
         .services(
-            Arc::new(InProcessRenderer),
+            Arc::new(renderer(&args.state)?),
             Settings { quota_bytes: quota, ..Settings::default() },
         )
         .map_err(|e| Failure::usage(e.to_string()))?;
@@ -299,12 +299,23 @@ where
         .map_err(|e| Failure::document(format!("the Lambda runtime stopped: {e}")))
 }
 
+/// The renderer of the functions that render (api, create): the embedded fonts and the folder
+/// `FOLIO_FONT_DIR` names (a fonts layer), loaded once, at the cold start.
+fn renderer(args: &LambdaArgs) -> Result<InProcessRenderer, Failure> {
+    let Some(dir) = &args.font_dir else { return Ok(InProcessRenderer::default()) };
+    folio_render::FontSet::with_dir(dir).map(InProcessRenderer::with_fonts).map_err(|e| {
+        Failure::usage(format!("FOLIO_FONT_DIR: {e}")).with_hint(
+            "point it at the fonts layer's folder (/opt/fonts; the template's FontsLayerArn)",
+        )
+    })
+}
+
 /// The create function of the direct-invoke path: `{markdown, title?, options?,
 /// idempotency_key?}` in, the created document (as `POST /api/documents` answers it) out.
 pub async fn create(args: &LambdaArgs) -> Result<(), Failure> {
     let aws = open(args).await?;
     let services = aws
-        .services(Arc::new(InProcessRenderer), Settings::default())
+        .services(Arc::new(renderer(args)?), Settings::default())
         .map_err(|e| Failure::usage(e.to_string()))?;
     let ttl_ms = ServerSettings::default().idempotency_ttl_ms;
     run_direct(move |payload, context| {
