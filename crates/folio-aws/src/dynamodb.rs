@@ -55,22 +55,11 @@ impl DynamoOptions {
         }
         let mut options = Self { table: table.to_owned(), endpoint: None, region: None };
         for (name, value) in query_pairs(query).map_err(invalid)? {
-            match name.as_str() {
-                "endpoint" if value.starts_with("http://") || value.starts_with("https://") => {
-                    options.endpoint = Some(value.trim_end_matches('/').to_owned());
-                }
-                "endpoint" => {
-                    return Err(invalid(format!(
-                        "endpoint {value:?} must be an http:// or https:// URL"
-                    )));
-                }
-                "region" if !value.is_empty() => options.region = Some(value),
-                "region" => return Err(invalid("region is empty".to_owned())),
-                other => {
-                    return Err(invalid(format!(
-                        "unknown setting {other:?} (known: endpoint, region)"
-                    )));
-                }
+            let known =
+                crate::endpoint_or_region(&name, value, &mut options.endpoint, &mut options.region)
+                    .map_err(invalid)?;
+            if !known {
+                return Err(invalid(format!("unknown setting {name:?} (known: endpoint, region)")));
             }
         }
         Ok(options)

@@ -38,6 +38,31 @@ pub mod testing {
     pub use crate::sqs::testing::TestQueues;
 }
 
+/// Reads the `endpoint` and `region` settings every AWS URL takes into `endpoint`/`region`:
+/// `Ok(true)` when `name` was one of them, `Ok(false)` for another setting, the reason when
+/// the value is not valid.
+#[cfg(any(feature = "dynamodb", feature = "sqs"))]
+fn endpoint_or_region(
+    name: &str,
+    value: String,
+    endpoint: &mut Option<String>,
+    region: &mut Option<String>,
+) -> Result<bool, String> {
+    match name {
+        "endpoint" if value.starts_with("http://") || value.starts_with("https://") => {
+            *endpoint = Some(value.trim_end_matches('/').to_owned());
+            Ok(true)
+        }
+        "endpoint" => Err(format!("endpoint {value:?} must be an http:// or https:// URL")),
+        "region" if !value.is_empty() => {
+            *region = Some(value);
+            Ok(true)
+        }
+        "region" => Err("region is empty".to_owned()),
+        _ => Ok(false),
+    }
+}
+
 /// The SDK's configuration for one service: credentials and region from the AWS chain unless
 /// named (no region anywhere: `us-east-1`, rather than a failure at the first request), and
 /// another endpoint than AWS's where given (moto). Makes no request.

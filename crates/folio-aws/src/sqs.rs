@@ -87,20 +87,19 @@ impl SqsOptions {
                 "dead_letter" => {
                     return Err(invalid(format!("{value:?} is not a queue name ({name_rule})")));
                 }
-                "endpoint" if value.starts_with("http://") || value.starts_with("https://") => {
-                    options.endpoint = Some(value.trim_end_matches('/').to_owned());
-                }
-                "endpoint" => {
-                    return Err(invalid(format!(
-                        "endpoint {value:?} must be an http:// or https:// URL"
-                    )));
-                }
-                "region" if !value.is_empty() => options.region = Some(value),
-                "region" => return Err(invalid("region is empty".to_owned())),
                 other => {
-                    return Err(invalid(format!(
-                        "unknown setting {other:?} (known: dead_letter, endpoint, region)"
-                    )));
+                    let known = crate::endpoint_or_region(
+                        other,
+                        value,
+                        &mut options.endpoint,
+                        &mut options.region,
+                    )
+                    .map_err(invalid)?;
+                    if !known {
+                        return Err(invalid(format!(
+                            "unknown setting {other:?} (known: dead_letter, endpoint, region)"
+                        )));
+                    }
                 }
             }
         }

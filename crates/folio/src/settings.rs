@@ -211,8 +211,13 @@ pub struct LimitsSection {
 impl LimitsSection {
     /// The quota in bytes (`None`: none).
     pub fn quota_bytes(&self) -> Option<u64> {
-        (self.storage_quota_mib > 0).then(|| self.storage_quota_mib.saturating_mul(1 << 20))
+        quota_bytes(self.storage_quota_mib)
     }
+}
+
+/// A storage quota given in MiB, in bytes (`0`: no quota). Shared by `serve` and the api function.
+pub fn quota_bytes(mib: u64) -> Option<u64> {
+    (mib > 0).then(|| mib.saturating_mul(1 << 20))
 }
 
 impl LimitsSection {

@@ -140,8 +140,7 @@ pub async fn api(args: &ApiArgs) -> Result<(), Failure> {
         return Err(Failure::usage("--render-deadline-secs must be at least 1"));
     }
     let deadline = Duration::from_secs(args.render_deadline_secs);
-    let quota =
-        (args.storage_quota_mib > 0).then(|| args.storage_quota_mib.saturating_mul(1 << 20));
+    let quota = crate::settings::quota_bytes(args.storage_quota_mib);
     let services = aws
         .services(
             Arc::new(renderer(&args.state)?),
